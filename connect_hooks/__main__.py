@@ -1,0 +1,3 @@
+from connect_hooks.cli import main
+
+main()

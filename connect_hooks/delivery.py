@@ -1,0 +1,230 @@
+"""The delivery engine: one notification, POSTed under a policy until it ends.
+
+Time and I/O are injected: ``sleep`` waits (the CLI scales or skips the waits), ``now`` measures
+each attempt, and the ``httpx.AsyncClient`` carries any transport (a real one, or
+``httpx.MockTransport`` in tests). The engine keeps the *simulated* timeline itself: an attempt
+is scheduled at the sum of the earlier attempts' durations and the policy's waits, whatever the
+real clock did, so reports read the same at any speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
+
+Sleep = Callable[[float], Awaitable[None]]
+Now = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One webhook notification: the exact bytes and headers sent on every attempt."""
+
+    target: str  # what it was made from: a sample name, a file path or "-"
+    body: bytes
+    gtrid: str
+    headers: tuple[tuple[str, str], ...]
+    algorithm: str | None = None  # the signature's algorithm, None when unsigned
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST and what the sender decided after it."""
+
+    gtrid: str
+    attempt: int  # 1 = the original attempt, 2.. = retries
+    scheduled_at: float  # simulated seconds since the first attempt
+    status: int | None
+    error: str | None
+    fault: Fault | None
+    elapsed_ms: float
+    decision: Decision
+    wait: float | None = None  # seconds until the next attempt, when there is one
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "scheduled_at": round(self.scheduled_at, 3),
+            "status": self.status,
+            "error": self.error,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "decision": str(self.decision),
+        }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one notification ended, with every attempt made for it."""
+
+    url: str
+    gtrid: str
+    target: str
+    algorithm: str | None
+    outcome: Outcome
+    attempts: tuple[Attempt, ...] = field(default=())
+    retries_left: int = 0  # retries not made (only an interrupted notification has any)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "gtrid": self.gtrid,
+            "target": self.target,
+            "algorithm": self.algorithm,
+            "outcome": str(self.outcome),
+            "attempts": [a.as_dict() for a in self.attempts],
+            "retries_left": self.retries_left,
+        }
+
+
+def _ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and (current.strerror or current.errno):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
+    """Map an exception from one attempt to a fault and a one-line description."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
+    tls = _ssl_error_in(exc)
+    if tls is not None:
+        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
+        return Fault.TLS_ERROR, f"TLS failed: {reason}"
+    detail = str(exc).strip() or type(exc).__name__
+    os_error = _os_error_in(exc)
+    if os_error is not None and os_error.strerror:
+        detail = os_error.strerror[0].lower() + os_error.strerror[1:]
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return Fault.PROTOCOL_ERROR, f"bad HTTP answer: {detail}"
+    if isinstance(exc, httpx.ConnectError):
+        return Fault.CONNECTION_ERROR, f"cannot connect: {detail}"
+    return Fault.CONNECTION_ERROR, f"connection failed: {detail}"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one request got: a status and headers, or a fault with its description."""
+
+    status: int | None
+    fault: Fault | None = None
+    error: str | None = None
+    headers: httpx.Headers | None = None
+
+    @property
+    def result(self) -> int | Fault:
+        if self.fault is not None:
+            return self.fault
+        return self.status if self.status is not None else Fault.PROTOCOL_ERROR
+
+
+async def attempt_once(client: httpx.AsyncClient, request: httpx.Request, timeout: float) -> Exchange:
+    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte)."""
+    try:
+        async with asyncio.timeout(timeout):
+            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError) as exc:
+        fault, error = classify(exc, timeout)
+        return Exchange(status=None, fault=fault, error=error)
+    return Exchange(status=response.status_code, headers=response.headers)
+
+
+async def deliver(
+    notification: Notification,
+    url: str,
+    policy: Policy,
+    *,
+    client: httpx.AsyncClient,
+    sleep: Sleep,
+    now: Now,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> Delivery:
+    """POST ``notification`` to ``url`` until it is delivered, failed or dropped.
+
+    If the task is cancelled (Ctrl-C), raises ``Interrupted`` carrying the interrupted record.
+    """
+    attempts: list[Attempt] = []
+    simulated = 0.0
+    number = 0
+    try:
+        while True:
+            number += 1
+            retries_left = policy.max_attempts - number
+            request = client.build_request("POST", url, content=notification.body, headers=list(notification.headers))
+            started = now()
+            exchange = await attempt_once(client, request, policy.timeout)
+            elapsed = max(0.0, now() - started)
+            decision = decide(exchange.result, retries_left)
+            wait = policy.waits[number - 1] if decision is Decision.RETRY else None
+            record = Attempt(
+                gtrid=notification.gtrid,
+                attempt=number,
+                scheduled_at=simulated,
+                status=exchange.status,
+                error=exchange.error,
+                fault=exchange.fault,
+                elapsed_ms=elapsed * 1000,
+                decision=decision,
+                wait=wait,
+            )
+            attempts.append(record)
+            if on_attempt is not None:
+                on_attempt(record)
+            if wait is None:
+                return Delivery(
+                    url=url,
+                    gtrid=notification.gtrid,
+                    target=notification.target,
+                    algorithm=notification.algorithm,
+                    outcome=Outcome(str(decision)),
+                    attempts=tuple(attempts),
+                )
+            await sleep(wait)
+            simulated += elapsed + wait
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        made = len(attempts)
+        raise Interrupted(
+            Delivery(
+                url=url,
+                gtrid=notification.gtrid,
+                target=notification.target,
+                algorithm=notification.algorithm,
+                outcome=Outcome.INTERRUPTED,
+                attempts=tuple(attempts),
+                retries_left=policy.max_attempts - max(made, 1),
+            )
+        ) from None
+
+
+class Interrupted(Exception):
+    """A delivery was stopped from outside (Ctrl-C) before it ended."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        super().__init__(f"interrupted after {len(delivery.attempts)} attempt(s)")
+        self.delivery = delivery

@@ -1,0 +1,39 @@
+"""NDJSON logs: one JSON object per line, appended and flushed as things happen."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from connect_hooks.errors import BadInput
+
+
+class NdjsonLog:
+    """An append-only NDJSON file; each record is flushed at once so nothing is lost on a crash."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot write log file {str(path)!r}: {exc.strerror or exc}; pick a writable path") from None
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        stamped = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **record}
+        self._file.write(json.dumps(stamped, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> NdjsonLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

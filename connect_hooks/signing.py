@@ -1,0 +1,76 @@
+"""The hub signature: HMAC (RFC 2104) of the exact body bytes, keyed with the hub secret.
+
+Webex Connect sends it in ``x-hub-signature`` as ``sha256=<hex>`` (or ``sha512=<hex>``); some
+configurations send the bare hex digest. ``verify`` accepts all of these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+HEADER = "x-hub-signature"
+ALGORITHMS: tuple[str, ...] = ("sha256", "sha512")
+#: Hex digest length per algorithm: how a bare signature reveals its algorithm.
+DIGEST_HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+STYLES: tuple[str, ...] = ("prefixed", "bare")
+
+Algorithm = Literal["sha256", "sha512"]
+Style = Literal["prefixed", "bare"]
+
+
+def digest(body: bytes, secret: str, algorithm: str = "sha256") -> str:
+    """Lowercase hex HMAC of ``body`` keyed with ``secret`` (UTF-8)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
+    return hmac.new(secret.encode("utf-8"), body, algorithm).hexdigest()
+
+
+def sign(body: bytes, secret: str, algorithm: str = "sha256", style: str = "prefixed") -> str:
+    """The ``x-hub-signature`` header value for exactly these bytes."""
+    if style not in STYLES:
+        raise ValueError(f"unknown signature style {style!r}: use one of {', '.join(STYLES)}")
+    hexdigest = digest(body, secret, algorithm)
+    return f"{algorithm}={hexdigest}" if style == "prefixed" else hexdigest
+
+
+def parse_header(header: str) -> tuple[str, str] | None:
+    """Split a header value into (algorithm, hex digest), or None when it is not a signature.
+
+    A bare digest's algorithm is told by its length (64 hex characters: sha256, 128: sha512).
+    """
+    value = header.strip()
+    algorithm, sep, hexdigest = value.partition("=")
+    if sep:
+        algorithm = algorithm.strip().lower()
+        hexdigest = hexdigest.strip().lower()
+        if algorithm not in ALGORITHMS:
+            return None
+    else:
+        hexdigest = value.lower()
+        matches = [name for name, length in DIGEST_HEX_LENGTHS.items() if len(hexdigest) == length]
+        if not matches:
+            return None
+        algorithm = matches[0]
+    if len(hexdigest) != DIGEST_HEX_LENGTHS[algorithm]:
+        return None
+    if any(c not in "0123456789abcdef" for c in hexdigest):
+        return None
+    return algorithm, hexdigest
+
+
+def verify(body: bytes, header: str, secret: str) -> bool:
+    """True when ``header`` is a valid signature of ``body`` under ``secret``.
+
+    Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; never raises on a malformed header.
+    The comparison is constant-time.
+    """
+    if not isinstance(header, str) or not isinstance(secret, str) or not isinstance(body, bytes):
+        return False
+    parsed = parse_header(header)
+    if parsed is None:
+        return False
+    algorithm, hexdigest = parsed
+    expected = digest(body, secret, algorithm)
+    return hmac.compare_digest(expected, hexdigest)

@@ -1,0 +1,64 @@
+"""Target URLs: what Webex Connect accepts, and what connect-hooks lets a developer use locally."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from connect_hooks.errors import BadInput
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+@dataclass(frozen=True)
+class TargetURL:
+    url: str
+    scheme: str
+    host: str
+    note: str | None = None  # a one-line remark for the user, e.g. about plain HTTP
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_url(url: str) -> TargetURL:
+    """Parse an http(s) URL with a host; anything else is bad input."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise BadInput(f"{url!r} is not a valid URL ({exc}): give one like https://example.test/hooks") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise BadInput(f"{url!r} is not an http(s) URL: give one like https://example.test/hooks")
+    host = parts.hostname or ""
+    if not host:
+        raise BadInput(f"{url!r} has no host: give one like https://example.test/hooks")
+    if port == 0:
+        raise BadInput(f"{url!r} has port 0: give a port from 1 to 65535")
+    return TargetURL(url=url.strip(), scheme=scheme, host=host)
+
+
+def parse_send_url(url: str, *, allow_http: bool = False) -> TargetURL:
+    """A URL ``send`` may POST to: https, or http to loopback (or anywhere with ``allow_http``)."""
+    target = parse_url(url)
+    if target.scheme == "https":
+        return target
+    if is_loopback(target.host):
+        note = "note: Webex Connect only calls https:// URLs; plain http is allowed here because the host is loopback"
+        return TargetURL(target.url, target.scheme, target.host, note)
+    if allow_http:
+        note = "note: Webex Connect only calls https:// URLs; sending over plain http because of --allow-http"
+        return TargetURL(target.url, target.scheme, target.host, note)
+    raise BadInput(
+        f"{url!r} is plain http to a non-loopback host: Webex Connect only calls https:// URLs; "
+        "use https, or pass --allow-http to send anyway"
+    )
