@@ -7,8 +7,22 @@ The library API for receivers is two functions::
     verify(body, request.headers["x-hub-signature"], secret)  # -> bool
 """
 
-from connect_hooks.signing import sign, verify
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "sign", "verify"]
+
+if TYPE_CHECKING:
+    from connect_hooks.signing import sign, verify
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use, so that `connect-hooks --help` does not pay for hashlib and hmac.
+    if name in ("sign", "verify"):
+        from connect_hooks import signing
+
+        return getattr(signing, name)
+    raise AttributeError(f"module 'connect_hooks' has no attribute {name!r}")

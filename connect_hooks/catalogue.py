@@ -149,9 +149,7 @@ def compact(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def render(
-    name: str, *, seed: int | None = None, sets: Sequence[str] = (), now: dt.datetime | None = None
-) -> bytes:
+def render(name: str, *, seed: int | None = None, sets: Sequence[str] = (), now: dt.datetime | None = None) -> bytes:
     """The bytes ``send`` signs and POSTs for sample ``name``."""
     if sets:
         raise BadInput("--set is not supported yet")

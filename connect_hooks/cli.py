@@ -6,7 +6,6 @@ uvicorn) happen inside the commands that need them, so ``--help`` starts fast.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -27,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class App(click.Group):
     """The root group: every error ends as one line on stderr and an exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
@@ -57,9 +56,9 @@ def output_options(func: F) -> F:
 
 
 def tls_options(func: F) -> F:
-    func = click.option(
-        "--insecure", is_flag=True, help="Do not verify TLS certificates (Webex Connect always does)."
-    )(func)
+    func = click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (Webex Connect always does).")(
+        func
+    )
     func = click.option(
         "--ca-bundle",
         type=click.Path(dir_okay=False),
@@ -135,7 +134,9 @@ def secret_options(func: F) -> F:
     return func
 
 
-@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    name="connect-hooks", cls=App, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, "-V", "--version", prog_name="connect-hooks")
 def main() -> None:
     """Play the Webex Connect side of outbound webhooks on your machine.
@@ -151,6 +152,8 @@ def main() -> None:
 def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[float], Any]:
     """The engine's sleep: real waits (with a countdown on a terminal), scaled by --speed, or none."""
 
+    import asyncio
+
     async def sleep(seconds: float) -> None:
         if fast:
             await asyncio.sleep(0)
@@ -164,7 +167,9 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
         with show.status("") as status:
             while (left := end - loop.time()) > 0:
                 simulated = left * speed
-                status.update(f"next attempt in {simulated:.0f} s" + (f" (simulated, x{speed:g})" if speed != 1 else ""))
+                status.update(
+                    f"next attempt in {simulated:.0f} s" + (f" (simulated, x{speed:g})" if speed != 1 else "")
+                )
                 await asyncio.sleep(min(left, 0.25))
 
     return sleep
@@ -184,7 +189,9 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 )
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
 @policy_options
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second).")
+@click.option(
+    "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
+)
 @click.option("--fast", is_flag=True, help="Skip the waits entirely.")
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
 @tls_options
@@ -221,6 +228,7 @@ def send(
     TARGET is a sample name (or a glob such as 'receipt/sms/*'), a JSON file sent byte for byte,
     or - for stdin.
     """
+    import asyncio
     import time
 
     from connect_hooks import sending
@@ -249,7 +257,9 @@ def send(
     if target.note:
         err.print(target.note, style="dim")
     if insecure:
-        err.print("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow")
+        err.print(
+            "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow"
+        )
     log = NdjsonLog(log_path) if log_path else None
     live = not as_json and out.is_terminal
 
@@ -260,8 +270,15 @@ def send(
 
     def on_attempt(attempt: Attempt) -> None:
         if log is not None:
-            log.write({"type": "attempt", "url": target.url, "target": names[attempt.gtrid], "gtrid": attempt.gtrid,
-                       **attempt.as_dict()})
+            log.write(
+                {
+                    "type": "attempt",
+                    "url": target.url,
+                    "target": names[attempt.gtrid],
+                    "gtrid": attempt.gtrid,
+                    **attempt.as_dict(),
+                }
+            )
         if live:
             out.print(render.attempt_line(names[attempt.gtrid], attempt))
 
@@ -312,6 +329,7 @@ def send(
 @output_options
 def check(url: str, timeout: float, ca_bundle: str | None, insecure: bool, as_json: bool) -> ExitCode:
     """Would Webex Connect accept URL? (https, HEAD answers 200, TLS verifies)"""
+    import asyncio
     import time
 
     from connect_hooks import endpoint

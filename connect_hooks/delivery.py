@@ -10,6 +10,7 @@ real clock did, so reports read the same at any speed.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -111,12 +112,15 @@ def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
         return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
     tls = _ssl_error_in(exc)
     if tls is not None:
-        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            return Fault.TLS_ERROR, f"TLS failed: certificate verify failed ({tls.verify_message})"
+        reason = getattr(tls, "reason", None) or str(tls)
         return Fault.TLS_ERROR, f"TLS failed: {reason}"
     detail = str(exc).strip() or type(exc).__name__
     os_error = _os_error_in(exc)
-    if os_error is not None and os_error.strerror:
-        detail = os_error.strerror[0].lower() + os_error.strerror[1:]
+    if os_error is not None:
+        text = os.strerror(os_error.errno) if os_error.errno else str(os_error.strerror)
+        detail = text[:1].lower() + text[1:]
     if isinstance(exc, httpx.RemoteProtocolError):
         return Fault.PROTOCOL_ERROR, f"bad HTTP answer: {detail}"
     if isinstance(exc, httpx.ConnectError):

@@ -69,8 +69,9 @@ def caveats_for(result: int | Fault, policy: Policy) -> tuple[str, ...]:
     if isinstance(result, Fault):
         if result is Fault.TIMEOUT:
             notes.append(
-                f"each attempt may take {policy.timeout:g} s; the next one comes "
-                f"{policy.waits[0]:g} s after it ended" if policy.waits else f"the attempt may take {policy.timeout:g} s"
+                f"each attempt may take {policy.timeout:g} s; the next one comes {policy.waits[0]:g} s after it ended"
+                if policy.waits
+                else f"the attempt may take {policy.timeout:g} s"
             )
             notes.append("a real timeout is retried, although 408 Request Timeout as a status is not")
         return tuple(notes)

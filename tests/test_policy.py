@@ -1,0 +1,73 @@
+import pytest
+
+from connect_hooks.policy import (
+    NO_RETRY_STATUSES,
+    SCHEDULES,
+    Decision,
+    Fault,
+    Policy,
+    decide,
+    is_retryable,
+)
+
+# Copied by hand from the Webex Connect documentation, independent of the module under test.
+DOCUMENTED_NO_RETRY = [
+    202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
+    400, 402, 404, 405, 406, 407, 408, 409, 410, 411, 414, 415, 416, 418, 505,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("status", range(100, 600))
+def test_every_status_against_the_documented_table(status: int) -> None:
+    if status == 200:
+        expected_first, expected_last = Decision.DELIVERED, Decision.DELIVERED
+    elif status in DOCUMENTED_NO_RETRY:
+        expected_first, expected_last = Decision.FAILED, Decision.FAILED
+    else:
+        expected_first, expected_last = Decision.RETRY, Decision.DROPPED
+    assert decide(status, retries_left=3) is expected_first
+    assert decide(status, retries_left=0) is expected_last
+
+
+def test_no_retry_set_is_exactly_the_documented_one() -> None:
+    assert sorted(NO_RETRY_STATUSES) == DOCUMENTED_NO_RETRY
+
+
+@pytest.mark.parametrize("status", [201, 401, 403, 412, 413, 422, 429, 500, 502, 503, 504])
+def test_statuses_users_trip_on_are_retried(status: int) -> None:
+    assert is_retryable(status)
+
+
+@pytest.mark.parametrize("fault", list(Fault))
+def test_every_fault_is_retried_then_dropped(fault: Fault) -> None:
+    assert decide(fault, retries_left=1) is Decision.RETRY
+    assert decide(fault, retries_left=0) is Decision.DROPPED
+
+
+def test_defaults_are_webex_connects() -> None:
+    policy = Policy()
+    assert policy.timeout == 10
+    assert policy.waits == (60, 60, 60)
+    assert policy.retries == 3
+    assert policy.max_attempts == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "waits"),
+    [
+        ({}, (60, 60, 60)),
+        ({"schedule": "backoff"}, (30, 60, 120)),
+        ({"retries": 1}, (60,)),
+        ({"retries": 0}, ()),
+        ({"retries": 5}, (60, 60, 60, 60, 60)),
+        ({"schedule": "backoff", "retries": 4}, (30, 60, 120, 120)),
+        ({"interval": 2}, (2, 2, 2)),
+        ({"schedule": "backoff", "interval": 5, "retries": 2}, (5, 5)),
+    ],
+)
+def test_policy_build(kwargs: dict[str, object], waits: tuple[float, ...]) -> None:
+    assert Policy.build(**kwargs).waits == waits  # type: ignore[arg-type]
+
+
+def test_schedules_are_named() -> None:
+    assert set(SCHEDULES) == {"fixed", "backoff"}
