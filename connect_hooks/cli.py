@@ -106,10 +106,14 @@ def dump_json(document: Any) -> None:
 
 def resolve_secret(ctx: click.Context, secret: str | None, secret_file: str | None) -> str | None:
     """The hub secret from --secret, CONNECT_HOOKS_SECRET or --secret-file (command line wins)."""
+    import os
+
     from connect_hooks.hubsecret import check_secret, read_secret_file
 
     source = ctx.get_parameter_source("secret")
     from_env = source is click.core.ParameterSource.ENVIRONMENT
+    if secret is None and secret_file is None and os.environ.get("CONNECT_HOOKS_SECRET") == "":
+        raise BadInput("CONNECT_HOOKS_SECRET is set but empty: give it the hub secret, or unset it to send unsigned")
     if secret is not None and secret_file is not None and not from_env:
         raise BadInput("give the hub secret once: either --secret or --secret-file")
     if secret_file is not None:
@@ -252,6 +256,7 @@ def send(
     )
     target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
     client = make_client(ca_bundle=ca_bundle, insecure=insecure)
+    log = NdjsonLog(log_path) if log_path else None
     out = console()
     err = console(stderr=True)
     if target.note:
@@ -260,7 +265,6 @@ def send(
         err.print(
             "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow"
         )
-    log = NdjsonLog(log_path) if log_path else None
     live = not as_json and out.is_terminal
 
     from connect_hooks import render

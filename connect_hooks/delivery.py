@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
         return Fault.TLS_ERROR, f"TLS failed: {reason}"
     detail = str(exc).strip() or type(exc).__name__
     os_error = _os_error_in(exc)
-    if os_error is not None:
+    if isinstance(os_error, socket.gaierror):
+        detail = f"the host name does not resolve ({os_error.strerror})"
+    elif os_error is not None:
         text = os.strerror(os_error.errno) if os_error.errno else str(os_error.strerror)
         detail = text[:1].lower() + text[1:]
     if isinstance(exc, httpx.RemoteProtocolError):

@@ -78,6 +78,8 @@ def closing_line(delivery: Delivery) -> Text:
         Outcome.DROPPED: f"dropped after {attempts}: no retry left",
         Outcome.INTERRUPTED: f"interrupted after {attempts}, {delivery.retries_left} retries not made",
     }[delivery.outcome]
+    if delivery.outcome is Outcome.INTERRUPTED and n == 0:
+        detail = "interrupted before its first attempt"
     line = Text(f"{delivery.target}: ")
     line.append(detail, style=OUTCOME_STYLE[delivery.outcome])
     line.append(f"  (gtrid {delivery.gtrid})", style="dim")

@@ -2,7 +2,7 @@
 
 Each POST takes the next step of its script (the last step repeats); HEAD answers ``head_status``.
 A step is a status code, or a fault: ``Stall(seconds)``, ``"reset"``, ``"close"``, ``"garbage"``,
-``Trickle(seconds_per_byte)``, ``"stall-body"``. The server records every request it read.
+``Trickle(seconds_per_byte)``, ``"stall-body"``, ``"die"`` (stop listening). The server records every request it read.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class ScriptedServer:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -88,6 +88,10 @@ class ScriptedServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    def _die(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
     # -- one connection ------------------------------------------------------------------------
 
@@ -167,6 +171,9 @@ class ScriptedServer:
             return False
         if step == "garbage":
             sock.sendall(b"this is not HTTP at all\r\n\r\n")
+            return False
+        if step == "die":  # the receiver process dies: no answer, and nothing listens any more
+            threading.Thread(target=self._die, daemon=True).start()
             return False
         if step == "stall-body":
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")

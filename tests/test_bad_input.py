@@ -1,0 +1,108 @@
+"""Bad input, command by command: one line on stderr, exit 2, no traceback, nothing sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connect_hooks.cli import main
+from tests.servers import ScriptedServer
+
+URL = "{url}"  # replaced by the scripted server's URL: anything sent would be seen there
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "blank.json").write_bytes(b"  \n")
+    (tmp_path / "broken.json").write_bytes(b'{"a": ')
+    (tmp_path / "latin1.json").write_bytes(b'{"a": "\xe9"}')
+    (tmp_path / "dir.json").mkdir()
+    (tmp_path / "plain").write_text("x")
+    (tmp_path / "empty-secret").write_text("")
+    (tmp_path / "newline-secret").write_text("\n")
+    (tmp_path / "not-a-ca.pem").write_text("hello")
+    return tmp_path
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as running:
+        yield running
+
+
+CASES: list[tuple[str, list[str], dict[str, str], str]] = [
+    # (id, argv, environment, a fragment the one line must contain)
+    ("send-ftp-url", ["send", "inbound/sms/mo", "ftp://example.test/x"], {}, "not an http(s) URL"),
+    ("send-no-host", ["send", "inbound/sms/mo", "https://"], {}, "has no host"),
+    ("send-no-scheme", ["send", "inbound/sms/mo", "example.test/hooks"], {}, "not an http(s) URL"),
+    ("send-bad-port", ["send", "inbound/sms/mo", "https://example.test:70000/"], {}, "not a valid URL"),
+    ("send-http-remote", ["send", "inbound/sms/mo", "http://example.test/"], {}, "--allow-http"),
+    ("send-unknown-sample", ["send", "receipt/sms/deliverd", URL], {}, "did you mean receipt/sms/delivered"),
+    ("send-missing-file", ["send", "{files}/missing.json", URL], {}, "is neither a file nor a sample name"),
+    ("send-empty-file", ["send", "{files}/empty.json", URL], {}, "is empty"),
+    ("send-blank-file", ["send", "{files}/blank.json", URL], {}, "is empty"),
+    ("send-not-json", ["send", "{files}/broken.json", URL], {}, "is not valid JSON"),
+    ("send-not-utf8", ["send", "{files}/latin1.json", URL], {}, "is not valid JSON"),
+    ("send-directory", ["send", "{files}/dir.json", URL], {}, "is a directory"),
+    ("send-unreadable", ["send", "{files}/plain/x.json", URL], {}, "cannot read"),
+    ("send-empty-secret", ["send", "inbound/sms/mo", URL, "--secret", ""], {}, "empty"),
+    ("send-empty-env-secret", ["send", "inbound/sms/mo", URL], {"CONNECT_HOOKS_SECRET": ""}, "set but empty"),
+    ("send-empty-secret-file", ["send", "inbound/sms/mo", URL, "--secret-file", "{files}/empty-secret"], {}, "empty"),
+    ("send-newline-secret", ["send", "inbound/sms/mo", URL, "--secret-file", "{files}/newline-secret"], {}, "empty"),
+    (
+        "send-missing-secret-file",
+        ["send", "inbound/sms/mo", URL, "--secret-file", "{files}/nope"],
+        {},
+        "does not exist",
+    ),
+    (
+        "send-two-secrets",
+        ["send", "inbound/sms/mo", URL, "--secret", "a", "--secret-file", "{files}/plain"],
+        {},
+        "once",
+    ),
+    ("send-algorithm", ["send", "inbound/sms/mo", URL, "--algorithm", "md5"], {}, "'md5' is not one of"),
+    ("send-negative-retries", ["send", "inbound/sms/mo", URL, "--retries", "-1"], {}, "--retries"),
+    ("send-zero-timeout", ["send", "inbound/sms/mo", URL, "--timeout", "0"], {}, "--timeout"),
+    ("send-negative-timeout", ["send", "inbound/sms/mo", URL, "--timeout", "-3"], {}, "--timeout"),
+    ("send-zero-speed", ["send", "inbound/sms/mo", URL, "--speed", "0"], {}, "--speed"),
+    ("send-zero-interval", ["send", "inbound/sms/mo", URL, "--interval", "0"], {}, "--interval"),
+    ("send-fast-and-speed", ["send", "inbound/sms/mo", URL, "--fast", "--speed", "60"], {}, "--fast and --speed"),
+    ("send-bad-header", ["send", "inbound/sms/mo", URL, "-H", "NoColonHere"], {}, "is not 'Name: value'"),
+    ("send-missing-ca", ["send", "inbound/sms/mo", URL, "--ca-bundle", "{files}/nope.pem"], {}, "--ca-bundle"),
+    ("send-bad-ca", ["send", "inbound/sms/mo", URL, "--ca-bundle", "{files}/not-a-ca.pem"], {}, "--ca-bundle"),
+    ("send-log-in-missing-dir", ["send", "inbound/sms/mo", URL, "--log", "{files}/no/such/dir.ndjson"], {}, "log"),
+    ("send-log-directory", ["send", "inbound/sms/mo", URL, "--log", "{files}/dir.json"], {}, "directory"),
+    ("send-no-target", ["send", URL], {}, "Missing argument"),
+    ("check-not-url", ["check", "nonsense"], {}, "not an http(s) URL"),
+    ("check-no-host", ["check", "https:///path"], {}, "has no host"),
+    ("check-zero-timeout", ["check", URL, "--timeout", "0"], {}, "--timeout"),
+    ("check-missing-ca", ["check", URL, "--ca-bundle", "{files}/nope.pem"], {}, "--ca-bundle"),
+    ("policy-600", ["policy", "600"], {}, "from 100 to 599"),
+    ("policy-word", ["policy", "maybe"], {}, "from 100 to 599"),
+    ("policy-negative-retries", ["policy", "500", "--retries", "-2"], {}, "--retries"),
+    ("policy-zero-interval", ["policy", "500", "--interval", "0"], {}, "--interval"),
+    ("unknown-command", ["sendd"], {}, "No such command"),
+]
+
+
+@pytest.mark.parametrize(("argv", "env", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(argv: list[str], env: dict[str, str], fragment: str, files: Path, server: ScriptedServer) -> None:
+    args = [a.replace("{url}", server.url).replace("{files}", str(files)) for a in argv]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert server.requests == []
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) >= 30

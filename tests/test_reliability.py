@@ -1,0 +1,132 @@
+"""Faults survived and nothing lost: each fault classified, every notification in a terminal record."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connect_hooks.cli import main
+from tests.conftest import LocalCA
+from tests.servers import ScriptedServer
+
+SECRET = "do-not-print-me-0451"
+
+
+def send(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["send", *args], env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_stalled_body_is_cut_at_the_deadline() -> None:
+    with ScriptedServer(script=["stall-body", 200]) as server:
+        code, out, _ = send("inbound/sms/mo", server.url, "--fast", "--json", "--timeout", "0.5")
+    report = json.loads(out)
+    assert code == 0
+    assert report["attempts"][0]["error"] == "no complete answer within 0.5 s"
+    assert report["attempts"][0]["decision"] == "retry"
+
+
+def test_expired_certificate_is_a_tls_error_and_retried(test_ca: LocalCA) -> None:
+    with ScriptedServer(tls=test_ca.server_context(expired=True)) as server:
+        code, out, _ = send(
+            "inbound/sms/mo", server.url, "--fast", "--json", "--retries", "1", "--ca-bundle", str(test_ca.ca_path)
+        )
+    report = json.loads(out)
+    assert code == 1
+    assert [a["decision"] for a in report["attempts"]] == ["retry", "dropped"]
+    assert "certificate has expired" in report["attempts"][0]["error"]
+    assert server.posts == []
+
+
+def test_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host == "receiver.invalid":  # never asks a real resolver
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    code, out, _ = send("inbound/sms/mo", "https://receiver.invalid/hooks", "--fast", "--json", "--retries", "0")
+    report = json.loads(out)
+    assert code == 1
+    assert report["outcome"] == "dropped"
+    assert report["attempts"][0]["error"].startswith("cannot connect: ")
+    assert "name" in report["attempts"][0]["error"].lower()
+
+
+def test_receiver_dying_mid_send_still_reports_every_notification(tmp_path: Path) -> None:
+    log = tmp_path / "send.ndjson"
+    with ScriptedServer(script=[200, "die"]) as server:
+        code, out, _ = send(
+            "inbound/sms/mo",
+            "receipt/sms/delivered",
+            "inbound/sms/mo",
+            server.url,
+            "--fast",
+            "--json",
+            "--retries",
+            "1",
+            "--log",
+            str(log),
+        )
+    reports = json.loads(out)
+    assert code == 1
+    assert [r["outcome"] for r in reports] == ["delivered", "dropped", "dropped"]
+    assert reports[1]["attempts"][0]["error"].startswith("bad HTTP answer")
+    assert reports[1]["attempts"][1]["status"] is None  # refused, or reset while the server shuts down
+    assert reports[2]["attempts"][-1]["error"] == "cannot connect: connection refused"
+    outcomes = [json.loads(line) for line in log.read_text().splitlines() if '"type":"outcome"' in line]
+    assert [o["gtrid"] for o in outcomes] == [r["gtrid"] for r in reports]
+
+
+def wait_for(predicate: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, as_json: bool) -> None:
+    log = tmp_path / "send.ndjson"
+    with ScriptedServer(script=[503]) as server:
+        args = ["inbound/sms/mo", "receipt/sms/delivered", server.url, "--log", str(log)]
+        env = {**os.environ, "CONNECT_HOOKS_SECRET": SECRET}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connect_hooks", "send", *args, *(["--json"] if as_json else [])],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            wait_for(lambda: log.exists() and '"type":"attempt"' in log.read_text())
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    outcomes = [r for r in records if r["type"] == "outcome"]
+    assert [o["outcome"] for o in outcomes] == ["interrupted", "interrupted"]
+    assert [o["retries_left"] for o in outcomes] == [3, 3]
+    assert len(outcomes[0]["attempts"]) == 1
+    assert outcomes[1]["attempts"] == []
+    assert b"Traceback" not in err
+    assert SECRET.encode() not in out + err + log.read_bytes()
+    if as_json:
+        assert [d["outcome"] for d in json.loads(out)] == ["interrupted", "interrupted"]
+    else:
+        assert b"inbound/sms/mo: interrupted after 1 attempt, 3 retries not made" in out
+        assert b"receipt/sms/delivered: interrupted before its first attempt" in out
