@@ -261,6 +261,10 @@ def send(
     err = console(stderr=True)
     if target.note:
         err.print(target.note, style="dim")
+    if settings.secret is not None and not as_json:
+        from connect_hooks.hubsecret import masked
+
+        err.print(f"signing with {algorithm}: hub secret {masked(settings.secret)}", style="dim")
     if insecure:
         err.print(
             "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow"

@@ -233,3 +233,11 @@ def test_insecure_skips_verification_with_a_warning(test_ca: LocalCA) -> None:
     assert code == 0
     assert "warning: --insecure" in err
     assert len(server.posts) == 1
+
+
+def test_people_see_which_secret_signs_but_never_the_secret() -> None:
+    with ScriptedServer() as server:
+        code, out, err = send("inbound/sms/mo", server.url, "--fast", "--secret", SECRET)
+    assert code == 0
+    assert "signing with sha256: hub secret ******** (fingerprint " in err
+    assert SECRET not in out + err

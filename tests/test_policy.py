@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connect_hooks.policy import (
     NO_RETRY_STATUSES,
@@ -71,3 +73,18 @@ def test_policy_build(kwargs: dict[str, object], waits: tuple[float, ...]) -> No
 
 def test_schedules_are_named() -> None:
     assert set(SCHEDULES) == {"fixed", "backoff"}
+
+
+@given(
+    result=st.one_of(st.integers(min_value=100, max_value=599), st.sampled_from(list(Fault))),
+    retries_left=st.integers(min_value=0, max_value=10),
+)
+def test_every_answer_maps_to_exactly_one_decision(result: int | Fault, retries_left: int) -> None:
+    decision = decide(result, retries_left)
+    matches = [
+        decision is Decision.DELIVERED and result == 200,
+        decision is Decision.FAILED and not is_retryable(result),
+        decision is Decision.RETRY and is_retryable(result) and retries_left > 0,
+        decision is Decision.DROPPED and is_retryable(result) and retries_left == 0,
+    ]
+    assert matches.count(True) == 1
