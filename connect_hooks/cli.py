@@ -6,25 +6,44 @@ uvicorn) happen inside the commands that need them, so ``--help`` starts fast.
 
 from __future__ import annotations
 
-import json
+import importlib
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
 from connect_hooks import __version__
-from connect_hooks.errors import BadInput, ConnectHooksError, ExitCode
-from connect_hooks.policy import DEFAULT_TIMEOUT, SCHEDULES
+from connect_hooks.errors import ConnectHooksError, ExitCode
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-F = TypeVar("F", bound=Callable[..., Any])
+#: name -> (module:attribute, short help). Commands load on first use; the short help is here so
+#: that ``connect-hooks --help`` lists them without importing any (a meta-test keeps it in sync).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
+    "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
+    "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
+}
 
 
 class App(click.Group):
-    """The root group: every error ends as one line on stderr and an exit code."""
+    """The root group: lazy commands, and every error ends as one line on stderr and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        command.name = cmd_name
+        command.short_help = COMMANDS[cmd_name][1]
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -50,94 +69,6 @@ class App(click.Group):
         sys.exit(int(code or 0))
 
 
-def output_options(func: F) -> F:
-    """The output options every reporting command shares."""
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document for machines.")(func)
-
-
-def tls_options(func: F) -> F:
-    func = click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (Webex Connect always does).")(
-        func
-    )
-    func = click.option(
-        "--ca-bundle",
-        type=click.Path(dir_okay=False),
-        help="Also trust the CA certificates in this PEM file (e.g. the one 'listen --tls' prints).",
-    )(func)
-    return func
-
-
-def timeout_option(func: F) -> F:
-    return click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        help="Deadline in seconds for a whole attempt: connect, send, status, headers and body.",
-    )(func)
-
-
-def policy_options(func: F) -> F:
-    func = click.option(
-        "--interval",
-        type=click.FloatRange(min=0, min_open=True),
-        help="Seconds between retries, replacing the schedule's waits.",
-    )(func)
-    func = click.option("--retries", type=click.IntRange(min=0), help="Number of retries (default: 3).")(func)
-    func = click.option(
-        "--schedule",
-        type=click.Choice(sorted(SCHEDULES)),
-        default="fixed",
-        show_default=True,
-        help="fixed: 60, 60, 60 s (documented); backoff: 30, 60, 120 s (the mTLS FAQ).",
-    )(func)
-    return timeout_option(func)
-
-
-def console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def dump_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def resolve_secret(ctx: click.Context, secret: str | None, secret_file: str | None) -> str | None:
-    """The hub secret from --secret, CONNECT_HOOKS_SECRET or --secret-file (command line wins)."""
-    import os
-
-    from connect_hooks.hubsecret import check_secret, read_secret_file
-
-    source = ctx.get_parameter_source("secret")
-    from_env = source is click.core.ParameterSource.ENVIRONMENT
-    if secret is None and secret_file is None and os.environ.get("CONNECT_HOOKS_SECRET") == "":
-        raise BadInput("CONNECT_HOOKS_SECRET is set but empty: give it the hub secret, or unset it to send unsigned")
-    if secret is not None and secret_file is not None and not from_env:
-        raise BadInput("give the hub secret once: either --secret or --secret-file")
-    if secret_file is not None:
-        return read_secret_file(secret_file)
-    if secret is not None:
-        return check_secret(secret, "CONNECT_HOOKS_SECRET" if from_env else "--secret")
-    return None
-
-
-def secret_options(func: F) -> F:
-    func = click.option(
-        "--secret-file",
-        type=click.Path(),
-        help="Read the hub secret from this file (trailing newline ignored).",
-    )(func)
-    func = click.option(
-        "--secret",
-        envvar="CONNECT_HOOKS_SECRET",
-        show_envvar=True,
-        help="Hub secret. Prefer the environment variable or --secret-file: command lines are visible to others.",
-    )(func)
-    return func
-
-
 @click.group(
     name="connect-hooks", cls=App, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
@@ -148,257 +79,3 @@ def main() -> None:
     Check a URL as Webex Connect does, send signed sample notifications with its retry policy
     (in real time or compressed), and explain what it does with any answer.
     """
-
-
-# --------------------------------------------------------------------------------------------- send
-
-
-def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[float], Any]:
-    """The engine's sleep: real waits (with a countdown on a terminal), scaled by --speed, or none."""
-
-    import asyncio
-
-    async def sleep(seconds: float) -> None:
-        if fast:
-            await asyncio.sleep(0)
-            return
-        real = seconds / speed
-        if show is None or not show.is_terminal:
-            await asyncio.sleep(real)
-            return
-        loop = asyncio.get_running_loop()
-        end = loop.time() + real
-        with show.status("") as status:
-            while (left := end - loop.time()) > 0:
-                simulated = left * speed
-                status.update(
-                    f"next attempt in {simulated:.0f} s" + (f" (simulated, x{speed:g})" if speed != 1 else "")
-                )
-                await asyncio.sleep(min(left, 0.25))
-
-    return sleep
-
-
-@main.command()
-@click.argument("targets", metavar="TARGET...", nargs=-1, required=True)
-@click.argument("url")
-@secret_options
-@click.option("--algorithm", type=click.Choice(["sha256", "sha512"]), default="sha256", show_default=True)
-@click.option(
-    "--signature-style",
-    type=click.Choice(["prefixed", "bare"]),
-    default="prefixed",
-    show_default=True,
-    help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
-)
-@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
-@policy_options
-@click.option(
-    "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
-)
-@click.option("--fast", is_flag=True, help="Skip the waits entirely.")
-@click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
-@tls_options
-@click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field of the sample (repeatable).")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
-@output_options
-@click.pass_context
-def send(
-    ctx: click.Context,
-    targets: tuple[str, ...],
-    url: str,
-    secret: str | None,
-    secret_file: str | None,
-    algorithm: str,
-    signature_style: str,
-    headers: tuple[str, ...],
-    timeout: float,
-    schedule: str,
-    retries: int | None,
-    interval: float | None,
-    speed: float | None,
-    fast: bool,
-    allow_http: bool,
-    ca_bundle: str | None,
-    insecure: bool,
-    seed: int | None,
-    sets: tuple[str, ...],
-    log_path: str | None,
-    as_json: bool,
-) -> ExitCode:
-    """Send TARGET to URL the way Webex Connect does: signed, with its retry policy.
-
-    TARGET is a sample name (or a glob such as 'receipt/sms/*'), a JSON file sent byte for byte,
-    or - for stdin.
-    """
-    import asyncio
-    import time
-
-    from connect_hooks import sending
-    from connect_hooks.logfile import NdjsonLog
-    from connect_hooks.policy import Policy
-    from connect_hooks.transport import make_client
-
-    if fast and speed is not None:
-        raise BadInput("--fast and --speed contradict each other: give one of them")
-    settings = sending.SendSettings(
-        url=url,
-        targets=targets,
-        secret=resolve_secret(ctx, secret, secret_file),
-        algorithm=algorithm,
-        signature_style=signature_style,
-        headers=tuple(sending.parse_header_option(h) for h in headers),
-        policy=Policy.build(schedule=schedule, retries=retries, interval=interval, timeout=timeout),
-        allow_http=allow_http,
-        seed=seed,
-        sets=sets,
-    )
-    target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure)
-    log = NdjsonLog(log_path) if log_path else None
-    out = console()
-    err = console(stderr=True)
-    if target.note:
-        err.print(target.note, style="dim")
-    if settings.secret is not None and not as_json:
-        from connect_hooks.hubsecret import masked
-
-        err.print(f"signing with {algorithm}: hub secret {masked(settings.secret)}", style="dim")
-    if insecure:
-        err.print(
-            "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow"
-        )
-    live = not as_json and out.is_terminal
-
-    from connect_hooks import render
-    from connect_hooks.delivery import Attempt, Delivery
-
-    names = {n.gtrid: n.target for n in notifications}
-
-    def on_attempt(attempt: Attempt) -> None:
-        if log is not None:
-            log.write(
-                {
-                    "type": "attempt",
-                    "url": target.url,
-                    "target": names[attempt.gtrid],
-                    "gtrid": attempt.gtrid,
-                    **attempt.as_dict(),
-                }
-            )
-        if live:
-            out.print(render.attempt_line(names[attempt.gtrid], attempt))
-
-    def on_finish(delivery: Delivery) -> None:
-        if log is not None:
-            log.write({"type": "outcome", **delivery.as_dict()})
-
-    async def run() -> list[Delivery]:
-        async with client:
-            return await sending.send_all(
-                notifications,
-                target.url,
-                settings.policy,
-                client=client,
-                sleep=make_sleep(fast=fast, speed=speed or 1.0, show=None if as_json else err),
-                now=time.monotonic,
-                on_attempt=on_attempt,
-                on_finish=on_finish,
-            )
-
-    interrupted = False
-    try:
-        deliveries = asyncio.run(run())
-    except sending.SendInterrupted as stop:
-        deliveries, interrupted = stop.deliveries, True
-    finally:
-        if log is not None:
-            log.close()
-    single = len(targets) == 1 and len(deliveries) == 1 and not any(c in targets[0] for c in "*?[")
-    if as_json:
-        documents = [d.as_dict() for d in deliveries]
-        dump_json(documents[0] if single else documents)
-    else:
-        render.print_deliveries(out, deliveries)
-    if interrupted:
-        return ExitCode.INTERRUPTED
-    ok = all(str(d.outcome) == "delivered" for d in deliveries)
-    return ExitCode.OK if ok else ExitCode.FAILED
-
-
-# -------------------------------------------------------------------------------------------- check
-
-
-@main.command()
-@click.argument("url")
-@timeout_option
-@tls_options
-@output_options
-def check(url: str, timeout: float, ca_bundle: str | None, insecure: bool, as_json: bool) -> ExitCode:
-    """Would Webex Connect accept URL? (https, HEAD answers 200, TLS verifies)"""
-    import asyncio
-    import time
-
-    from connect_hooks import endpoint
-    from connect_hooks.transport import make_client
-    from connect_hooks.urls import parse_url
-
-    parse_url(url)
-
-    async def run() -> endpoint.CheckReport:
-        async with make_client(ca_bundle=ca_bundle) as client:
-            if not insecure:
-                return await endpoint.check(url, client=client, now=time.monotonic, timeout=timeout)
-            async with make_client(insecure=True) as loose:
-                return await endpoint.check(
-                    url, client=client, now=time.monotonic, timeout=timeout, insecure_client=loose
-                )
-
-    report = asyncio.run(run())
-    if as_json:
-        dump_json(report.as_dict())
-    else:
-        from connect_hooks import render
-
-        render.print_check(console(), report)
-    return ExitCode.OK if report.passed else ExitCode.FAILED
-
-
-# ------------------------------------------------------------------------------------------- policy
-
-
-@main.command()
-@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
-@policy_options
-@output_options
-def policy(
-    inputs: tuple[str, ...],
-    timeout: float,
-    schedule: str,
-    retries: int | None,
-    interval: float | None,
-    as_json: bool,
-) -> ExitCode:
-    """Explain what Webex Connect does when a receiver answers INPUT.
-
-    INPUT is a status code (100-599), 'timeout', 'connection-error' or 'tls-error'.
-    """
-    from connect_hooks.explain import explain
-    from connect_hooks.policy import Policy
-
-    chosen = Policy.build(schedule=schedule, retries=retries, interval=interval, timeout=timeout)
-    explanations = [explain(item, chosen) for item in inputs]
-    if as_json:
-        dump_json([e.as_dict() for e in explanations])
-        return ExitCode.OK
-    colours = {"delivered": "green", "failed": "red", "dropped": "red"}
-    for item in explanations:
-        outcome = click.style(str(item.outcome), fg=colours[str(item.outcome)], bold=True)
-        click.echo(f"{click.style(item.input, bold=True)}: {outcome} — {item.summary}")
-        for caveat in item.caveats:
-            click.echo(click.style(f"  ! {caveat}", fg="yellow"))
-    return ExitCode.OK
-
-
-__all__ = ["main"]

@@ -1,34 +1,58 @@
-"""Meta-tests: every command documents itself, and errors stay one line."""
+"""Meta-tests: every command documents itself, errors stay one line, start-up stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli import COMMANDS, main
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found.extend(all_commands(command, (*prefix, name)))
     return found
 
 
+def resolve(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        sub = command.get_command(click.Context(command), name)
+        assert sub is not None
+        command = sub
+    return command
+
+
 @pytest.mark.parametrize("path", all_commands(main), ids=" ".join)
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("Usage: ")
-    command = main
-    for name in path:
-        assert isinstance(command, click.Group)
-        command = command.commands[name]
+    assert result.stdout.startswith(f"Usage: connect-hooks {' '.join(path)} ")
+    command = resolve(path)
     assert command.help and command.help.strip()
     for param in command.params:
-        if isinstance(param, click.Option) and not param.hidden and param.name not in ("help",):
-            assert param.help or param.type is not None
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
+
+
+def test_root_help_lists_every_command_with_its_short_help() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name, (_, short) in COMMANDS.items():
+        assert f"  {name}" in result.stdout
+        assert short in result.stdout
 
 
 def test_version() -> None:
@@ -48,3 +72,32 @@ def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: ")
+
+
+PROBE = """
+import json, sys
+from connect_hooks.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"httpx", "rich", "uvicorn", "anyio", "asyncio"})
+commands = sorted(m for m in sys.modules if m.startswith("connect_hooks.commands."))
+print(json.dumps({"heavy": heavy, "commands": commands}), file=sys.stderr)
+"""
+
+
+def loaded_by(*args: str) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True)
+    return json.loads(done.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_help_imports_no_command_and_nothing_heavy() -> None:
+    assert loaded_by("--help") == {"heavy": [], "commands": []}
+
+
+def test_policy_imports_nothing_heavy() -> None:
+    assert loaded_by("policy", "503") == {
+        "heavy": [],
+        "commands": ["connect_hooks.commands.options", "connect_hooks.commands.policy"],
+    }
