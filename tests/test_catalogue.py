@@ -120,6 +120,15 @@ def test_ids_and_times_are_the_generated_fields(name: str) -> None:
     assert generated[expected_time] in ("timestamp", "timestamp-utc")
 
 
+def test_every_documented_generator_makes_strings_and_no_other_exists() -> None:
+    gen = catalogue.Generators(seed=1, name="x")
+    for generator in catalogue.GENERATORS:
+        assert isinstance(gen.lookup(generator)(), str)
+    assert gen.lookup("uuid_0")().endswith("_0")
+    with pytest.raises(ValueError, match="unknown generator 'counter'"):
+        gen.lookup("counter")
+
+
 # ----------------------------------------------------------------------------- every rendering
 
 
