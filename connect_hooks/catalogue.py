@@ -10,6 +10,7 @@ replaces them with fresh values, reproducibly under a seed.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import fnmatch
 import json
@@ -38,6 +39,8 @@ def samples_root() -> Path:
 
 @dataclass(frozen=True)
 class Template:
+    """One sample: its name (``<kind>/<channel>/<status-or-event>``) and what its file holds."""
+
     name: str
     description: str
     generated: tuple[tuple[str, str], ...]
@@ -53,7 +56,18 @@ class Template:
 
     @property
     def event(self) -> str:
+        """The status (for a receipt) or the event (for an inbound sample)."""
         return self.name.split("/")[2]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "channel": self.channel,
+            "event": self.event,
+            "description": self.description,
+            "generated": [path for path, _ in self.generated],
+        }
 
 
 @cache
@@ -76,17 +90,31 @@ def get(name: str) -> Template:
     )
 
 
+def is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
 def unknown_name_message(name: str) -> str:
+    """'no sample named ...' with the closest names, or the glob a partial name stands for."""
     import difflib
 
-    close = difflib.get_close_matches(name, names(), n=3, cutoff=0.5)
+    prefix = name.rstrip("/") + "/"
+    if any(n.startswith(prefix) for n in names()):
+        return f"no sample named {name!r}: it is a group, give a glob such as '{prefix}*' or a full name"
+    close = difflib.get_close_matches(name, names(), n=3, cutoff=0.6)
+    if not close:
+        # A right status under a wrong channel (or the reverse) is far from the whole name:
+        # compare the last part on its own too.
+        last = name.rsplit("/", 1)[-1]
+        by_last = {n.rsplit("/", 1)[-1]: n for n in reversed(names())}
+        close = [by_last[c] for c in difflib.get_close_matches(last, list(by_last), n=1, cutoff=0.75)]
     hint = f"did you mean {', '.join(close)}?" if close else "run 'connect-hooks samples list' to see them"
     return f"no sample named {name!r}: {hint}"
 
 
 def match(pattern: str) -> list[str]:
-    """Sample names matching a name or a glob; bad input when none does."""
-    if any(c in pattern for c in "*?["):
+    """Sample names matching a name or a glob, sorted; bad input when none does."""
+    if is_glob(pattern):
         found = [n for n in names() if fnmatch.fnmatchcase(n, pattern)]
         if not found:
             raise BadInput(f"no sample matches {pattern!r}: run 'connect-hooks samples list' to see them")
@@ -95,11 +123,37 @@ def match(pattern: str) -> list[str]:
     return [pattern]
 
 
-class Generators:
-    """Fresh values for generated fields: random ids and the current time, or seeded ones."""
+def select(pattern: str | None = None) -> list[Template]:
+    """The templates ``samples list`` shows: all, those matching a glob, or those containing a text."""
+    if pattern is None:
+        chosen = list(names())
+    elif is_glob(pattern):
+        chosen = [n for n in names() if fnmatch.fnmatchcase(n, pattern)]
+    else:
+        chosen = [n for n in names() if pattern in n]
+    if not chosen:
+        raise BadInput(f"no sample matches {pattern!r}: run 'connect-hooks samples list' to see them all")
+    return [get(n) for n in chosen]
 
-    def __init__(self, seed: int | None = None, now: dt.datetime | None = None) -> None:
-        self.random = random.Random(seed)
+
+#: Templates may ask for these in ``generated``; each makes one fresh string per render.
+GENERATORS: dict[str, str] = {
+    "uuid": "a random UUID v4 (transid, tid, messageId)",
+    "uuid_0": "a random UUID v4 with WhatsApp's '_0' suffix",
+    "timestamp": "now, ISO-8601 with milliseconds and the local offset (2026-01-15T09:30:00.000+00:00)",
+    "timestamp-utc": "now in UTC, ISO-8601 with milliseconds and 'Z' (2026-01-15T09:30:00.000Z)",
+}
+
+
+class Generators:
+    """Fresh values for generated fields: random ids and the current time, or seeded ones.
+
+    With a seed, ids come from a generator seeded with the seed and the sample's name (so each
+    sample of a seeded glob gets its own ids) and the time is ``SEED_EPOCH``.
+    """
+
+    def __init__(self, seed: int | None = None, now: dt.datetime | None = None, name: str = "") -> None:
+        self.random = random.Random(f"{seed}:{name}" if seed is not None else None)
         if now is None:
             now = SEED_EPOCH if seed is not None else dt.datetime.now(dt.UTC).astimezone()
         self.now = now
@@ -125,7 +179,8 @@ class Generators:
         return table[generator]
 
 
-def _set_path(document: Any, path: str, value: Any) -> None:
+def _put(document: Any, path: str, value: str) -> None:
+    """Replace the value at a dotted path that the template is known to have."""
     *parents, last = path.split(".")
     node = document
     for key in parents:
@@ -136,21 +191,34 @@ def _set_path(document: Any, path: str, value: Any) -> None:
         node[last] = value
 
 
-def render_document(template: Template, *, seed: int | None = None, now: dt.datetime | None = None) -> Any:
-    document = json.loads(json.dumps(template.payload))
-    gen = Generators(seed, now)
+def render_document(
+    template: Template,
+    *,
+    seed: int | None = None,
+    sets: Sequence[str] = (),
+    now: dt.datetime | None = None,
+) -> Any:
+    """The payload with fresh generated fields, then every ``--set`` applied in order."""
+    from connect_hooks import setpath
+
+    assignments = [setpath.parse(text) for text in sets]
+    document = copy.deepcopy(template.payload)
+    gen = Generators(seed, now, template.name)
     for path, generator in template.generated:
-        _set_path(document, path, gen.lookup(generator)())
+        _put(document, path, gen.lookup(generator)())
+    for assignment in assignments:
+        try:
+            document = setpath.apply(document, assignment)
+        except BadInput as exc:
+            raise BadInput(f"{template.name}: {exc}") from None
     return document
 
 
 def compact(document: Any) -> bytes:
     """The wire form: compact JSON, UTF-8, no whitespace between tokens."""
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def render(name: str, *, seed: int | None = None, sets: Sequence[str] = (), now: dt.datetime | None = None) -> bytes:
     """The bytes ``send`` signs and POSTs for sample ``name``."""
-    if sets:
-        raise BadInput("--set is not supported yet")
-    return compact(render_document(get(name), seed=seed, now=now))
+    return compact(render_document(get(name), seed=seed, sets=sets, now=now))

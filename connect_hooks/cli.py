@@ -20,6 +20,7 @@ from connect_hooks.errors import ConnectHooksError, ExitCode
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
     "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
+    "samples": ("connect_hooks.commands.samples:samples", "Browse the sample catalogue: what Webex Connect sends."),
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
 }
 

@@ -77,6 +77,9 @@ def bodies(settings: SendSettings, stdin: Callable[[], bytes]) -> list[tuple[str
     out: list[tuple[str, bytes]] = []
     for target in settings.targets:
         if target == "-" or Path(target).exists() or target.endswith(".json"):
+            if settings.sets:
+                where = "stdin" if target == "-" else repr(target)
+                raise BadInput(f"--set changes samples only: {where} is sent byte for byte, so edit it instead")
             out.append((target, load_payload(target, stdin)))
             continue
         for name in catalogue.match(target):

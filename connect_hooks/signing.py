@@ -66,6 +66,10 @@ def verify(body: bytes, header: str, secret: str) -> bool:
     Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; never raises on a malformed header.
     The comparison is constant-time.
     """
+    # Receivers pass whatever their framework hands them: check the types at run time too.
+    untyped: tuple[object, object, object] = (body, header, secret)
+    if not (isinstance(untyped[0], bytes) and isinstance(untyped[1], str) and isinstance(untyped[2], str)):
+        return False
     parsed = parse_header(header)
     if parsed is None:
         return False

@@ -106,3 +106,14 @@ def secret_options(func: F) -> F:
         help="Hub secret. Prefer the environment variable or --secret-file: command lines are visible to others.",
     )(func)
     return func
+
+
+def set_option(func: F) -> F:
+    """--set, shared by 'send' and 'samples show'."""
+    return click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="PATH=VALUE|PATH:=JSON",
+        help="Set a field of the sample: = for a string, := for any JSON value; dotted PATH (repeatable).",
+    )(func)

@@ -15,6 +15,7 @@ from connect_hooks.commands.options import (
     policy_options,
     resolve_secret,
     secret_options,
+    set_option,
     tls_options,
 )
 from connect_hooks.errors import BadInput, ExitCode
@@ -76,7 +77,7 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
 @tls_options
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field of the sample (repeatable).")
+@set_option
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
 @output_options
 @click.pass_context
