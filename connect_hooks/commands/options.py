@@ -5,7 +5,6 @@ Output options live here, in one place, so every command spells them the same wa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,6 +70,8 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def dump_json(document: Any) -> None:
+    import json
+
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
