@@ -86,9 +86,10 @@ def closing_line(delivery: Delivery) -> Text:
     return line
 
 
-def print_deliveries(console: Console, deliveries: Sequence[Delivery]) -> None:
+def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables: bool = True) -> None:
+    """The report: a timeline table per notification (unless the attempts were shown live) and a closing line."""
     for delivery in deliveries:
-        if delivery.attempts:
+        if tables and delivery.attempts:
             console.print(delivery_table(delivery))
         console.print(closing_line(delivery))
     if len(deliveries) > 1:

@@ -197,7 +197,7 @@ def send(
         documents = [d.as_dict() for d in deliveries]
         dump_json(documents[0] if single else documents)
     else:
-        render.print_deliveries(out, deliveries)
+        render.print_deliveries(out, deliveries, tables=not live)
     if interrupted:
         return ExitCode.INTERRUPTED
     ok = all(str(d.outcome) == "delivered" for d in deliveries)
