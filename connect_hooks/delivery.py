@@ -84,41 +84,49 @@ class Delivery:
             "retries_left": self.retries_left,
         }
 
+    @classmethod
+    def of(
+        cls,
+        notification: Notification,
+        url: str,
+        outcome: Outcome,
+        attempts: tuple[Attempt, ...] = (),
+        retries_left: int = 0,
+    ) -> Delivery:
+        return cls(
+            url=url,
+            gtrid=notification.gtrid,
+            target=notification.target,
+            algorithm=notification.algorithm,
+            outcome=outcome,
+            attempts=attempts,
+            retries_left=retries_left,
+        )
 
-def _ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
-    seen: set[int] = set()
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from, outermost first (cycles cut)."""
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLError):
-            return current
-        seen.add(id(current))
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
         current = current.__cause__ or current.__context__
-    return None
-
-
-def _os_error_in(exc: BaseException) -> OSError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OSError) and (current.strerror or current.errno):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return chain
 
 
 def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     """Map an exception from one attempt to a fault and a one-line description."""
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
-    tls = _ssl_error_in(exc)
+    causes = _causes(exc)
+    tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
     if tls is not None:
         if isinstance(tls, ssl.SSLCertVerificationError):
             return Fault.TLS_ERROR, f"TLS failed: certificate verify failed ({tls.verify_message})"
         reason = getattr(tls, "reason", None) or str(tls)
         return Fault.TLS_ERROR, f"TLS failed: {reason}"
     detail = str(exc).strip() or type(exc).__name__
-    os_error = _os_error_in(exc)
+    os_error = next((c for c in causes if isinstance(c, OSError) and (c.strerror or c.errno)), None)
     if isinstance(os_error, socket.gaierror):
         detail = f"the host name does not resolve ({os_error.strerror})"
     elif os_error is not None:
@@ -204,29 +212,13 @@ async def deliver(
             if on_attempt is not None:
                 on_attempt(record)
             if wait is None:
-                return Delivery(
-                    url=url,
-                    gtrid=notification.gtrid,
-                    target=notification.target,
-                    algorithm=notification.algorithm,
-                    outcome=Outcome(str(decision)),
-                    attempts=tuple(attempts),
-                )
+                return Delivery.of(notification, url, Outcome(str(decision)), tuple(attempts))
             await sleep(wait)
             simulated += elapsed + wait
     except (asyncio.CancelledError, KeyboardInterrupt):
-        made = len(attempts)
-        raise Interrupted(
-            Delivery(
-                url=url,
-                gtrid=notification.gtrid,
-                target=notification.target,
-                algorithm=notification.algorithm,
-                outcome=Outcome.INTERRUPTED,
-                attempts=tuple(attempts),
-                retries_left=policy.max_attempts - max(made, 1),
-            )
-        ) from None
+        # An attempt cut short does not count: its retries are still owed.
+        retries_left = policy.max_attempts - max(len(attempts), 1)
+        raise Interrupted(Delivery.of(notification, url, Outcome.INTERRUPTED, tuple(attempts), retries_left)) from None
 
 
 class Interrupted(Exception):

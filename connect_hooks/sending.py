@@ -163,14 +163,7 @@ async def send_all(
             if on_finish is not None:
                 on_finish(stop.delivery)
             for rest in notifications[index + 1 :]:
-                record = Delivery(
-                    url=url,
-                    gtrid=rest.gtrid,
-                    target=rest.target,
-                    algorithm=rest.algorithm,
-                    outcome=Outcome.INTERRUPTED,
-                    retries_left=policy.retries,
-                )
+                record = Delivery.of(rest, url, Outcome.INTERRUPTED, retries_left=policy.retries)
                 done.append(record)
                 if on_finish is not None:
                     on_finish(record)
