@@ -10,6 +10,7 @@ real clock did, so reports read the same at any speed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
 import ssl
@@ -34,6 +35,20 @@ class Notification:
     gtrid: str
     headers: tuple[tuple[str, str], ...]
     algorithm: str | None = None  # the signature's algorithm, None when unsigned
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything needed to send it again (a replay): the exact body and headers."""
+        try:
+            body: dict[str, str] = {"body": self.body.decode("utf-8")}
+        except UnicodeDecodeError:
+            body = {"body_base64": base64.b64encode(self.body).decode("ascii")}
+        return {
+            "gtrid": self.gtrid,
+            "target": self.target,
+            "algorithm": self.algorithm,
+            "headers": [list(pair) for pair in self.headers],
+            **body,
+        }
 
 
 @dataclass(frozen=True)

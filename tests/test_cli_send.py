@@ -192,14 +192,18 @@ def test_connection_refused_is_dropped() -> None:
 
 def test_log_records_each_attempt_then_the_outcome(tmp_path: Path) -> None:
     log = tmp_path / "send.ndjson"
-    code, report, _ = send_json([503, 200], "inbound/sms/mo", "--log", str(log), "--secret", SECRET)
+    code, report, server = send_json([503, 200], "inbound/sms/mo", "--log", str(log), "--secret", SECRET)
     assert code == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["type"] for r in records] == ["attempt", "attempt", "outcome"]
-    assert [r.get("status") for r in records[:2]] == [503, 200]
+    assert [r["type"] for r in records] == ["notification", "attempt", "attempt", "outcome"]
+    assert [r.get("status") for r in records[1:3]] == [503, 200]
     assert {r["gtrid"] for r in records} == {report["gtrid"]}
-    assert records[2]["outcome"] == "delivered"
+    assert records[3]["outcome"] == "delivered"
     assert SECRET not in log.read_text()
+    # The notification record is enough to send the same bytes again.
+    sent = records[0]
+    assert sent["body"].encode() == server.posts[0].body
+    assert dict(sent["headers"])["x-hub-signature"] == server.posts[0].headers["x-hub-signature"]
 
 
 def test_people_get_a_timeline_and_a_closing_line() -> None:

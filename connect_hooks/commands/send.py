@@ -134,6 +134,9 @@ def send(
     target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
     client = make_client(ca_bundle=ca_bundle, insecure=insecure)
     log = NdjsonLog(log_path) if log_path else None
+    if log is not None:  # every notification is on record before the first is sent
+        for notification in notifications:
+            log.write({"type": "notification", "url": target.url, **notification.as_dict()})
     out = console()
     err = console(stderr=True)
     if target.note:
