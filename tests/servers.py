@@ -48,6 +48,7 @@ class ScriptedServer:
     script: list[Step] = field(default_factory=lambda: [200])
     head_status: int = 200
     head_headers: dict[str, str] = field(default_factory=dict)
+    head_delay: float = 0.0
     tls: ssl.SSLContext | None = None
     requests: list[Request] = field(default_factory=list)
 
@@ -109,6 +110,8 @@ class ScriptedServer:
                     return
                 self.requests.append(request)
                 if request.method == "HEAD":
+                    if self.head_delay and self._stop.wait(self.head_delay):
+                        return
                     extra = "".join(f"{k}: {v}\r\n" for k, v in self.head_headers.items())
                     sock.sendall(f"HTTP/1.1 {self.head_status} X\r\n{extra}Content-Length: 0\r\n\r\n".encode())
                     continue
