@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class App(click.Group):
     """The root group: every error ends as one line on stderr and an exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
@@ -130,7 +130,10 @@ def secret_options(func: F) -> F:
         "--secret",
         envvar="CONNECT_HOOKS_SECRET",
         show_envvar=True,
-        help="Hub secret. Prefer the environment variable or --secret-file: command lines are visible to others.",
+        help=(
+            "Hub secret. Prefer the environment variable or --secret-file: "
+            "command lines are visible to others."
+        ),
     )(func)
     return func
 
@@ -164,7 +167,9 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
         with show.status("") as status:
             while (left := end - loop.time()) > 0:
                 simulated = left * speed
-                status.update(f"next attempt in {simulated:.0f} s" + (f" (simulated, x{speed:g})" if speed != 1 else ""))
+                status.update(
+                    f"next attempt in {simulated:.0f} s" + (f" (simulated, x{speed:g})" if speed != 1 else "")
+                )
                 await asyncio.sleep(min(left, 0.25))
 
     return sleep
@@ -182,15 +187,23 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
     show_default=True,
     help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
 )
-@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
+@click.option(
+    "-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable)."
+)
 @policy_options
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second).")
+@click.option(
+    "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
+)
 @click.option("--fast", is_flag=True, help="Skip the waits entirely.")
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
 @tls_options
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field of the sample (repeatable).")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field of the sample (repeatable)."
+)
+@click.option(
+    "--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file."
+)
 @output_options
 @click.pass_context
 def send(
@@ -249,7 +262,10 @@ def send(
     if target.note:
         err.print(target.note, style="dim")
     if insecure:
-        err.print("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow")
+        err.print(
+            "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)",
+            style="yellow",
+        )
     log = NdjsonLog(log_path) if log_path else None
     live = not as_json and out.is_terminal
 
@@ -260,8 +276,15 @@ def send(
 
     def on_attempt(attempt: Attempt) -> None:
         if log is not None:
-            log.write({"type": "attempt", "url": target.url, "target": names[attempt.gtrid], "gtrid": attempt.gtrid,
-                       **attempt.as_dict()})
+            log.write(
+                {
+                    "type": "attempt",
+                    "url": target.url,
+                    "target": names[attempt.gtrid],
+                    "gtrid": attempt.gtrid,
+                    **attempt.as_dict(),
+                }
+            )
         if live:
             out.print(render.attempt_line(names[attempt.gtrid], attempt))
 

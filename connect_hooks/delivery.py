@@ -176,7 +176,9 @@ async def deliver(
         while True:
             number += 1
             retries_left = policy.max_attempts - number
-            request = client.build_request("POST", url, content=notification.body, headers=list(notification.headers))
+            request = client.build_request(
+                "POST", url, content=notification.body, headers=list(notification.headers)
+            )
             started = now()
             exchange = await attempt_once(client, request, policy.timeout)
             elapsed = max(0.0, now() - started)

@@ -70,7 +70,9 @@ def caveats_for(result: int | Fault, policy: Policy) -> tuple[str, ...]:
         if result is Fault.TIMEOUT:
             notes.append(
                 f"each attempt may take {policy.timeout:g} s; the next one comes "
-                f"{policy.waits[0]:g} s after it ended" if policy.waits else f"the attempt may take {policy.timeout:g} s"
+                f"{policy.waits[0]:g} s after it ended"
+                if policy.waits
+                else f"the attempt may take {policy.timeout:g} s"
             )
             notes.append("a real timeout is retried, although 408 Request Timeout as a status is not")
         return tuple(notes)
@@ -89,7 +91,9 @@ def caveats_for(result: int | Fault, policy: Policy) -> tuple[str, ...]:
     if status == 429:
         notes.append("429 is retried on the fixed schedule; Retry-After is not honoured")
     if status in (401, 403):
-        notes.append(f"{status} is retried: a wrong credential costs every retry before the notification is dropped")
+        notes.append(
+            f"{status} is retried: a wrong credential costs every retry before the notification is dropped"
+        )
     if status == 408:
         notes.append("408 is on the no-retry list, although a real timeout is retried")
     if status == 505:
@@ -120,7 +124,9 @@ def explain(text: str, policy: Policy | None = None) -> Explanation:
         summary = "not delivered and not retried: failed at T+0s"
     else:
         times = ", ".join(fmt_seconds(step.at) for step in steps[1:])
-        summary = f"retried at {times}, then dropped" if retried else "not retried (no retries configured): dropped"
+        summary = (
+            f"retried at {times}, then dropped" if retried else "not retried (no retries configured): dropped"
+        )
     return Explanation(
         input=str(result),
         delivered=result == DELIVERED_STATUS,

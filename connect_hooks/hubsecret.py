@@ -17,10 +17,14 @@ def read_secret_file(path: str | Path) -> str:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadInput(f"--secret-file {where} does not exist: give a file that holds the hub secret") from None
+        raise BadInput(
+            f"--secret-file {where} does not exist: give a file that holds the hub secret"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise BadInput(f"cannot read --secret-file {where}: {reason}; check the file and its permissions") from None
+        raise BadInput(
+            f"cannot read --secret-file {where}: {reason}; check the file and its permissions"
+        ) from None
     secret = text.removesuffix("\n").removesuffix("\r")
     if not secret:
         raise BadInput(f"--secret-file {where} is empty: put the hub secret in it")

@@ -18,7 +18,9 @@ class NdjsonLog:
         try:
             self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
         except OSError as exc:
-            raise BadInput(f"cannot write log file {str(path)!r}: {exc.strerror or exc}; pick a writable path") from None
+            raise BadInput(
+                f"cannot write log file {str(path)!r}: {exc.strerror or exc}; pick a writable path"
+            ) from None
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is None:

@@ -111,7 +111,7 @@ def is_retryable(result: int | Fault) -> bool:
 
 def decide(result: int | Fault, retries_left: int) -> Decision:
     """The decision after an attempt that ended with ``result``."""
-    if result == DELIVERED_STATUS and not isinstance(result, Fault):
+    if not isinstance(result, Fault) and result == DELIVERED_STATUS:
         return Decision.DELIVERED
     if not is_retryable(result):
         return Decision.FAILED

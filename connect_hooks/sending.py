@@ -44,7 +44,9 @@ def parse_header_option(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(c in name for c in " \t\r\n") or any(c in value for c in "\r\n"):
-        raise BadInput(f"--header {text!r} is not 'Name: value': write it like --header 'Authorization: Bearer abc'")
+        raise BadInput(
+            f"--header {text!r} is not 'Name: value': write it like --header 'Authorization: Bearer abc'"
+        )
     return name, value.strip()
 
 
@@ -60,9 +62,13 @@ def load_payload(target: str, stdin: Callable[[], bytes]) -> bytes:
         try:
             body = path.read_bytes()
         except FileNotFoundError:
-            raise BadInput(f"{where} is neither a file nor a sample name: run 'connect-hooks samples list'") from None
+            raise BadInput(
+                f"{where} is neither a file nor a sample name: run 'connect-hooks samples list'"
+            ) from None
         except OSError as exc:
-            raise BadInput(f"cannot read {where}: {exc.strerror or exc}; check the path and its permissions") from None
+            raise BadInput(
+                f"cannot read {where}: {exc.strerror or exc}; check the path and its permissions"
+            ) from None
     if not body.strip():
         raise BadInput(f"{where} is empty: a notification needs a JSON body")
     try:
@@ -115,7 +121,9 @@ def make_notification(
 def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetURL, list[Notification]]:
     """Check everything and build the notifications; raises BadInput before anything is sent."""
     if settings.secret is not None and settings.secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
+        raise BadInput(
+            "the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file"
+        )
     if settings.algorithm not in signing.ALGORITHMS:
         raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
     target = parse_send_url(settings.url, allow_http=settings.allow_http)

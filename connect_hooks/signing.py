@@ -6,7 +6,6 @@ configurations send the bare hex digest. ``verify`` accepts all of these.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Literal
 
@@ -60,11 +59,11 @@ def parse_header(header: str) -> tuple[str, str] | None:
     return algorithm, hexdigest
 
 
-def verify(body: bytes, header: str, secret: str) -> bool:
+def verify(body: bytes, header: str | None, secret: str) -> bool:
     """True when ``header`` is a valid signature of ``body`` under ``secret``.
 
-    Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; never raises on a malformed header.
-    The comparison is constant-time.
+    Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; a missing header (None) or a malformed
+    one is False, never an exception. The comparison is constant-time.
     """
     if not isinstance(header, str) or not isinstance(secret, str) or not isinstance(body, bytes):
         return False

@@ -35,7 +35,9 @@ def parse_url(url: str) -> TargetURL:
         parts = urlsplit(url.strip())
         port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
-        raise BadInput(f"{url!r} is not a valid URL ({exc}): give one like https://example.test/hooks") from None
+        raise BadInput(
+            f"{url!r} is not a valid URL ({exc}): give one like https://example.test/hooks"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise BadInput(f"{url!r} is not an http(s) URL: give one like https://example.test/hooks")
@@ -53,7 +55,10 @@ def parse_send_url(url: str, *, allow_http: bool = False) -> TargetURL:
     if target.scheme == "https":
         return target
     if is_loopback(target.host):
-        note = "note: Webex Connect only calls https:// URLs; plain http is allowed here because the host is loopback"
+        note = (
+            "note: Webex Connect only calls https:// URLs; "
+            "plain http is allowed here because the host is loopback"
+        )
         return TargetURL(target.url, target.scheme, target.host, note)
     if allow_http:
         note = "note: Webex Connect only calls https:// URLs; sending over plain http because of --allow-http"
