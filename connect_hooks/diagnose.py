@@ -164,6 +164,23 @@ def _header_cause(label: str, algorithm: str) -> tuple[tuple[str, ...], str] | N
     return (("prefix",), f"the digest read past the prefix {text!r} (expected '{algorithm}=' or nothing)")
 
 
+ADVICE = {
+    "reserialized": "verify the raw request bytes as received, before any JSON parsing or re-serializing",
+    "newline-added": "sign and verify the exact bytes: a final newline was lost (an editor, or a copy)",
+    "newline-removed": "sign and verify the exact bytes: a final newline was added (an editor, echo, a file)",
+    "algorithm": "read the algorithm from the digest: 64 hex characters is sha256, 128 is sha512",
+    "prefix": "strip exactly 'sha256=' or 'sha512=' from the header before comparing the hex digest",
+    "secret-whitespace": "the secret you gave has stray whitespace: remove it",
+    "secret-newline": "the signing secret ends with a newline: set it again without one (or strip it here)",
+    "secret-space": "the signing secret ends with a space: set it again without one (or strip it here)",
+}
+
+
+def advice(cause: str) -> str:
+    """What to do about a cause, in one line."""
+    return ADVICE["reserialized" if cause.startswith("reserialized-") else cause]
+
+
 def _phrase(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
