@@ -603,8 +603,11 @@ def sign_command(
 ) -> ExitCode:
     """Print the x-hub-signature value for exactly the bytes of FILE (default: stdin).
 
-    Any bytes, JSON or not, signed as they are: e.g.
-    curl -H "x-hub-signature: $(connect-hooks sign body.json)" --data-binary @body.json URL
+    Any bytes, JSON or not, signed as they are. With curl (the secret in CONNECT_HOOKS_SECRET):
+
+    \b
+    curl -H "x-hub-signature: $(connect-hooks sign body.json)" \\
+         -H 'content-type: application/json' --data-binary @body.json URL
     """
     from connect_hooks import signing
     from connect_hooks.diagnose import read_input
