@@ -472,6 +472,7 @@ def listen(
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
     """
+    import os
     import signal
 
     from connect_hooks import receiver, server
@@ -502,6 +503,13 @@ def listen(
     out = console()
     err = console(stderr=True)
     count = 0
+    stop = asyncio.Event()
+    stopped_by: list[str] = []
+
+    def stop_for(reason: str) -> None:
+        if not stopped_by:
+            stopped_by.append(reason)
+        stop.set()
 
     def observe(record: receiver.Received) -> None:
         nonlocal count
@@ -509,10 +517,14 @@ def listen(
         document = record.as_dict()
         if log is not None:
             log.write({"type": "request", **document})
-        if as_json:
-            click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-        else:
-            out.print(liveview.received_line(record))
+        try:
+            if as_json:
+                click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+            else:
+                out.print(liveview.received_line(record))
+        except BrokenPipeError:  # whoever read our stdout is gone (e.g. '| head'): stop, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            stop_for("stdout closed")
 
     app = receiver.ReceiverApp(settings, observe)
 
@@ -545,17 +557,10 @@ def listen(
         )
         err.print("  Ctrl-C to stop", style="dim")
 
-    async def run() -> str:
+    async def run() -> None:
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        received: list[str] = []
-
-        def on_signal(sig: signal.Signals) -> None:
-            received.append(sig.name)
-            stop.set()
-
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
+            loop.add_signal_handler(sig, stop_for, sig.name)
         try:
             async with server.serving(app, sock, tls=files) as where:
                 banner(where)
@@ -563,10 +568,9 @@ def listen(
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        return received[0]
 
     try:
-        stopped_by = asyncio.run(run())
+        asyncio.run(run())
     finally:
         sock.close()
         if log is not None:
@@ -575,7 +579,7 @@ def listen(
             from connect_hooks.tls import remove_local_tls
 
             remove_local_tls(files)
-    err.print(f"stopped by {stopped_by} after {count} request{'s' if count != 1 else ''}", style="dim")
+    err.print(f"stopped by {stopped_by[0]} after {count} request{'s' if count != 1 else ''}", style="dim")
     return ExitCode.OK
 
 

@@ -73,7 +73,10 @@ def listening(*args: str, env: dict[str, str] | None = None, tls: bool = False) 
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        process.wait()
 
 
 def send(url: str, *args: str) -> int:
@@ -231,3 +234,18 @@ def test_a_stop_during_a_delayed_answer_is_prompt_and_logged(tmp_path: Path) -> 
         ("POST", "stuck", None),
     ]
     assert records[-1]["reason"] == "the receiver stopped during the delay (it would have got 200)"
+
+
+def test_when_the_reader_of_stdout_goes_away_it_stops_quietly() -> None:
+    with listening("--json") as listener:
+        assert listener.process.stdout is not None
+        assert json.loads(listener.process.stdout.readline())["method"] == "HEAD"
+        listener.process.stdout.close()
+        with httpx.Client(trust_env=False) as client:
+            assert client.head(listener.url).status_code == 200
+        listener.process.wait(timeout=STOP_BOUND)
+        assert listener.process.stderr is not None
+        err = listener.process.stderr.read()
+    assert listener.process.returncode == 0
+    assert err.rstrip().endswith("stopped by stdout closed after 2 requests")
+    assert "Traceback" not in err
