@@ -71,8 +71,12 @@ def listening(*args: str, env: dict[str, str] | None = None, tls: bool = False) 
             wait_until_up(listener.url, process)
         yield listener
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # a failed test: ask first, so a --tls listener removes its CA
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_BOUND)
+            except subprocess.TimeoutExpired:
+                process.kill()
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
