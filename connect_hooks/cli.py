@@ -18,10 +18,17 @@ from connect_hooks.errors import ConnectHooksError, ExitCode
 #: name -> (module:attribute, short help). Commands load on first use; the short help is here so
 #: that ``connect-hooks --help`` lists them without importing any (a meta-test keeps it in sync).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("connect_hooks.commands.demo:demo", "Watch both sides of a delivery story on loopback, in seconds."),
+    "listen": (
+        "connect_hooks.commands.listen:listen",
+        "Receive webhooks locally: verify, recognise, answer as scripted.",
+    ),
     "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
     "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
     "samples": ("connect_hooks.commands.samples:samples", "Browse the sample catalogue: what Webex Connect sends."),
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
+    "sign": ("connect_hooks.commands.signature:sign_command", "Print the x-hub-signature for exactly these bytes."),
+    "verify": ("connect_hooks.commands.signature:verify_command", "Check an x-hub-signature; say why it mismatches."),
 }
 
 

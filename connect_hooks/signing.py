@@ -60,12 +60,14 @@ def parse_header(header: str) -> tuple[str, str] | None:
     return algorithm, hexdigest
 
 
-def verify(body: bytes, header: str, secret: str) -> bool:
+def verify(body: bytes, header: str | None, secret: str) -> bool:
     """True when ``header`` is a valid signature of ``body`` under ``secret``.
 
-    Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; never raises on a malformed header.
-    The comparison is constant-time.
+    Accepts ``sha256=<hex>``, ``sha512=<hex>`` and bare hex; a missing header (None) or a malformed
+    one is False, never an exception. The comparison is constant-time.
     """
+    if header is None:
+        return False
     # Receivers pass whatever their framework hands them: check the types at run time too.
     untyped: tuple[object, object, object] = (body, header, secret)
     if not (isinstance(untyped[0], bytes) and isinstance(untyped[1], str) and isinstance(untyped[2], str)):

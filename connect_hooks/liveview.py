@@ -1,0 +1,121 @@
+"""Rich output for the receiver side: ``listen``'s live view and ``demo``'s story.
+
+Imported only by those commands. The records come from ``receiver`` and ``demo``; their
+``as_dict`` feeds ``--json`` and ``--log`` instead.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from connect_hooks import render
+from connect_hooks.delivery import Attempt
+from connect_hooks.demo import DemoSettings, DemoView, Scene, SceneResult
+from connect_hooks.policy import Outcome
+from connect_hooks.receiver import Received, Signature
+from connect_hooks.server import Serving
+
+SIGNATURE_STYLE = {
+    Signature.VALID: "green",
+    Signature.UNCHECKED: "dim",
+    Signature.NOT_READ: "dim",
+}
+
+
+def status_style(status: int | None) -> str:
+    if status is None:
+        return "bold red"
+    if status == 200:
+        return "bold green"
+    return "bold yellow" if status >= 500 else "bold red"
+
+
+def signature_text(record: Received) -> Text:
+    label = {
+        Signature.VALID: f"signature valid ({record.algorithm})",
+        Signature.MISMATCH: "signature MISMATCH",
+        Signature.MALFORMED: "signature malformed",
+        Signature.MISSING: "signature missing",
+        Signature.UNCHECKED: "signature not checked",
+        Signature.NOT_READ: "signature not read",
+    }[record.signature]
+    return Text(label, style=SIGNATURE_STYLE.get(record.signature, "bold red"))
+
+
+def received_line(record: Received) -> Text:
+    """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
+    line = Text(record.time.astimezone().strftime("%H:%M:%S"), style="dim")
+    if record.method != "POST":
+        line.append(f"  {record.method} {record.path}")
+    else:
+        gtrid = (record.gtrid or "no-gtrid")[:8]
+        line.append(f"  {gtrid:<8}  #{record.attempt or '-':<2} ")
+        what = record.classification.label if record.classification is not None else "-"
+        line.append(f"{what:<24}", style="cyan")
+        line.append("  ")
+        line.append_text(signature_text(record))
+    line.append("  → ")
+    line.append("no answer" if record.status is None else str(record.status), style=status_style(record.status))
+    if record.status is None or (record.status != 200 and record.method == "POST"):
+        line.append(f"  {record.reason}", style="dim")
+    return line
+
+
+class DemoPrinter(DemoView):
+    """Print the demo's story: both sides, one scene after another."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.current: Scene | None = None
+
+    def started(self, where: Serving, settings: DemoSettings) -> None:
+        c = self.console
+        c.print(Text("connect-hooks demo: Webex Connect and a receiver, both on this machine", style="bold"))
+        kind = "HTTPS with a throwaway local CA" if where.tls else "plain HTTP"
+        c.print(
+            f"The receiver listens on {where.url} ({kind}) and verifies every x-hub-signature "
+            "with a throwaway hub secret. The sender is connect-hooks' delivery engine: real HTTP, real "
+            "signatures, Webex Connect's retry policy (only 200 delivers; retries 60 s apart; 3 retries)."
+        )
+        per_minute = 60 * settings.wait_scale
+        c.print(
+            Text(
+                f"Time is compressed: a 60 s wait takes {per_minute:g} s, and the 10 s timeout is played as "
+                f"{settings.timeout:g} s. Timelines (T+...) show Webex Connect's time; latencies are real.",
+                style="dim",
+            )
+        )
+
+    def scene(self, number: int, scene: Scene) -> None:
+        self.current = scene
+        self.console.print()
+        self.console.print(Text(f"{number}. {scene.title}", style="bold"))
+        self.console.print(Text(f"   receiver script for POST {scene.path}: {scene.script.describe()}", style="dim"))
+
+    def attempt(self, scene: Scene, attempt: Attempt) -> None:
+        line = Text("   sender    ", style="magenta")
+        line.append_text(render.attempt_line(scene.sample, attempt))
+        self.console.print(line)
+
+    def received(self, record: Received) -> None:
+        line = Text("   receiver  ", style="blue")
+        line.append_text(received_line(record))
+        self.console.print(line)
+
+    def finished(self, result: SceneResult) -> None:
+        line = Text("   ")
+        line.append_text(render.closing_line(result.delivery))
+        if not result.as_expected:
+            line.append(f"  (expected {result.scene.expected})", style="bold red")
+        self.console.print(line)
+
+
+def demo_summary(results: tuple[SceneResult, ...]) -> Text:
+    counts: dict[Outcome, int] = {}
+    for result in results:
+        counts[result.delivery.outcome] = counts.get(result.delivery.outcome, 0) + 1
+    parts = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+    if all(r.as_expected for r in results):
+        return Text(f"Every notification ended as Webex Connect's policy says: {parts}.", style="bold green")
+    return Text(f"Something did not go as the policy says: {parts}.", style="bold red")

@@ -1,0 +1,424 @@
+"""The other side: a webhook receiver as a small ASGI app, for ``listen``, ``demo`` and tests.
+
+``ReceiverApp(settings, observer)`` is a plain ASGI 3 callable: uvicorn serves it, and tests drive it
+in-process through ``httpx.ASGITransport``. For every request it builds one frozen ``Received``
+record and hands it to the observer once the answer is sent (or the sender hung up).
+
+- HEAD answers 200, as the test call Webex Connect makes when a URL is saved.
+- POST: the body is read up to ``max_body`` bytes (413 beyond, judged first by Content-Length);
+  with a secret, ``x-hub-signature`` must verify (401 with the reason otherwise); the body must
+  be JSON (400 otherwise); then the answer is scripted: the n-th delivery of a notification gets
+  the n-th code of its script, the last one repeating. A notification is told by ``x-wx-gtrid``
+  (by its body's hash when the header is missing, since a retry repeats the exact bytes).
+- Any other method answers 405.
+
+The app never raises into the server: whatever the request, it answers or notes that the sender
+went away. No click, no rich here: the CLI renders the records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import datetime as dt
+import enum
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connect_hooks import signing
+from connect_hooks.diagnose import diagnose
+from connect_hooks.errors import BadInput
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+GTRID_HEADER = "x-wx-gtrid"
+#: How many notifications the receiver remembers to count their attempts.
+REMEMBERED = 10_000
+#: Bodies up to this size get a diagnosis when their signature does not verify.
+DIAGNOSE_UP_TO = 256 * 1024
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Script:
+    """How to answer deliveries: the n-th delivery of a notification gets ``codes[n-1]`` (last repeats)."""
+
+    codes: tuple[int, ...] = (200,)
+    delay: float = 0.0  # seconds to stall before answering a POST
+
+    def code_for(self, attempt: int) -> int:
+        return self.codes[min(attempt, len(self.codes)) - 1]
+
+    def describe(self) -> str:
+        codes = ", ".join(str(c) for c in self.codes)
+        text = f"answers {codes}" + (" (the last one repeats)" if len(self.codes) > 1 else "")
+        return text + (f", after {self.delay:g} s" if self.delay else "")
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    """What the receiver checks and how it answers. ``paths`` gives some paths their own script."""
+
+    secret: str | None = field(default=None, repr=False)
+    script: Script = field(default_factory=Script)
+    paths: tuple[tuple[str, Script], ...] = ()
+    max_body: int = MAX_BODY
+
+    def script_for(self, path: str) -> Script:
+        for prefix, script in self.paths:
+            if path == prefix:
+                return script
+        return self.script
+
+
+def parse_respond(text: str) -> tuple[int, ...]:
+    """``'503,503,200'`` -> (503, 503, 200); bad input unless every item is a status from 200 to 599."""
+    codes: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isdigit() or not 200 <= int(item) <= 599:
+            raise BadInput(
+                f"--respond {text!r}: {item!r} is not a status code from 200 to 599; "
+                "write it like --respond 503,503,200"
+            )
+        codes.append(int(item))
+    return tuple(codes)
+
+
+class Signature(enum.StrEnum):
+    """What the receiver made of ``x-hub-signature``."""
+
+    VALID = "valid"
+    MISMATCH = "mismatch"  # a well-formed signature of something else
+    MALFORMED = "malformed"  # not sha256=<hex>, sha512=<hex> or bare hex
+    MISSING = "missing"  # a secret is set but the header is absent
+    UNCHECKED = "unchecked"  # no secret set: nothing to check against
+    NOT_READ = "not-read"  # the request was refused before the body was read
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What a payload is: a delivery receipt or an inbound message/event, its channel and status or event."""
+
+    kind: str  # "receipt", "inbound" or "unknown"
+    channel: str | None
+    what: str | None  # the receipt's deliveryStatus, or the inbound event
+
+    @property
+    def label(self) -> str:
+        if self.kind == "unknown":
+            return "JSON, not a Webex Connect notification"
+        return " ".join(part for part in (self.kind, self.channel, self.what) if part)
+
+
+def classify(payload: Any) -> Classification:
+    """Recognise a Webex Connect notification by its shape; never raises."""
+    if not isinstance(payload, dict):
+        return Classification("unknown", None, None)
+    envelope = payload.get("deliveryInfoNotification")
+    if isinstance(envelope, dict):
+        info = envelope.get("deliveryInfo")
+        info = info if isinstance(info, dict) else {}
+        return Classification("receipt", _text(info.get("deliveryChannel")), _text(info.get("deliveryStatus")))
+    channel = payload.get("channel", payload.get("Channel"))
+    if isinstance(channel, str):
+        event = _text(payload.get("event")) or "MO"  # an SMS to a number carries no event: it is an MO
+        return Classification("inbound", channel, event)
+    return Classification("unknown", None, None)
+
+
+def _parse_json(body: bytes) -> tuple[Any, str | None]:
+    """(document, None), or (None, why it is not JSON)."""
+    try:
+        return json.loads(body), None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return None, f"the body is not JSON ({exc})"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request and the receiver's answer to it."""
+
+    time: dt.datetime
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    size: int  # bytes read (or declared, when refused up front as too large)
+    gtrid: str | None
+    attempt: int | None  # the n-th POST of this notification; None when not a POST
+    classification: Classification | None
+    signature: Signature
+    algorithm: str | None
+    status: int | None  # the answer; None when the sender hung up (or the receiver stopped) first
+    reason: str  # one line: why this answer
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The NDJSON/--json record. Headers and body as received; never the secret."""
+        record: dict[str, Any] = {
+            "time": self.time.isoformat(timespec="milliseconds"),
+            "method": self.method,
+            "path": self.path,
+            "headers": _headers_dict(self.headers),
+            "gtrid": self.gtrid,
+            "attempt": self.attempt,
+            "kind": None if self.classification is None else self.classification.kind,
+            "channel": None if self.classification is None else self.classification.channel,
+            "what": None if self.classification is None else self.classification.what,
+            "signature": str(self.signature),
+            "algorithm": self.algorithm,
+            "status": self.status,
+            "reason": self.reason,
+            "size": self.size,
+        }
+        try:
+            record["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            record["body"] = None
+            record["body_base64"] = base64.b64encode(self.body).decode("ascii")
+        return record
+
+
+def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers:
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+Observer = Callable[[Received], None]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Gone(Exception):
+    """The sender disconnected before the answer."""
+
+
+class ReceiverApp:
+    """The ASGI app. ``sleep`` and ``clock`` are injectable so tests never wait."""
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        observer: Observer | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.settings = settings
+        self.observer = observer
+        self._sleep = sleep
+        self._clock = clock
+        self._attempts: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop stalling: delayed answers still pending end at once, unanswered."""
+        self._stopping.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # servers run it with lifespan off; nothing else is spoken
+            return
+        await _Request(self, scope, receive, send).handle()
+
+    def count(self, key: str) -> int:
+        number = self._attempts.pop(key, 0) + 1
+        self._attempts[key] = number
+        while len(self._attempts) > REMEMBERED:
+            self._attempts.popitem(last=False)
+        return number
+
+    def notify(self, record: Received) -> None:
+        if self.observer is not None:
+            self.observer(record)
+
+
+class _Request:
+    """One HTTP exchange: read, judge, answer, report."""
+
+    def __init__(self, app: ReceiverApp, scope: Scope, receive: Receive, send: Send) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.receive = receive
+        self.send = send
+        self.time = app._clock()
+        self.method = str(scope.get("method", "")).upper()
+        self.path = str(scope.get("path", "/"))
+        self.headers = tuple(
+            (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+            for name, value in scope.get("headers", [])
+        )
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def record(self, **fields: Any) -> Received:
+        base: dict[str, Any] = {
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "body": b"",
+            "size": 0,
+            "gtrid": self.header(GTRID_HEADER),
+            "attempt": None,
+            "classification": None,
+            "signature": Signature.NOT_READ,
+            "algorithm": None,
+        }
+        base.update(fields)
+        return Received(**base)
+
+    async def answer(self, status: int, text: str = "", extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        body = b"" if self.method == "HEAD" or not text else (text + "\n").encode("utf-8")
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await self.send({"type": "http.response.start", "status": status, "headers": headers + list(extra)})
+        await self.send({"type": "http.response.body", "body": body})
+
+    async def handle(self) -> None:
+        if self.method == "HEAD":
+            await self.answer(200)
+            self.app.notify(self.record(status=200, reason="HEAD: the test call Webex Connect makes"))
+            return
+        if self.method != "POST":
+            reason = f"{self.method} is not how Webex Connect delivers: only POST (and HEAD)"
+            await self.answer(405, reason, ((b"allow", b"HEAD, POST"),))
+            self.app.notify(self.record(status=405, reason=reason))
+            return
+        await self.handle_post()
+
+    async def read_body(self) -> bytes | int:
+        """The body, or the size that made it too large; raises _Gone on a disconnect."""
+        limit = self.settings.max_body
+        declared = self.header("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            return int(declared)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise _Gone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return size
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def handle_post(self) -> None:
+        settings = self.settings
+        try:
+            body = await self.read_body()
+        except _Gone:
+            self.app.notify(self.record(status=None, reason="the sender hung up while sending the body"))
+            return
+        if isinstance(body, int):
+            reason = f"the body is over {settings.max_body} bytes ({body} bytes or more)"
+            await self.answer(413, reason, ((b"connection", b"close"),))
+            self.app.notify(self.record(size=body, status=413, reason=reason))
+            return
+        gtrid = self.header(GTRID_HEADER)
+        key = gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest()
+        attempt = self.app.count(key)
+        signature, algorithm, sig_reason = self.check_signature(body)
+        payload, json_error = _parse_json(body)
+        classification = None if json_error is not None else classify(payload)
+        script = settings.script_for(self.path)
+        if signature in (Signature.MISMATCH, Signature.MALFORMED, Signature.MISSING):
+            status, reason = 401, sig_reason
+        elif json_error is not None:
+            status, reason = 400, json_error
+        else:
+            status = script.code_for(attempt)
+            reason = f"scripted: delivery {attempt} gets {status}" if script.codes != (200,) else "accepted"
+        fields: dict[str, Any] = {
+            "body": body,
+            "size": len(body),
+            "attempt": attempt,
+            "classification": classification,
+            "signature": signature,
+            "algorithm": algorithm,
+        }
+        if script.delay > 0:
+            outcome = await self.stall(script.delay)
+            if outcome is not None:
+                self.app.notify(self.record(status=None, reason=f"{outcome} (it would have got {status})", **fields))
+                return
+        await self.answer(status, reason if status != 200 else "")
+        self.app.notify(self.record(status=status, reason=reason, **fields))
+
+    def check_signature(self, body: bytes) -> tuple[Signature, str | None, str]:
+        header = self.header(signing.HEADER)
+        parsed = signing.parse_header(header) if header is not None else None
+        algorithm = parsed[0] if parsed is not None else None
+        secret = self.settings.secret
+        if secret is None:
+            return Signature.UNCHECKED, algorithm, "no hub secret set: signature not checked"
+        if header is None:
+            return Signature.MISSING, None, f"no {signing.HEADER} header, but a hub secret is set"
+        if signing.verify(body, header, secret):
+            return Signature.VALID, algorithm, f"{signing.HEADER} verifies ({algorithm})"
+        state = Signature.MISMATCH if parsed is not None else Signature.MALFORMED
+        diagnosis = diagnose(body, header, secret) if len(body) <= DIAGNOSE_UP_TO else None
+        if diagnosis is not None and diagnosis.cause is not None:
+            return (
+                state,
+                diagnosis.algorithm,
+                f"{signing.HEADER} does not verify; it matches with {diagnosis.cause.description}",
+            )
+        if state is Signature.MALFORMED:
+            expected = "expected sha256=<64 hex>, sha512=<128 hex> or the bare hex digest"
+            return state, None, f"{signing.HEADER} is malformed: {expected}"
+        why = "wrong hub secret, or the body is not the one signed"
+        return state, algorithm, f"{signing.HEADER} does not verify ({algorithm}): {why}"
+
+    async def stall(self, seconds: float) -> str | None:
+        """Wait ``seconds`` unless the sender hangs up or the receiver stops; say which ended it early."""
+        sleeping = asyncio.ensure_future(self.app._sleep(seconds))
+        gone = asyncio.ensure_future(self._wait_disconnect())
+        stopping = asyncio.ensure_future(self.app._stopping.wait())
+        try:
+            done, _ = await asyncio.wait({sleeping, gone, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, gone, stopping):
+                task.cancel()
+            await asyncio.gather(sleeping, gone, stopping, return_exceptions=True)
+        if sleeping in done:
+            return None
+        if gone in done:
+            return f"the sender hung up during the {seconds:g} s delay"
+        return "the receiver stopped during the delay"
+
+    async def _wait_disconnect(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                return

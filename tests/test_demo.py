@@ -1,0 +1,85 @@
+"""``demo``: the four scenes end as the policy says, both sides are shown, exit 0."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from connect_hooks.cli import main
+from connect_hooks.delivery import Attempt
+from connect_hooks.demo import DemoSettings, DemoView, Scene, SceneResult, play
+from connect_hooks.policy import Outcome
+from connect_hooks.receiver import Received, Signature
+from connect_hooks.server import Serving
+from tests.support import run
+
+pytestmark = pytest.mark.e2e
+
+
+class Recorder(DemoView):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.urls: list[str] = []
+
+    def started(self, where: Serving, settings: DemoSettings) -> None:
+        self.urls.append(where.url)
+
+    def scene(self, number: int, scene: Scene) -> None:
+        self.events.append(f"scene {number}")
+
+    def attempt(self, scene: Scene, attempt: Attempt) -> None:
+        self.events.append(f"sender {attempt.attempt}")
+
+    def received(self, record: Received) -> None:
+        self.events.append(f"receiver {record.attempt}")
+
+    def finished(self, result: SceneResult) -> None:
+        self.events.append(f"end {result.delivery.outcome}")
+
+
+def test_the_story_plays_over_https_on_loopback_and_ends_as_the_policy_says() -> None:
+    view = Recorder()
+    report = run(play(DemoSettings(wait_scale=1 / 60000, timeout=0.3), view))
+    assert report.ok
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+", report.url)
+    assert view.urls == [report.url]
+    outcomes = [r.delivery.outcome for r in report.results]
+    assert outcomes == [Outcome.DELIVERED, Outcome.DELIVERED, Outcome.FAILED, Outcome.DROPPED]
+    statuses = [[a.status for a in r.delivery.attempts] for r in report.results]
+    assert statuses == [[200], [503, 503, 200], [404], [None, None, None, None]]
+    answered = [[rec.status for rec in r.received] for r in report.results]
+    assert answered == [[200], [503, 503, 200], [404], [None, None, None, None]]
+    for result in report.results:
+        assert {rec.signature for rec in result.received} == {Signature.VALID}
+        assert {rec.gtrid for rec in result.received} == {result.delivery.gtrid}
+        assert {rec.path for rec in result.received} == {result.scene.path}
+    flaky = report.results[1].delivery.attempts
+    assert [a.scheduled_at for a in flaky] == [0.0, pytest.approx(60, abs=1), pytest.approx(120, abs=1)]
+    # a scene ends only once the receiver has reported each of its requests
+    ends = [i for i, event in enumerate(view.events) if event.startswith("end")]
+    assert len(ends) == 4
+    assert view.events.index("receiver 4") < ends[-1]
+    assert view.events.count("receiver 4") == 1
+
+
+def test_the_report_serialises() -> None:
+    report = run(play(DemoSettings(wait_scale=1 / 60000, timeout=0.3, tls=False)))
+    assert report.url.startswith("http://127.0.0.1:")
+    documents = [r.as_dict() for r in report.results]
+    assert [d["expected"] for d in documents] == ["delivered", "delivered", "failed", "dropped"]
+    assert [len(d["received"]) for d in documents] == [1, 3, 1, 4]
+
+
+def test_the_command_runs_with_no_arguments_and_exits_0() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "delivered after 1 attempt" in out
+    assert "delivered after 3 attempts" in out
+    assert "failed after 1 attempt: the answer is on the no-retry list" in out
+    assert "dropped after 4 attempts: no retry left" in out
+    assert out.count("   receiver  ") == 9
+    assert out.count("   sender    ") == 9
+    assert "Every notification ended as Webex Connect's policy says: 2 delivered, 1 failed, 1 dropped." in out
