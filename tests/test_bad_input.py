@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,14 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "newline-secret").write_text("\n")
     (tmp_path / "not-a-ca.pem").write_text("hello")
     return tmp_path
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
 
 
 @pytest.fixture
@@ -86,13 +95,38 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("policy-word", ["policy", "maybe"], {}, "from 100 to 599"),
     ("policy-negative-retries", ["policy", "500", "--retries", "-2"], {}, "--retries"),
     ("policy-zero-interval", ["policy", "500", "--interval", "0"], {}, "--interval"),
+    ("samples-show-unknown", ["samples", "show", "receipt/sms/nope"], {}, "no sample named"),
+    ("samples-list-nothing", ["samples", "list", "receipt/carrier-pigeon/*"], {}, "no sample"),
+    ("samples-bad-set", ["samples", "show", "inbound/sms/mo", "--set", "no-equals-sign"], {}, "--set"),
+    ("samples-bad-set-json", ["samples", "show", "inbound/sms/mo", "--set", "message:={oops"], {}, "--set"),
+    ("send-set-missing-parent", ["send", "inbound/sms/mo", URL, "--set", "no.such.path=1"], {}, "no.such.path"),
+    ("send-set-on-a-file", ["send", "{files}/plain", URL, "--set", "a=1"], {}, "--set"),
+    ("listen-port-zero", ["listen", "--port", "0"], {}, "--port"),
+    ("listen-port-too-big", ["listen", "--port", "65536"], {}, "--port"),
+    ("listen-port-in-use", ["listen", "--port", "{busy_port}"], {}, "already in use"),
+    ("listen-bad-respond", ["listen", "--respond", "ok"], {}, "--respond"),
+    ("listen-negative-delay", ["listen", "--delay", "-1"], {}, "--delay"),
+    ("listen-empty-secret-file", ["listen", "--secret-file", "{files}/empty-secret"], {}, "empty"),
+    ("listen-log-directory", ["listen", "--log", "{files}/dir.json"], {}, "directory"),
+    ("sign-no-secret", ["sign", "{files}/plain"], {}, "no hub secret"),
+    ("sign-missing-file", ["sign", "--secret", "s", "{files}/missing.json"], {}, "does not exist"),
+    ("sign-directory", ["sign", "--secret", "s", "{files}/dir.json"], {}, "directory"),
+    ("sign-algorithm", ["sign", "--secret", "s", "--algorithm", "sha1", "{files}/plain"], {}, "'sha1' is not one of"),
+    ("verify-no-signature", ["verify", "--secret", "s", "{files}/plain"], {}, "--signature"),
+    ("verify-no-secret", ["verify", "--signature", "sha256=00", "{files}/plain"], {}, "no hub secret"),
+    ("demo-extra-argument", ["demo", "now"], {}, "unexpected extra argument"),
     ("unknown-command", ["sendd"], {}, "No such command"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "env", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input(argv: list[str], env: dict[str, str], fragment: str, files: Path, server: ScriptedServer) -> None:
-    args = [a.replace("{url}", server.url).replace("{files}", str(files)) for a in argv]
+def test_bad_input(
+    argv: list[str], env: dict[str, str], fragment: str, files: Path, server: ScriptedServer, busy_port: int
+) -> None:
+    args = [
+        a.replace("{url}", server.url).replace("{files}", str(files)).replace("{busy_port}", str(busy_port))
+        for a in argv
+    ]
     result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
@@ -106,3 +140,13 @@ def test_bad_input(argv: list[str], env: dict[str, str], fragment: str, files: P
 
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) >= 30
+    assert {argv[0] for _, argv, _, _ in CASES} >= {
+        "send",
+        "check",
+        "policy",
+        "samples",
+        "listen",
+        "sign",
+        "verify",
+        "demo",
+    }

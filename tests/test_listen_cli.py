@@ -186,7 +186,17 @@ def test_a_port_in_use_is_one_line_of_bad_input() -> None:
         (["--host", "no such host.invalid"], "--host 'no such host.invalid' is not an address to listen on"),
     ],
 )
-def test_bad_options_are_exit_2_before_listening(args: list[str], message: str) -> None:
+def test_bad_options_are_exit_2_before_listening(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+
+    def no_dns(host: object, *rest: object, **kwargs: object) -> object:
+        if isinstance(host, str) and host.endswith(".invalid"):  # never ask a real resolver
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *rest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     result = CliRunner().invoke(main, ["listen", *args])
     assert result.exit_code == 2
     assert message in result.stderr
@@ -250,3 +260,27 @@ def test_when_the_reader_of_stdout_goes_away_it_stops_quietly() -> None:
     assert listener.process.returncode == 0
     assert err.rstrip().endswith("stopped by stdout closed after 2 requests")
     assert "Traceback" not in err
+
+
+def test_huge_headers_and_slow_clients_do_not_kill_it_or_block_others() -> None:
+    with listening("--json") as listener:
+        with socket.create_connection(("127.0.0.1", listener.port)) as raw:
+            raw.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nX-Huge: " + b"a" * 200_000 + b"\r\n\r\n")
+            raw.settimeout(5)
+            with suppress(TimeoutError, ConnectionError):
+                answer = raw.recv(1024)
+                assert answer == b"" or answer.startswith(b"HTTP/1.1 4")
+        slow = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(20)]
+        try:
+            for conn in slow:  # slowloris: half a request line, then nothing
+                conn.sendall(b"POST /hooks HTTP/1.1\r\nHost: 127.")
+            with httpx.Client(trust_env=False, timeout=5) as client:
+                assert client.head(listener.url).status_code == 200
+                assert client.post(listener.url + "/hooks", json={"a": 1}).status_code == 200
+        finally:
+            for conn in slow:
+                conn.close()
+        code, out, err = listener.stop()
+    assert code == 0
+    assert "Traceback" not in err
+    assert [json.loads(line)["status"] for line in out.splitlines()][-2:] == [200, 200]
