@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from connect_hooks.cli import main
 from tests.conftest import LocalCA
-from tests.servers import ScriptedServer
+from tests.servers import ScriptedServer, Stall
 
 SECRET = "do-not-print-me-0451"
 
@@ -130,3 +130,26 @@ def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, a
     else:
         assert b"inbound/sms/mo: interrupted after 1 attempt, 3 retries not made" in out
         assert b"receipt/sms/delivered: interrupted before its first attempt" in out
+
+
+def test_ctrl_c_during_an_attempt_stops_at_once_and_keeps_its_retries(tmp_path: Path) -> None:
+    log = tmp_path / "send.ndjson"
+    with ScriptedServer(script=[Stall(30)]) as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connect_hooks", "send", "inbound/sms/mo", server.url, "--log", str(log), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for(lambda: len(server.posts) == 1)  # the attempt is in flight, the server stalls
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130
+    report = json.loads(out)
+    assert report["outcome"] == "interrupted"
+    assert report["attempts"] == []  # the cut attempt is not counted as made
+    assert report["retries_left"] == 3
+    assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == ["notification", "outcome"]
+    assert b"Traceback" not in err
