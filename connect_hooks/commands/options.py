@@ -118,3 +118,22 @@ def set_option(func: F) -> F:
         metavar="PATH=VALUE|PATH:=JSON",
         help="Set a field of the sample: = for a string, := for any JSON value; dotted PATH (repeatable).",
     )(func)
+
+
+def signature_options(func: F) -> F:
+    """How the x-hub-signature is made: --algorithm and --signature-style."""
+    func = click.option(
+        "--signature-style",
+        type=click.Choice(["prefixed", "bare"]),
+        default="prefixed",
+        show_default=True,
+        help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
+    )(func)
+    func = click.option(
+        "--algorithm",
+        type=click.Choice(["sha256", "sha512"]),
+        default="sha256",
+        show_default=True,
+        help="HMAC algorithm of the x-hub-signature.",
+    )(func)
+    return func

@@ -16,6 +16,7 @@ from connect_hooks.commands.options import (
     resolve_secret,
     secret_options,
     set_option,
+    signature_options,
     tls_options,
 )
 from connect_hooks.errors import BadInput, ExitCode
@@ -54,20 +55,7 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 @click.argument("targets", metavar="TARGET...", nargs=-1, required=True)
 @click.argument("url")
 @secret_options
-@click.option(
-    "--algorithm",
-    type=click.Choice(["sha256", "sha512"]),
-    default="sha256",
-    show_default=True,
-    help="HMAC algorithm of the x-hub-signature.",
-)
-@click.option(
-    "--signature-style",
-    type=click.Choice(["prefixed", "bare"]),
-    default="prefixed",
-    show_default=True,
-    help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
-)
+@signature_options
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
 @policy_options
 @click.option(

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connect_hooks.commands.options import dump_json, output_options, resolve_secret, secret_options
+from connect_hooks.commands.options import dump_json, output_options, resolve_secret, secret_options, signature_options
 from connect_hooks.errors import BadInput, ExitCode
 
 
@@ -20,20 +20,7 @@ def require_secret(ctx: click.Context, secret: str | None, secret_file: str | No
 @click.command()
 @click.argument("file", default="-", required=False, metavar="[FILE|-]")
 @secret_options
-@click.option(
-    "--algorithm",
-    type=click.Choice(["sha256", "sha512"]),
-    default="sha256",
-    show_default=True,
-    help="HMAC algorithm of the signature.",
-)
-@click.option(
-    "--signature-style",
-    type=click.Choice(["prefixed", "bare"]),
-    default="prefixed",
-    show_default=True,
-    help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
-)
+@signature_options
 @output_options
 @click.pass_context
 def sign_command(
