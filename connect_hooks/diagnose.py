@@ -83,7 +83,7 @@ def _json_variants(body: bytes) -> list[tuple[str, str, bytes]]:
         ("compact", "re-serialized as compact JSON (how Webex Connect sends it)", dump(**compact)),
         (
             "escaped",
-            "re-serialized as compact JSON with non-ASCII escaped (\\uXXXX)",
+            "re-serialized as compact JSON with non-ASCII escaped (\\u00e9 for é)",
             dump(separators=(",", ":")),
         ),
         ("spaced", "re-serialized with ', ' and ': ' (Python's json.dumps default)", dump()),

@@ -17,6 +17,7 @@ import httpx
 from connect_hooks import __version__, catalogue, signing
 from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
 from connect_hooks.errors import BadInput, ConnectHooksError, ExitCode
+from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.urls import TargetURL, parse_send_url
 
@@ -172,3 +173,24 @@ async def send_all(
         if on_finish is not None:
             on_finish(delivery)
     return done
+
+
+class SendLog:
+    """The NDJSON story of a send (``--log``): each notification before anything is sent, then
+    each attempt as it happens, then one outcome per notification. Replay reads the same records."""
+
+    def __init__(self, log: NdjsonLog, url: str, notifications: Sequence[Notification]) -> None:
+        self.log = log
+        self.url = url
+        self.targets = {n.gtrid: n.target for n in notifications}
+        for notification in notifications:
+            log.write({"type": "notification", "url": url, **notification.as_dict()})
+
+    def attempt(self, attempt: Attempt) -> None:
+        target = self.targets[attempt.gtrid]
+        self.log.write(
+            {"type": "attempt", "url": self.url, "target": target, "gtrid": attempt.gtrid, **attempt.as_dict()}
+        )
+
+    def outcome(self, delivery: Delivery) -> None:
+        self.log.write({"type": "outcome", **delivery.as_dict()})

@@ -122,9 +122,7 @@ def send(
     target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
     client = make_client(ca_bundle=ca_bundle, insecure=insecure)
     log = NdjsonLog(log_path) if log_path else None
-    if log is not None:  # every notification is on record before the first is sent
-        for notification in notifications:
-            log.write({"type": "notification", "url": target.url, **notification.as_dict()})
+    story = sending.SendLog(log, target.url, notifications) if log is not None else None
     out = console()
     err = console(stderr=True)
     if target.note:
@@ -145,22 +143,10 @@ def send(
     names = {n.gtrid: n.target for n in notifications}
 
     def on_attempt(attempt: Attempt) -> None:
-        if log is not None:
-            log.write(
-                {
-                    "type": "attempt",
-                    "url": target.url,
-                    "target": names[attempt.gtrid],
-                    "gtrid": attempt.gtrid,
-                    **attempt.as_dict(),
-                }
-            )
+        if story is not None:
+            story.attempt(attempt)
         if live:
             out.print(render.attempt_line(names[attempt.gtrid], attempt))
-
-    def on_finish(delivery: Delivery) -> None:
-        if log is not None:
-            log.write({"type": "outcome", **delivery.as_dict()})
 
     async def run() -> list[Delivery]:
         async with client:
@@ -172,7 +158,7 @@ def send(
                 sleep=make_sleep(fast=fast, speed=speed or 1.0, show=None if as_json else err),
                 now=time.monotonic,
                 on_attempt=on_attempt,
-                on_finish=on_finish,
+                on_finish=story.outcome if story is not None else None,
             )
 
     interrupted = False
