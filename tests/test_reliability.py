@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from click.testing import CliRunner
 from connect_hooks.cli import main
 from tests.conftest import LocalCA
 from tests.servers import ScriptedServer, Stall
+from tests.support import connect_hooks_process
 
 SECRET = "do-not-print-me-0451"
 
@@ -98,24 +97,16 @@ def wait_for(predicate: object, seconds: float = 10.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-@pytest.mark.parametrize("as_json", [False, True])
-def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, as_json: bool) -> None:
+@pytest.mark.parametrize(("as_json", "stop"), [(False, signal.SIGINT), (True, signal.SIGINT), (True, signal.SIGTERM)])
+def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, as_json: bool, stop: int) -> None:
     log = tmp_path / "send.ndjson"
     with ScriptedServer(script=[503]) as server:
         args = ["inbound/sms/mo", "receipt/sms/delivered", server.url, "--log", str(log)]
         env = {**os.environ, "CONNECT_HOOKS_SECRET": SECRET}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "connect_hooks", "send", *args, *(["--json"] if as_json else [])],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        try:
+        with connect_hooks_process("send", *args, *(["--json"] if as_json else []), env=env) as proc:
             wait_for(lambda: log.exists() and '"type":"attempt"' in log.read_text())
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(stop)
             out, err = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
     assert proc.returncode == 130
     records = [json.loads(line) for line in log.read_text().splitlines()]
     outcomes = [r for r in records if r["type"] == "outcome"]
@@ -134,18 +125,13 @@ def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, a
 
 def test_ctrl_c_during_an_attempt_stops_at_once_and_keeps_its_retries(tmp_path: Path) -> None:
     log = tmp_path / "send.ndjson"
-    with ScriptedServer(script=[Stall(30)]) as server:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "connect_hooks", "send", "inbound/sms/mo", server.url, "--log", str(log), "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_for(lambda: len(server.posts) == 1)  # the attempt is in flight, the server stalls
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
+    with (
+        ScriptedServer(script=[Stall(30)]) as server,
+        connect_hooks_process("send", "inbound/sms/mo", server.url, "--log", str(log), "--json") as proc,
+    ):
+        wait_for(lambda: len(server.posts) == 1)  # the attempt is in flight, the server stalls
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130
     report = json.loads(out)
     assert report["outcome"] == "interrupted"

@@ -98,6 +98,7 @@ def send(
     or - for stdin.
     """
     import asyncio
+    import signal
     import time
 
     from connect_hooks import sending
@@ -149,6 +150,10 @@ def send(
             out.print(render.attempt_line(names[attempt.gtrid], attempt))
 
     async def run() -> list[Delivery]:
+        # SIGTERM (a CI job cancelled, a container stopped) ends the send like Ctrl-C: on record.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         async with client:
             return await sending.send_all(
                 notifications,
