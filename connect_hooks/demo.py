@@ -117,6 +117,9 @@ class DemoReport:
     def ok(self) -> bool:
         return all(r.as_expected for r in self.results)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "ok": self.ok, "scenes": [r.as_dict() for r in self.results]}
+
 
 class DemoView:
     """What the demo reports as it plays; the CLI overrides these to print."""

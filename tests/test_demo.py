@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -83,3 +84,17 @@ def test_the_command_runs_with_no_arguments_and_exits_0() -> None:
     assert out.count("   receiver  ") == 9
     assert out.count("   sender    ") == 9
     assert "Every notification ended as Webex Connect's policy says: 2 delivered, 1 failed, 1 dropped." in out
+
+
+def test_the_command_prints_json_for_machines() -> None:
+    result = CliRunner().invoke(main, ["demo", "--json"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["url"].startswith("https://127.0.0.1:")
+    assert [scene["delivery"]["outcome"] for scene in report["scenes"]] == [
+        "delivered",
+        "delivered",
+        "failed",
+        "dropped",
+    ]

@@ -6,12 +6,13 @@ import asyncio
 
 import click
 
-from connect_hooks.commands.options import console
+from connect_hooks.commands.options import console, dump_json, output_options
 from connect_hooks.errors import ExitCode
 
 
 @click.command()
-def demo() -> ExitCode:
+@output_options
+def demo(as_json: bool) -> ExitCode:
     """Watch both sides: a receiver on a free loopback port, four notifications, a few seconds.
 
     A receipt delivered at once; one answered 503, 503, then 200 (retried, delivered); one
@@ -21,6 +22,10 @@ def demo() -> ExitCode:
     from connect_hooks import demo as story
     from connect_hooks import liveview
 
+    if as_json:
+        report = asyncio.run(story.play())
+        dump_json(report.as_dict())
+        return ExitCode.OK if report.ok else ExitCode.FAILED
     out = console()
     report = asyncio.run(story.play(view=liveview.DemoPrinter(out)))
     out.print()
