@@ -52,7 +52,7 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 
 
 @click.command()
-@click.argument("targets", metavar="TARGET...", nargs=-1, required=True)
+@click.argument("targets", metavar="TARGET...", nargs=-1)
 @click.argument("url")
 @secret_options
 @signature_options
@@ -106,6 +106,13 @@ def send(
     from connect_hooks.policy import Policy
     from connect_hooks.transport import make_client
 
+    example = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
+    if not targets:
+        raise BadInput(f"send needs a TARGET and then a URL, and got only {url!r}: {example}")
+    if not url.lower().startswith(("http://", "https://")) and any(
+        t.lower().startswith(("http://", "https://")) for t in targets
+    ):
+        raise BadInput(f"the URL goes last, after the TARGETs: {example}")
     if fast and speed is not None:
         raise BadInput("--fast and --speed contradict each other: give one of them")
     settings = sending.SendSettings(
