@@ -18,13 +18,10 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from connect_hooks import signing
-from connect_hooks.errors import BadInput
 
 _LENIENT = re.compile(r"^(?P<label>.*?)(?P<hex>[0-9a-fA-F]{64}|[0-9a-fA-F]{128})\s*$", re.DOTALL)
 _BY_LENGTH = {length: name for name, length in signing.DIGEST_HEX_LENGTHS.items()}
@@ -224,19 +221,3 @@ def diagnose(body: bytes, header: str, secret: str) -> Diagnosis:
             "the secret is wrong or the body is not the one that was signed"
         )
     return Diagnosis(False, algorithm, style, summary, found, tuple(tried))
-
-
-def read_input(target: str, stdin: Callable[[], bytes]) -> bytes:
-    """The exact bytes of FILE or of stdin (``-``): any bytes, JSON or not, possibly empty."""
-    if target == "-":
-        return stdin()
-    path = Path(target)
-    where = repr(target)
-    if path.is_dir():
-        raise BadInput(f"{where} is a directory: give a file, or - for stdin")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{where} does not exist: give the file that holds the body, or - for stdin") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read {where}: {exc.strerror or exc}; check the path and its permissions") from None

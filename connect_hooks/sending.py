@@ -17,6 +17,7 @@ import httpx
 from connect_hooks import __version__, catalogue, signing
 from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
 from connect_hooks.errors import BadInput, ConnectHooksError, ExitCode
+from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.urls import TargetURL, parse_send_url
@@ -51,19 +52,8 @@ def parse_header_option(text: str) -> tuple[str, str]:
 
 def load_payload(target: str, stdin: Callable[[], bytes]) -> bytes:
     """The exact bytes of a JSON file or stdin, checked to parse as JSON."""
+    body = read_input(target, stdin, missing="is neither a file nor a sample name: run 'connect-hooks samples list'")
     where = "stdin" if target == "-" else repr(target)
-    if target == "-":
-        body = stdin()
-    else:
-        path = Path(target)
-        if path.is_dir():
-            raise BadInput(f"{where} is a directory: give a JSON file, a sample name or - for stdin")
-        try:
-            body = path.read_bytes()
-        except FileNotFoundError:
-            raise BadInput(f"{where} is neither a file nor a sample name: run 'connect-hooks samples list'") from None
-        except OSError as exc:
-            raise BadInput(f"cannot read {where}: {exc.strerror or exc}; check the path and its permissions") from None
     if not body.strip():
         raise BadInput(f"{where} is empty: a notification needs a JSON body")
     try:

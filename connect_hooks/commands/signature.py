@@ -41,7 +41,7 @@ def sign_command(
          -H 'content-type: application/json' --data-binary @body.json URL
     """
     from connect_hooks import signing
-    from connect_hooks.diagnose import read_input
+    from connect_hooks.inputs import read_input
 
     key = require_secret(ctx, secret, secret_file)
     body = read_input(file, sys.stdin.buffer.read)
@@ -86,7 +86,8 @@ def verify_command(
     On a mismatch, tries the usual causes (re-serialized JSON, a trailing newline, the prefix or
     algorithm, stray whitespace in the secret) and says which one explains it.
     """
-    from connect_hooks.diagnose import advice, diagnose, read_input
+    from connect_hooks.diagnose import advice, diagnose
+    from connect_hooks.inputs import read_input
 
     key = require_secret(ctx, secret, secret_file)
     body = read_input(file, sys.stdin.buffer.read)
