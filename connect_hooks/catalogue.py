@@ -179,18 +179,6 @@ class Generators:
         return table[generator]
 
 
-def _put(document: Any, path: str, value: str) -> None:
-    """Replace the value at a dotted path that the template is known to have."""
-    *parents, last = path.split(".")
-    node = document
-    for key in parents:
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-
-
 def render_document(
     template: Template,
     *,
@@ -202,10 +190,11 @@ def render_document(
     from connect_hooks import setpath
 
     assignments = [setpath.parse(text) for text in sets]
-    document = copy.deepcopy(template.payload)
+    document = copy.deepcopy(template.payload)  # never hand out the cached template itself
     gen = Generators(seed, now, template.name)
     for path, generator in template.generated:
-        _put(document, path, gen.lookup(generator)())
+        fresh = setpath.Assignment(path=tuple(path.split(".")), value=gen.lookup(generator)(), text=path)
+        document = setpath.apply(document, fresh)
     for assignment in assignments:
         try:
             document = setpath.apply(document, assignment)
