@@ -10,7 +10,6 @@ real clock did, so reports read the same at any speed.
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import socket
 import ssl
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from connect_hooks.logfile import body_fields
 from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -38,16 +38,12 @@ class Notification:
 
     def as_dict(self) -> dict[str, Any]:
         """Everything needed to send it again (a replay): the exact body and headers."""
-        try:
-            body: dict[str, str] = {"body": self.body.decode("utf-8")}
-        except UnicodeDecodeError:
-            body = {"body_base64": base64.b64encode(self.body).decode("ascii")}
         return {
             "gtrid": self.gtrid,
             "target": self.target,
             "algorithm": self.algorithm,
             "headers": [list(pair) for pair in self.headers],
-            **body,
+            **body_fields(self.body),
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -39,3 +40,11 @@ class NdjsonLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def body_fields(body: bytes) -> dict[str, str | None]:
+    """A body in a JSON record: as text when it is UTF-8, else ``body: null`` and ``body_base64``."""
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body": None, "body_base64": base64.b64encode(body).decode("ascii")}

@@ -19,7 +19,6 @@ went away. No click, no rich here: the CLI renders the records.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import datetime as dt
 import enum
@@ -32,6 +31,7 @@ from typing import Any
 from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
+from connect_hooks.logfile import body_fields
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 GTRID_HEADER = "x-wx-gtrid"
@@ -187,12 +187,8 @@ class Received:
             "status": self.status,
             "reason": self.reason,
             "size": self.size,
+            **body_fields(self.body),
         }
-        try:
-            record["body"] = self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            record["body"] = None
-            record["body_base64"] = base64.b64encode(self.body).decode("ascii")
         return record
 
 
