@@ -12,7 +12,6 @@ from rich.text import Text
 from connect_hooks import render
 from connect_hooks.delivery import Attempt
 from connect_hooks.demo import DemoSettings, DemoView, Scene, SceneResult
-from connect_hooks.policy import Outcome
 from connect_hooks.receiver import Received, Signature
 from connect_hooks.server import Serving
 
@@ -112,10 +111,7 @@ class DemoPrinter(DemoView):
 
 
 def demo_summary(results: tuple[SceneResult, ...]) -> Text:
-    counts: dict[Outcome, int] = {}
-    for result in results:
-        counts[result.delivery.outcome] = counts.get(result.delivery.outcome, 0) + 1
-    parts = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+    parts = render.outcome_counts([result.delivery for result in results])
     if all(r.as_expected for r in results):
         return Text(f"Every notification ended as Webex Connect's policy says: {parts}.", style="bold green")
     return Text(f"Something did not go as the policy says: {parts}.", style="bold red")

@@ -5,6 +5,7 @@ Imported only by commands that print for people, so ``--help`` never loads Rich.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -93,11 +94,13 @@ def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables
             console.print(delivery_table(delivery))
         console.print(closing_line(delivery))
     if len(deliveries) > 1:
-        counts: dict[str, int] = {}
-        for delivery in deliveries:
-            counts[str(delivery.outcome)] = counts.get(str(delivery.outcome), 0) + 1
-        summary = ", ".join(f"{count} {name}" for name, count in counts.items())
-        console.print(Text(f"{len(deliveries)} notifications: {summary}", style="bold"))
+        console.print(Text(f"{len(deliveries)} notifications: {outcome_counts(deliveries)}", style="bold"))
+
+
+def outcome_counts(deliveries: Sequence[Delivery]) -> str:
+    """'2 delivered, 1 failed, 1 dropped', in order of first appearance."""
+    counts = Counter(str(delivery.outcome) for delivery in deliveries)
+    return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
 def print_check(console: Console, report: CheckReport) -> None:
