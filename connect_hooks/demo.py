@@ -24,7 +24,7 @@ import httpx
 from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.policy import SCHEDULES, Outcome, Policy
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
-from connect_hooks.sending import SendSettings, bodies, make_notification, send_all
+from connect_hooks.sending import SendSettings, prepare, send_all
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import make_local_tls, remove_local_tls
 from connect_hooks.transport import make_client
@@ -180,14 +180,14 @@ async def _play_scene(
     records: list[Received],
 ) -> SceneResult:
     send = SendSettings(url=where.url + scene.path, targets=(scene.sample,), secret=secret)
-    notifications = [make_notification(name, body, send) for name, body in bodies(send, stdin=bytes)]
+    target, notifications = prepare(send, stdin=bytes)
 
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(seconds * settings.wait_scale)
 
     (delivery,) = await send_all(
         notifications,
-        send.url,
+        target.url,
         settings.policy,
         client=client,
         sleep=sleep,
