@@ -193,7 +193,8 @@ def diagnose(body: bytes, header: str, secret: str) -> Diagnosis:
             False,
             None,
             None,
-            f"the header is not a signature ({len(shown)} characters): expected sha256=<64 hex>, "
+            f"the header is not a signature ({len(shown)} character{'s' if len(shown) != 1 else ''}): "
+            "expected sha256=<64 hex>, "
             "sha512=<128 hex> or the bare hex digest",
         )
     label, hexdigest, algorithm = lenient
