@@ -19,6 +19,7 @@ SIGNATURE_STYLE = {
     Signature.VALID: "green",
     Signature.UNCHECKED: "dim",
     Signature.NOT_READ: "dim",
+    Signature.SKIPPED: "dim",
 }
 
 
@@ -38,15 +39,27 @@ def signature_text(record: Received) -> Text:
         Signature.MISSING: "signature missing",
         Signature.UNCHECKED: "signature not checked",
         Signature.NOT_READ: "signature not read",
+        Signature.SKIPPED: "signature not checked",
     }[record.signature]
     return Text(label, style=SIGNATURE_STYLE.get(record.signature, "bold red"))
+
+
+def auth_text(record: Received) -> Text:
+    """The credentials' verdict: never the credentials."""
+    assert record.auth is not None
+    if record.auth.ok:
+        return Text(f"auth ok ({record.auth.kind})", style="green")
+    return Text(f"auth REFUSED ({record.auth.kind})", style="bold red")
 
 
 def received_line(record: Received) -> Text:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
     line = Text(record.time.astimezone().strftime("%H:%M:%S"), style="dim")
-    if record.method != "POST":
+    if record.method != "POST" or (record.auth is not None and record.attempt is None):
         line.append(f"  {record.method} {record.path}")
+        if record.auth is not None:
+            line.append("  ")
+            line.append_text(auth_text(record))
     else:
         gtrid = (record.gtrid or "no-gtrid")[:8]
         line.append(f"  {gtrid:<8}  #{record.attempt or '-':<2} ")
@@ -54,9 +67,12 @@ def received_line(record: Received) -> Text:
         line.append(f"{what:<24}", style="cyan")
         line.append("  ")
         line.append_text(signature_text(record))
+        if record.auth is not None:
+            line.append("  ")
+            line.append_text(auth_text(record))
     line.append("  → ")
     line.append("no answer" if record.status is None else str(record.status), style=status_style(record.status))
-    if record.status is None or (record.status != 200 and record.method == "POST"):
+    if record.status is None or (record.status != 200 and (record.method == "POST" or record.status == 401)):
         line.append(f"  {record.reason}", style="dim")
     return line
 

@@ -180,7 +180,7 @@ def test_digest_refuses_wrong_made_up_replayed_and_stale_answers() -> None:
         (digest_header(v, nonce, realm="other"), "realm"),
         (digest_header(v, nonce, opaque="forged"), "opaque"),
         ("Digest garbage", "not a list of name=value"),
-            ('Digest username="webex"', "lacks realm, nonce, uri, response"),
+        ('Digest username="webex"', "lacks realm, nonce, uri, response"),
         ("Basic abc", "not Digest"),
     ]
     for header, fragment in cases:
