@@ -657,7 +657,7 @@ class AuthSettings:
     kind: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
-    api_key_header: str = DEFAULT_API_KEY_HEADER
+    api_key_header: str | None = None
     api_key: str | None = field(default=None, repr=False)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -720,8 +720,8 @@ def make_verifier(settings: AuthSettings, *, now: Now = _utc_now, random: Random
             return BasicVerifier(user, password)
         return DigestVerifier(user, password, now=now, random=random)
     if kind == "api-key":
-        header = settings.api_key_header
-        if not header or any(c in header for c in " :\t\r\n"):
+        header = need(settings.api_key_header, f"--api-key-header NAME (e.g. {DEFAULT_API_KEY_HEADER})")
+        if any(c in header for c in " :\t\r\n"):
             raise BadInput(f"--api-key-header {header!r} is not a header name: give e.g. {DEFAULT_API_KEY_HEADER}")
         return ApiKeyVerifier(header, need(settings.api_key, "an API key (CONNECT_HOOKS_API_KEY or --api-key-file)"))
     if kind == "bearer":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import click
 
+from connect_hooks.commands.listen_auth import listen_auth_options
 from connect_hooks.commands.options import console, resolve_secret, secret_options
 from connect_hooks.errors import ExitCode
 
@@ -19,7 +21,13 @@ from connect_hooks.errors import ExitCode
     show_default=True,
     help="Address to listen on. 0.0.0.0 lets anyone on your network post to it: only when you mean it.",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="Port to listen on; 0 lets the OS pick one (printed at start-up).",
+)
 @secret_options
 @click.option(
     "--respond",
@@ -50,9 +58,11 @@ from connect_hooks.errors import ExitCode
 @click.option(
     "--json", "as_json", is_flag=True, help="Print those records to stdout (NDJSON) instead of the live view."
 )
+@listen_auth_options
 @click.pass_context
 def listen(
     ctx: click.Context,
+    /,
     host: str,
     port: int,
     secret: str | None,
@@ -62,6 +72,7 @@ def listen(
     tls: bool,
     log_path: str | None,
     as_json: bool,
+    **auth_options: Any,
 ) -> ExitCode:
     """Receive webhooks like your endpoint should: verify, recognise, answer as scripted.
 
@@ -73,12 +84,15 @@ def listen(
     import signal
 
     from connect_hooks import receiver, server
+    from connect_hooks.commands import listen_auth
     from connect_hooks.hubsecret import masked
     from connect_hooks.logfile import NdjsonLog
 
     hub_secret = resolve_secret(ctx, secret, secret_file)
+    verifier = listen_auth.receiver_auth(auth_options, environ=os.environ)
+    mutual = listen_auth.mutual_tls(auth_options, tls=tls, environ=os.environ)
     settings = receiver.ReceiverSettings(
-        secret=hub_secret, script=receiver.Script(receiver.parse_respond(respond), delay)
+        secret=hub_secret, script=receiver.Script(receiver.parse_respond(respond), delay), auth=verifier
     )
     sock = server.bind(host, port)
     log: NdjsonLog | None = None
@@ -88,7 +102,7 @@ def listen(
         if tls:
             from connect_hooks.tls import make_local_tls
 
-            files = make_local_tls()
+            files = make_local_tls(mutual=mutual)
     except BaseException:
         sock.close()
         if log is not None:
@@ -139,6 +153,8 @@ def listen(
         err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
         if files is not None:
             err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {files.ca_path}")
+        for line in listen_auth.banner_lines(verifier, files, where.url):
+            err.print(line)
         if log is not None:
             err.print(f"  log: {log.path}")
         extra = f" --ca-bundle {files.ca_path}" if files is not None else ""

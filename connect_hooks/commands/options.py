@@ -137,3 +137,24 @@ def signature_options(func: F) -> F:
         help="HMAC algorithm of the x-hub-signature.",
     )(func)
     return func
+
+
+def auth_credential_options(func: F) -> F:
+    """The non-secret parts of an authorization, shared by the sender's --auth and listen's --require-auth.
+
+    Secrets never go on the command line: they come from the environment variables named here or from files.
+    """
+    for name, metavar, text in reversed(
+        [
+            ("--auth-user", "USER", "basic, digest: user name (password from CONNECT_HOOKS_AUTH_PASSWORD)."),
+            ("--auth-password-file", "FILE", "basic, digest: read the password from this file."),
+            ("--api-key-header", "NAME", "api-key: the header carrying the key (e.g. X-API-Key)."),
+            ("--api-key-file", "FILE", "api-key: read the key from this file (else CONNECT_HOOKS_API_KEY)."),
+            ("--client-id", "ID", "OAuth 2.0 client id (secret from CONNECT_HOOKS_CLIENT_SECRET)."),
+            ("--client-secret-file", "FILE", "OAuth 2.0: read the client secret from this file."),
+            ("--aws-region", "REGION", "aws-sigv4: region (keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)."),
+            ("--aws-service", "SERVICE", "aws-sigv4: service name, e.g. execute-api."),
+        ]
+    ):
+        func = click.option(name, metavar=metavar, help=text)(func)
+    return func
