@@ -13,6 +13,7 @@ import click
 
 from connect_hooks.commands.options import auth_credential_options
 from connect_hooks.errors import BadInput
+from connect_hooks.receiver_auth import AUTH_TYPES
 
 if TYPE_CHECKING:
     from connect_hooks.receiver_auth import Verifier
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-AUTH_TYPES = ("basic", "digest", "api-key", "bearer", "aws-sigv4")  # receiver_auth.AUTH_TYPES (meta-tested)
 CREDENTIAL_OPTIONS = (
     "auth_user",
     "auth_password_file",
