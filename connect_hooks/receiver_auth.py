@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import secrets
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,6 +276,8 @@ class DigestVerifier(Verifier):
         return self.refuse(f"Digest auth: {reason}", *self.challenges(stale=stale))
 
     def verify(self, request: AuthRequest) -> Verdict:
+        import urllib.request  # its list parsers; imported here, as it pulls in http.client
+
         credentials, problem = _authorization(request, "Digest")
         if credentials is None:
             return self._refuse(f"{problem}")

@@ -112,6 +112,7 @@ def test_basic_with_curl_and_httpx(tmp_path: Path) -> None:
             missing = client.post(hooks, content=BODY)
             assert missing.headers["www-authenticate"] == 'Basic realm="connect-hooks", charset="UTF-8"'
     assert "auth required: Basic: user 'webex' and the password; 401 without" in running.banner
+    assert "send with: --auth basic --auth-user webex (and CONNECT_HOOKS_AUTH_PASSWORD)" in running.banner
     assert auth_verdicts(running) == [(200, True), (401, False), (200, True), (401, False)]
     assert running.records[0]["headers"]["authorization"] == "Basic [redacted]"
     assert_secret_free(running, password, "guess")
@@ -173,6 +174,7 @@ def test_bearer_tokens_from_the_token_endpoint_with_curl(tmp_path: Path) -> None
             assert curl("-H", f"Authorization: Bearer {token}", "-d", BODY, hooks)[0] == 200
         assert curl("-H", "Authorization: Bearer made-up", "-d", BODY, hooks)[0] == 401
     assert f"OAuth 2.0 token endpoint: {running.url}/oauth/token" in running.banner
+    assert f"send with: --auth oauth2 --token-url {running.url}/oauth/token --client-id webex" in running.banner
     assert [(r["path"], r["status"]) for r in running.records] == [
         ("/oauth/token", 200),
         ("/oauth/token", 200),
@@ -229,6 +231,7 @@ def test_mtls_client_certificate_as_pem_and_p12(tmp_path: Path) -> None:
         assert pem is not None and p12 is not None
         ca = ca_path(running)
         hooks = running.url + "/hooks"
+        assert f"send with: --client-cert {pem.group(1)}" in running.banner
         assert curl("--cacert", ca, "--cert", pem.group(1), "-d", BODY, hooks)[0] == 200
         assert (
             curl("--cacert", ca, "--cert-type", "P12", "--cert", f"{p12.group(1)}:{password}", "-d", BODY, hooks)[0]

@@ -149,4 +149,26 @@ def banner_lines(verifier: Verifier | None, files: LocalTLS | None, url: str) ->
             else:
                 shown = "password from CONNECT_HOOKS_CLIENT_CERT_PASSWORD"
             lines.append(f"    PKCS#12: {client.p12_path} ({shown})")
+    hint = send_hint(verifier, files, url)
+    if hint:
+        lines.append(f"  send with:{hint}")
     return lines
+
+
+def send_hint(verifier: Verifier | None, files: LocalTLS | None, url: str) -> str:
+    """The matching ``send`` options (secrets named by their variables, never shown)."""
+    from connect_hooks import receiver_auth as ra
+
+    hint = ""
+    if isinstance(verifier, ra.BasicVerifier | ra.DigestVerifier):
+        hint += f" --auth {verifier.kind} --auth-user {verifier.user} (and CONNECT_HOOKS_AUTH_PASSWORD)"
+    elif isinstance(verifier, ra.ApiKeyVerifier):
+        hint += f" --auth api-key --api-key-header {verifier.header_name} (and CONNECT_HOOKS_API_KEY)"
+    elif isinstance(verifier, ra.BearerVerifier):
+        hint += f" --auth oauth2 --token-url {url}{ra.TOKEN_PATH} --client-id {verifier.client_id}"
+        hint += " (and CONNECT_HOOKS_CLIENT_SECRET)"
+    elif isinstance(verifier, ra.SigV4Verifier):
+        hint += f" --auth aws-sigv4 --aws-region {verifier.region} --aws-service {verifier.service} (and the AWS_ keys)"
+    if files is not None and files.client is not None:
+        hint += f" --client-cert {files.client.pem_path}"
+    return hint
