@@ -70,6 +70,19 @@ DELIVERY_CHANNEL = {
     "rtm": "rt",
     "voice": "voice",
 }
+#: Per channel, the title of the Webex Connect page its samples follow.
+CHANNEL_PAGES = {
+    "sms": "SMS",
+    "mms": "MMS",
+    "rcs": "RCS",
+    "whatsapp": "WhatsApp",
+    "apple": "Apple Messages for Business",
+    "messenger": "Messenger",
+    "email": "Email",
+    "push": "Push",
+    "rtm": "Live Chat / In-App Messages",
+    "voice": "Voice",
+}
 #: Codes every channel's table gives the same meaning.
 STATUS_CODES = {"Submitted": "7501", "Delivered": "7500", "Read": "7502", "Clicked": "7528"}
 
@@ -234,8 +247,10 @@ def test_template_files_are_clean_json_with_description_source_generated_payload
             wrong.append((name, "formatting"))
         elif not all(raw[k] and raw[k].strip() == raw[k] and "\n" not in raw[k] for k in ("description", "source")):
             wrong.append((name, "description or source"))
-        elif not re.search(r'(developer|help) page "[^"]+"', raw["source"]):
+        elif (page := re.match(r'(developer|help) page "([^"]+)"', raw["source"])) is None:
             wrong.append((name, "source names no page", raw["source"]))
+        elif page[2] not in (CHANNEL_PAGES[name.split("/")[1]], "Branded Text"):
+            wrong.append((name, "source names another channel's page", raw["source"]))
     assert wrong == []
 
 
