@@ -131,12 +131,7 @@ def test_names_say_kind_channel_and_status_or_event() -> None:
     pattern = re.compile(rf"(receipt|inbound)/({'|'.join(DELIVERY_CHANNEL)})/[a-z0-9]+(-[a-z0-9]+)*")
     assert [n for n in NAMES if not pattern.fullmatch(n)] == []
     # A receipt's name starts with its status (Un-Delivered: undelivered, Bounce: bounced, ...).
-    spelled = {
-        "un-delivered": "undelivered",
-        "not verified": "not-verified",
-        "bounce": "bounced",
-        "released": "released",
-    }
+    spelled = {"un-delivered": "undelivered", "not verified": "not-verified", "bounce": "bounced"}
     wrong = []
     for name in RECEIPTS:
         status = info_of(RENDERED[name])["deliveryStatus"].lower().replace("_", "-")
