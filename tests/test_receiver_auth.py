@@ -495,3 +495,32 @@ def test_make_verifier_needs_every_piece() -> None:
     with pytest.raises(BadInput, match="not one of"):
         make_verifier(AuthSettings("kerberos"))
     assert "pw-secret" not in repr(AuthSettings("basic", user="u", password="pw-secret"))
+
+
+@pytest.mark.parametrize(
+    ("url", "session_token"),
+    [
+        ("http://127.0.0.1:8787/hooks", None),
+        ("http://127.0.0.1:8787/hooks?b=2&a=1&empty=", None),
+        ("http://127.0.0.1:8787/hooks/a%20b/%E1%88%B4?q=x%2Fy", None),
+        ("http://127.0.0.1:8787/hooks", "session-token-1"),
+    ],
+    ids=["plain", "query-unsorted", "encoded-path", "session-token"],
+)
+def test_sigv4_verifies_what_botocore_signs(url: str, session_token: str | None) -> None:
+    """AWS's own SDK as an independent signer (botocore's SigV4Auth), on the real clock."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = b'{"channel":"SMS","message":"hi"}'
+    signed = AWSRequest("POST", url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("AKIDBOTO", "boto/secret+key", session_token), "execute-api", "eu-west-1").add_auth(signed)
+    split = urllib.parse.urlsplit(url)
+    headers = (("host", split.netloc), *((k.lower(), v) for k, v in signed.headers.items()))
+    request = AuthRequest("POST", split.path, split.query, headers, body)
+    verifier = SigV4Verifier("AKIDBOTO", "boto/secret+key", "eu-west-1", "execute-api", session_token)
+    verdict = verifier.verify(request)
+    assert verdict.ok, verdict.reason
+    tampered = AuthRequest("POST", split.path, split.query, headers, body + b" ")
+    assert not verifier.verify(tampered).ok
