@@ -524,3 +524,10 @@ def test_sigv4_verifies_what_botocore_signs(url: str, session_token: str | None)
     assert verdict.ok, verdict.reason
     tampered = AuthRequest("POST", split.path, split.query, headers, body + b" ")
     assert not verifier.verify(tampered).ok
+
+
+def test_listen_offers_exactly_the_verifiers_types() -> None:
+    from connect_hooks.commands import listen_auth
+    from connect_hooks.receiver_auth import AUTH_TYPES
+
+    assert listen_auth.AUTH_TYPES == AUTH_TYPES

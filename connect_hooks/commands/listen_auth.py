@@ -13,13 +13,15 @@ import click
 
 from connect_hooks.commands.options import auth_credential_options
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver_auth import AUTH_TYPES
 
 if TYPE_CHECKING:
     from connect_hooks.receiver_auth import Verifier
     from connect_hooks.tls import LocalTLS, MutualTLS
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``receiver_auth.AUTH_TYPES``, spelled here so that ``listen --help`` does not import hashlib and co.
+AUTH_TYPES = ("basic", "digest", "api-key", "bearer", "aws-sigv4")
 
 CREDENTIAL_OPTIONS = (
     "auth_user",
