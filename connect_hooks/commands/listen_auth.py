@@ -6,7 +6,6 @@ Kept apart from ``listen.py`` so the command stays one decorator and two calls l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -118,6 +117,8 @@ def receiver_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> 
 
 def mutual_tls(options: Mapping[str, Any], *, tls: bool, environ: Mapping[str, str]) -> MutualTLS | None:
     """``--require-client-cert`` / ``--client-ca``: client certificates required (only with --tls)."""
+    from pathlib import Path
+
     from connect_hooks.tls import MutualTLS
 
     client_ca = options.get("client_ca")
