@@ -559,7 +559,8 @@ def raw_bytes(run: Run, answers: Sequence[Answer]) -> Verdict:
         first = failed[0]
         return Verdict(
             Status.FAIL,
-            f"the body with {first.probe.label} got {first.describe()}, its compact form got 200: "
+            f"{len(failed)} of {len(RAW_BODIES)} bodies refused as written; "
+            f"the one with {first.probe.label} got {first.describe()}, its compact form got 200: "
             "verify the raw bytes received, never a re-serialized body",
             tuple(failed),
         )
@@ -824,6 +825,8 @@ def _request_text(run: Run, probe: Probe) -> list[str]:
     hidden = {name.lower() for name, _ in run.settings.headers}
     lines = [f"POST {run.settings.url} ({probe.label})"]
     for name, value in n.headers:
+        if name.lower() in ("content-type", "user-agent") and name.lower() not in hidden:
+            continue  # the same on every request
         lines.append(f"  {name}: {'<value given to conform>' if name.lower() in hidden else value}")
     lines.append(f"  body: {_excerpt(n.body)}")
     return lines

@@ -25,7 +25,7 @@ class Receiver:
 
     def __init__(self, secret: str = SECRET) -> None:
         self.secret = secret
-        self.posts = 0
+        self.requests = 0
         self.stopping: asyncio.Event | None = None
 
     def stop(self) -> None:
@@ -37,6 +37,7 @@ class Receiver:
             return
         if self.stopping is None:
             self.stopping = asyncio.Event()
+        self.requests += 1
         body = b""
         more = True
         while more:
@@ -53,7 +54,6 @@ class Receiver:
             return 200
         if method != "POST":
             return 405
-        self.posts += 1
         header = headers.get(signing.HEADER)
         if header is None:
             return await self.unsigned()

@@ -103,7 +103,9 @@ def test_reserializing_receiver_fails_raw_bytes_only_in_process() -> None:
     report = in_process(receivers.VerifiesReserialized())
     assert report.failed == ("raw-bytes",)
     raw = next(c for c in report.checks if c.id == "raw-bytes")
-    assert raw.message.startswith("the body with escaped slashes got 401 in ")
+    # Python's json keeps key order: only the unusual-key-order body survives this re-serializer.
+    assert raw.message.startswith(f"{len(RAW_BODIES) - 1} of {len(RAW_BODIES)} bodies refused as written; ")
+    assert "the one with escaped slashes got 401 in " in raw.message
     assert raw.message.endswith("its compact form got 200: verify the raw bytes received, never a re-serialized body")
     assert raw.reproduce is not None and raw.reproduce.startswith("printf '%s' '{")
 
