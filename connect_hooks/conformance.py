@@ -249,6 +249,7 @@ class Run:
         self.answers: list[Answer] = []
         self.endpoint: CheckReport | None = None
         self.endpoint_ms = 0.0
+        self.unreachable: str | None = None  # why nothing can be sent, when HEAD could not connect
 
     def sender(self, *, secret: str | None, extra: tuple[tuple[str, str], ...] = ()) -> SendSettings:
         s = self.settings
@@ -424,6 +425,8 @@ def check_command(run: Run) -> str:
         parts += ["--timeout", f"{s.timeout:g}"]
     if s.ca_bundle is not None:
         parts += ["--ca-bundle", s.ca_bundle]
+    if s.insecure:
+        parts.append("--insecure")
     return shlex.join(parts)
 
 
@@ -856,6 +859,8 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now)
     answers: list[Answer] = []
     if check.needs_secret and run.settings.secret is None:
         verdict = Verdict(Status.SKIP, "no hub secret given: give --secret so that signatures can be judged")
+    elif check.probes is not None and run.unreachable is not None:
+        verdict = Verdict(Status.SKIP, f"not sent: {run.unreachable}")
     else:
         if check.probes is not None:
             probes = check.probes(run)
@@ -914,8 +919,12 @@ async def _probe_endpoint(run: Run, client: httpx.AsyncClient, now: Now) -> None
     from connect_hooks import endpoint
 
     started = now()
-    run.endpoint = await endpoint.check(run.settings.url, client=client, now=now, timeout=run.settings.timeout)
+    report = await endpoint.check(run.settings.url, client=client, now=now, timeout=run.settings.timeout)
+    run.endpoint = report
     run.endpoint_ms = (now() - started) * 1000
+    if report.fault in (Fault.CONNECTION_ERROR, Fault.TLS_ERROR):
+        # Every notification would fail the same way: one failure (url-head-200) says it once.
+        run.unreachable = "the URL is not reachable (see url-head-200)"
 
 
 def run_sync(settings: ConformSettings, *, client_factory: Callable[[], httpx.AsyncClient]) -> ConformReport:

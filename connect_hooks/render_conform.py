@@ -24,12 +24,12 @@ def row(result: CheckResult, width: int) -> Text:
     return line
 
 
-def print_conform(console: Console, report: ConformReport) -> None:
-    """The rows; each failure and warning with why it matters, its evidence and reproduce line; the verdict."""
-    console.print(Text(f"conform {report.url}", style="bold"))
-    width = max((len(result.id) for result in report.checks), default=0)
-    for result in report.checks:
-        console.print(row(result, width))
+def print_heading(console: Console, url: str) -> None:
+    console.print(Text(f"conform {url}", style="bold"))
+
+
+def print_details(console: Console, report: ConformReport) -> None:
+    """Each failure and warning with why it matters, its evidence and reproduce line; the verdict."""
     for result in report.checks:
         if result.status not in (Status.FAIL, Status.WARN):
             continue

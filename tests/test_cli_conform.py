@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,22 @@ def test_a_failure_in_junit_carries_message_evidence_and_reproduce(tmp_path: Pat
     assert "\nreproduce: connect-hooks send receipt/" in body
     assert "-H 'x-wx-gtrid: " in body
     assert SECRET not in junit.read_text()
+
+
+def test_an_unreachable_url_fails_once_and_sends_nothing_more() -> None:
+    with socket.socket() as bound:  # bound, not listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        code, report = conform_json(url)
+    assert code == 1
+    assert report["failed"] == ["url-head-200"]
+    assert report["checks"][2]["message"].startswith("HEAD got no answer: cannot connect: connection refused")
+    assert report["passed"] == report["warned"] == []
+    messages = {c["message"] for c in report["checks"][3:]}
+    assert messages == {
+        "not sent: the URL is not reachable (see url-head-200)",
+        "no notification was sent: nothing to judge",
+    }
 
 
 def test_https_with_a_trusted_certificate_passes_the_url_rules(tmp_path: Path) -> None:

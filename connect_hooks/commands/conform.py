@@ -119,9 +119,20 @@ def conform(
                 "warning: --insecure: TLS certificates are not verified (Webex Connect always does)", style="yellow"
             )
 
+    out = console()
+    on_result = None
+    if not as_json:  # rows as the checks end: a slow receiver shows progress, not silence
+        from connect_hooks import render_conform
+
+        width = max(len(check_id) for check_id in conformance.check_ids(settings))
+        render_conform.print_heading(out, url)
+
+        def on_result(result: conformance.CheckResult) -> None:
+            out.print(render_conform.row(result, width))
+
     async def run() -> conformance.ConformReport:
         async with client:
-            return await conformance.run_conformance(settings, client=client, now=time.monotonic)
+            return await conformance.run_conformance(settings, client=client, now=time.monotonic, on_result=on_result)
 
     report = asyncio.run(run())
     if junit_file is not None:
@@ -134,8 +145,6 @@ def conform(
     if as_json:
         dump_json(report.as_dict())
     else:
-        from connect_hooks.render_conform import print_conform
-
-        print_conform(console(), report)
+        render_conform.print_details(out, report)
         err.print(f"seed {report.seed}: --seed {report.seed} sends the same bodies again", style="dim")
     return ExitCode.OK if report.ok else ExitCode.FAILED
