@@ -276,17 +276,30 @@ class Run:
         return make_notification(target, body, self.sender(secret=key, extra=extra))
 
     def render(self, name: str, *, offset: int = 0, sets: Sequence[str] = ()) -> bytes:
+        """Sample ``name`` as ``send --seed SEED+offset`` renders it."""
         return catalogue.render(name, seed=self.seed + offset, sets=sets)
 
-    def command(self, *targets: str, seed_offset: int = 0, extra: Sequence[str] = (), signed: bool = True) -> str:
-        """The ``connect-hooks send`` line that sends the same bytes once (the secret from the environment)."""
+    def command(
+        self,
+        *targets: str,
+        seed: str | None = None,
+        extra: Sequence[str] = (),
+        signature_options: bool = True,
+        unsigned: bool = False,
+    ) -> str:
+        """The ``connect-hooks send`` line that sends the same bytes once, the secret from the environment.
+
+        ``seed`` replaces the run's seed (a shell expression is kept unquoted); ``unsigned`` clears
+        ``CONNECT_HOOKS_SECRET`` for the line; ``signature_options`` adds --algorithm and
+        --signature-style when they are not the defaults.
+        """
         s = self.settings
         parts = ["connect-hooks", "send", *targets, s.url, "--retries", "0"]
-        if targets != ("-",):
-            parts += ["--seed", str(self.seed + seed_offset)]
+        if targets != ("-",) and seed is None:
+            parts += ["--seed", str(self.seed)]
         if s.timeout != DEFAULT_TIMEOUT:
             parts += ["--timeout", f"{s.timeout:g}"]
-        if signed and s.secret is not None:
+        if signature_options and not unsigned and s.secret is not None:
             parts += self.signature_args()
         if s.ca_bundle is not None:
             parts += ["--ca-bundle", s.ca_bundle]
@@ -296,7 +309,9 @@ class Run:
             parts += ["-H", f"{name}: <value given to conform>"]
         parts += extra
         line = shlex.join(parts)
-        if not signed and s.secret is not None:
+        if seed is not None:
+            line += f" --seed {seed}"
+        if unsigned and s.secret is not None:
             line = "env -u CONNECT_HOOKS_SECRET " + line
         return line
 
@@ -442,21 +457,15 @@ def sample_probe(name: str, run: Run) -> list[Probe]:
 def unsigned_probe(run: Run) -> list[Probe]:
     name = probe_sample()
     body = run.render(name)
-    return [Probe("without x-hub-signature", run.notify(name, body, secret=None), run.command(name, signed=False))]
+    return [Probe("without x-hub-signature", run.notify(name, body, secret=None), run.command(name, unsigned=True))]
 
 
 def wrong_secret_probe(run: Run) -> list[Probe]:
     name = probe_sample()
     body = run.render(name)
     wrong = WRONG_SECRET if run.settings.secret != WRONG_SECRET else WRONG_SECRET + "-2"
-    line = run.command(name, signed=False, extra=["--secret", wrong, *run.signature_args()])
-    return [
-        Probe(
-            "signed with another secret",
-            run.notify(name, body, secret=wrong),
-            line.removeprefix("env -u CONNECT_HOOKS_SECRET "),
-        )
-    ]
+    line = run.command(name, extra=["--secret", wrong])  # on the command line, --secret wins
+    return [Probe("signed with another secret", run.notify(name, body, secret=wrong), line)]
 
 
 def _one_byte_change(run: Run, name: str) -> str:
@@ -483,8 +492,8 @@ def tampered_probe(run: Run) -> list[Probe]:
     notification = run.notify(name, sent, secret=None, extra=((signing.HEADER, signature),))
     sign_line = shlex.join(["connect-hooks", "sign", *run.signature_args()])
     show_line = shlex.join(["connect-hooks", "samples", "show", name, "--seed", str(run.seed), "--raw"])
-    line = run.command(name, signed=False, extra=["--set", change]).removeprefix("env -u CONNECT_HOOKS_SECRET ")
-    line += f' -H "x-hub-signature: $({show_line} | {sign_line})"'
+    line = run.command(name, extra=["--set", change], signature_options=False)
+    line += f' -H "x-hub-signature: $({show_line} | {sign_line})"'  # -H wins over send's own signature
     return [Probe(f"whose body differs by one byte from the one signed ({change.split('=')[0]})", notification, line)]
 
 
@@ -492,8 +501,7 @@ def bad_format_probe(run: Run) -> list[Probe]:
     name = probe_sample()
     body = run.render(name)
     header = (signing.HEADER, GARBAGE_SIGNATURE)
-    line = run.command(name, signed=False, extra=["-H", f"{signing.HEADER}: {GARBAGE_SIGNATURE}"])
-    line = line.removeprefix("env -u CONNECT_HOOKS_SECRET ")
+    line = run.command(name, extra=["-H", f"{signing.HEADER}: {GARBAGE_SIGNATURE}"], signature_options=False)
     return [
         Probe(f"with {signing.HEADER}: {GARBAGE_SIGNATURE}", run.notify(name, body, secret=None, extra=(header,)), line)
     ]
@@ -634,8 +642,8 @@ def concurrent_probes(run: Run) -> list[Probe]:
     for number in range(1, CONCURRENT + 1):
         body = run.render(name, offset=number)
         probes.append(Probe(f"{number} of {CONCURRENT}", run.notify(name, body), ""))
-    first = run.command(name, seed_offset=1).replace(f"--seed {run.seed + 1}", '--seed "$((SEED + i))"')
-    line = f"SEED={run.seed}; for i in $(seq 1 {CONCURRENT}); do {first} & done; wait"
+    each = run.command(name, seed='"$((SEED + i))"')
+    line = f"SEED={run.seed}; for i in $(seq 1 {CONCURRENT}); do {each} & done; wait"
     return [Probe(p.label, p.notification, line) for p in probes]
 
 

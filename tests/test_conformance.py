@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -144,6 +145,28 @@ def test_probes_are_what_their_ids_say() -> None:
     assert sum(a != b for a, b in zip(tampered[0], original, strict=True)) == 1
     assert garbage[1][signing.HEADER] == "sha256=this-is-not-a-hex-digest!"
     assert len({h["x-wx-gtrid"] for _, h in received}) == 4
+
+
+def test_concurrent_sends_25_different_notifications_and_its_line_sends_the_same() -> None:
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", only=("concurrent",), seed=100)
+    assert report.passed == ("concurrent",)
+    assert len(set(bodies)) == 25
+    line = report.checks[0].reproduce
+    assert line is not None
+    # Run the line with a connect-hooks that prints its arguments instead of sending.
+    shown = subprocess.run(
+        ["bash", "-c", 'connect-hooks() { echo "$@"; }; ' + line], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    seeds = sorted(int(args.split("--seed ")[1]) for args in shown)
+    assert seeds == list(range(101, 126))
+    assert all(args.startswith(f"send {PROBE} https://example.test/hooks --retries 0") for args in shown)
+    assert sorted(bodies) == sorted(catalogue.render(PROBE, seed=seed) for seed in seeds)
 
 
 def test_plain_http_to_another_host_fails_url_https_and_loopback_skips_it() -> None:
