@@ -22,9 +22,10 @@ Library API (``connect-hooks conform`` and the pytest plugin both use it)::
   carry it) and ``in_process`` (an app served through ``httpx.ASGITransport``: no network, so
   ``url-https`` and ``url-tls`` are skipped). ``ca_bundle`` and ``insecure`` only describe the
   client, for the reproduce lines.
-- ``run_conformance(settings, *, client, now=time.monotonic, on_result=None)``: raises
-  ``BadInput`` for an unknown check ID or channel before anything is sent; ``on_result`` gets
-  each ``CheckResult`` as it is decided.
+- ``run_conformance(settings, *, client, now=time.monotonic, on_result=None,
+  verifying_client=None)``: raises ``BadInput`` for an unknown check ID or channel before
+  anything is sent; ``on_result`` gets each ``CheckResult`` as it is decided;
+  ``verifying_client`` judges ``url-tls`` when ``client`` does not verify (``--insecure``).
 - ``ConformReport``: ``.ok`` (no check failed; warnings allowed), ``.failed`` / ``.passed`` /
   ``.warned`` / ``.skipped`` (check IDs), ``.checks`` (``CheckResult`` records), ``as_dict()``
   (exactly what ``conform --json`` prints) and ``str(report)`` (a readable verdict for
@@ -907,8 +908,13 @@ async def run_conformance(
     client: httpx.AsyncClient,
     now: Now = time.monotonic,
     on_result: Callable[[CheckResult], None] | None = None,
+    verifying_client: httpx.AsyncClient | None = None,
 ) -> ConformReport:
-    """Run the checks ``settings`` select against ``settings.url`` through ``client``, in order."""
+    """Run the checks ``settings`` select against ``settings.url`` through ``client``, in order.
+
+    When ``client`` does not verify certificates (``--insecure``), pass a ``verifying_client``:
+    ``url-tls`` is judged through it, as Webex Connect always verifies, and the rest go on.
+    """
     parse_url(settings.url)
     if settings.secret == "":
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
@@ -918,7 +924,7 @@ async def run_conformance(
     seed = settings.seed if settings.seed is not None else random.randrange(1, 1_000_000)
     run = Run(settings, seed)
     if any(check.id in ("url-tls", "url-head-200") for check in checks):
-        await _probe_endpoint(run, client, now)
+        await _probe_endpoint(run, client, now, verifying_client)
     results: list[CheckResult] = []
     for check in checks:
         result = await run_check(run, check, client, now)
@@ -928,11 +934,17 @@ async def run_conformance(
     return ConformReport(url=settings.url, checks=tuple(results), seed=seed)
 
 
-async def _probe_endpoint(run: Run, client: httpx.AsyncClient, now: Now) -> None:
+async def _probe_endpoint(
+    run: Run, client: httpx.AsyncClient, now: Now, verifying_client: httpx.AsyncClient | None
+) -> None:
     from connect_hooks import endpoint
 
     started = now()
-    report = await endpoint.check(run.settings.url, client=client, now=now, timeout=run.settings.timeout)
+    url, timeout = run.settings.url, run.settings.timeout
+    if verifying_client is None:
+        report = await endpoint.check(url, client=client, now=now, timeout=timeout)
+    else:
+        report = await endpoint.check(url, client=verifying_client, now=now, timeout=timeout, insecure_client=client)
     run.endpoint = report
     run.endpoint_ms = (now() - started) * 1000
     if report.fault in (Fault.CONNECTION_ERROR, Fault.TLS_ERROR):

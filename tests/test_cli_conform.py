@@ -178,6 +178,17 @@ def test_https_with_a_trusted_certificate_passes_the_url_rules(tmp_path: Path) -
     assert untrusted[1]["checks"][1]["message"].startswith("TLS failed: certificate verify failed")
 
 
+def test_insecure_still_fails_url_tls_and_sends_the_rest(tmp_path: Path) -> None:
+    tls = make_local_tls(tmp_path / "tls")
+    with served(ReceiverApp(ReceiverSettings(secret=SECRET)), tls=tls) as url:
+        code, report = conform_json(url, "--only", "url,unknown-fields", "--insecure")
+    assert code == 1
+    assert report["failed"] == ["url-tls"]
+    assert report["passed"] == ["url-https", "url-head-200", "unknown-fields"]
+    assert report["checks"][1]["message"].endswith("; probed again without verification (--insecure)")
+    assert report["checks"][1]["reproduce"].endswith(" --insecure")
+
+
 def test_failures_show_evidence_and_reproduce_for_people_without_secrets() -> None:
     with served(receivers.AcceptsUnsigned()) as url:
         code, out, err = conform(

@@ -132,7 +132,14 @@ def conform(
 
     async def run() -> conformance.ConformReport:
         async with client:
-            return await conformance.run_conformance(settings, client=client, now=time.monotonic, on_result=on_result)
+            if not insecure:
+                return await conformance.run_conformance(
+                    settings, client=client, now=time.monotonic, on_result=on_result
+                )
+            async with make_client(ca_bundle=ca_bundle) as verifying:  # url-tls verifies, as Webex Connect does
+                return await conformance.run_conformance(
+                    settings, client=client, now=time.monotonic, on_result=on_result, verifying_client=verifying
+                )
 
     report = asyncio.run(run())
     if junit_file is not None:
