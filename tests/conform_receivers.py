@@ -131,6 +131,20 @@ class StrictSchema(Receiver):
         return 500 if _keys(document) - self.known else 200
 
 
+class CrashesOnMalformedSignature(Receiver):
+    """Parses x-hub-signature as 'algorithm=hex' and crashes (500) when the hex is not hex."""
+
+    def verified(self, body: bytes, header: str) -> bool:
+        bytes.fromhex(header.partition("=")[2])  # ValueError on garbage: the app below turns it into 500
+        return super().verified(body, header)
+
+    async def answer(self, method: str, body: bytes, headers: dict[str, str]) -> int:
+        try:
+            return await super().answer(method, body, headers)
+        except ValueError:
+            return 500
+
+
 class StallsWhenUnsigned(Receiver):
     """Hangs (until stopped) on a notification without a signature, instead of refusing it."""
 

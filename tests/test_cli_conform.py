@@ -149,6 +149,15 @@ def test_a_failure_in_junit_carries_message_evidence_and_reproduce(tmp_path: Pat
     assert SECRET not in junit.read_text()
 
 
+def test_a_warning_is_shown_and_exits_0() -> None:
+    with served(receivers.CrashesOnMalformedSignature()) as url:
+        code, out, _ = conform(url + "/hooks", "--secret", SECRET, "--only", "rejects")
+    assert code == 0
+    assert "  WARN  rejects-bad-signature-format  refused with 500: a malformed signature is bad input" in out
+    assert "\nWARN rejects-bad-signature-format: refused with 500: " in out
+    assert out.rstrip().endswith("3 passed, 0 failed, 1 warned: the receiver holds up against Webex Connect")
+
+
 def test_an_unreachable_url_fails_once_and_sends_nothing_more() -> None:
     with socket.socket() as bound:  # bound, not listening: connections are refused
         bound.bind(("127.0.0.1", 0))
