@@ -158,6 +158,13 @@ def test_a_warning_is_shown_and_exits_0() -> None:
     assert out.rstrip().endswith("3 passed, 0 failed, 1 warned: the receiver holds up against Webex Connect")
 
 
+def test_repeated_selection_options_add_up() -> None:
+    with served(receivers.Receiver()) as url:
+        code, report = conform_json(url, "--only", "rejects-unsigned", "--only", "url-head-200,unknown-fields")
+    assert code == 0
+    assert [c["id"] for c in report["checks"]] == ["url-head-200", "rejects-unsigned", "unknown-fields"]
+
+
 def test_an_unreachable_url_fails_once_and_sends_nothing_more() -> None:
     with socket.socket() as bound:  # bound, not listening: connections are refused
         bound.bind(("127.0.0.1", 0))

@@ -19,11 +19,9 @@ from connect_hooks.commands.options import (
 from connect_hooks.errors import BadInput, ExitCode
 
 
-def id_list(text: str | None) -> tuple[str, ...]:
-    """``'a,b, c'`` -> ('a', 'b', 'c'); empty items dropped."""
-    if text is None:
-        return ()
-    return tuple(item.strip() for item in text.split(",") if item.strip())
+def id_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``('a,b', ' c')`` (a repeated option, each comma-separated) -> ('a', 'b', 'c'); empty items dropped."""
+    return tuple(item.strip() for text in values for item in text.split(",") if item.strip())
 
 
 def check_junit_path(path: str) -> Path:
@@ -50,9 +48,24 @@ def check_junit_path(path: str) -> Path:
 )
 @timeout_option
 @tls_options
-@click.option("--only", metavar="ID[,ID...]", help="Run only these checks; a prefix such as 'accepts' is a family.")
-@click.option("--skip", metavar="ID[,ID...]", help="Leave these checks out; a prefix such as 'rejects' is a family.")
-@click.option("--channel", metavar="CHANNEL[,...]", help="Limit the accepts/* checks to these channels (sms, ...).")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="ID[,ID...]",
+    help="Run only these checks (repeatable); a prefix such as 'accepts' is a family.",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    metavar="ID[,ID...]",
+    help="Leave these checks out (repeatable); a prefix such as 'rejects' is a family.",
+)
+@click.option(
+    "--channel",
+    multiple=True,
+    metavar="CHANNEL[,...]",
+    help="Limit the accepts/* checks to these channels (repeatable; sms, whatsapp, ...).",
+)
 @click.option("--seed", type=int, help="Render the samples reproducibly (default: a random seed, shown).")
 @click.option("--junit", "junit_path", type=click.Path(), help="Also write a JUnit XML report to this file.")
 @output_options
@@ -68,9 +81,9 @@ def conform(
     timeout: float,
     ca_bundle: str | None,
     insecure: bool,
-    only: str | None,
-    skip: str | None,
-    channel: str | None,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    channel: tuple[str, ...],
     seed: int | None,
     junit_path: str | None,
     as_json: bool,
