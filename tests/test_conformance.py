@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connect_hooks import catalogue, signing
 from connect_hooks.conformance import (
@@ -268,3 +270,31 @@ def test_bad_selection_is_bad_input(options: dict[str, Any], fragment: str) -> N
     with pytest.raises(BadInput) as caught:
         check_ids(ConformSettings(url=IN_PROCESS, **options))
     assert fragment in str(caught.value)
+
+
+ID_TEXT = st.text(alphabet="acdeiklnoprstuwxy-/", max_size=30) | st.sampled_from(
+    check_ids(ConformSettings(url=IN_PROCESS))
+)
+
+
+@given(only=st.lists(ID_TEXT, max_size=3), skip=st.lists(ID_TEXT, max_size=3))
+def test_any_selection_is_bad_input_or_exactly_the_matching_checks(only: list[str], skip: list[str]) -> None:
+    settings = ConformSettings(url=IN_PROCESS, only=tuple(only), skip=tuple(skip))
+    every = check_ids(ConformSettings(url=IN_PROCESS))
+
+    def matches(check_id: str, token: str) -> bool:
+        return (
+            check_id == token
+            or check_id.startswith(token + "/")
+            or ("/" not in token and check_id.startswith(token + "-"))
+        )
+
+    try:
+        chosen = check_ids(settings)
+    except BadInput as exc:
+        unknown = [t for t in only + skip if not any(matches(i, t) for i in every)]
+        assert unknown or "leave no check to run" in str(exc)
+        return
+    assert chosen == tuple(
+        i for i in every if (not only or any(matches(i, t) for t in only)) and not any(matches(i, t) for t in skip)
+    )
