@@ -885,7 +885,7 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now)
             run.answers.extend(answers)
         verdict = check.judge(run, answers)
     duration = (now() - started) * 1000
-    if check.id in ("url-tls", "url-head-200"):
+    if check.id in ("url-tls", "url-head-200") and verdict.status is not Status.SKIP:
         duration += run.endpoint_ms
     reproduce = verdict.reproduce
     shown = verdict.evidence or tuple(answers)
