@@ -1,0 +1,69 @@
+"""The pytest plugin: the ``webex_connect`` fixture (registered through the ``pytest11`` entry point).
+
+Fixtures only; the work is done by ``connect_hooks.testing``. The hub secret ``send`` signs with
+comes, first found wins, from: ``secret=`` in the call, ``@pytest.mark.webex_connect(secret=...)``,
+the ``webex_connect_secret`` fixture (override it in ``conftest.py``), whose default reads
+``--webex-connect-secret`` and then the ``webex_connect_secret`` ini key. None anywhere: unsigned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from connect_hooks.testing import WebexConnect
+
+MARKER = "webex_connect"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("webex_connect", "connect-hooks: Webex Connect deliveries in tests")
+    group.addoption(
+        "--webex-connect-secret",
+        dest="webex_connect_secret",
+        metavar="SECRET",
+        default=None,
+        help="hub secret the webex_connect fixture signs with (default: the webex_connect_secret ini key; none: unsigned)",
+    )
+    parser.addini(
+        "webex_connect_secret",
+        "hub secret the webex_connect fixture signs with, unless --webex-connect-secret is given",
+        type="string",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(secret=..., algorithm=..., schedule=..., retries=..., timeout=...): "
+        "defaults for the webex_connect fixture in this test",
+    )
+
+
+@pytest.fixture
+def webex_connect_secret(request: pytest.FixtureRequest) -> str | None:
+    """The hub secret ``webex_connect`` signs with by default; None sends unsigned.
+
+    Override this fixture in ``conftest.py`` to fix the secret for a directory of tests.
+    """
+    option: str | None = request.config.getoption("webex_connect_secret")
+    if option is not None:
+        return option
+    ini: str = request.config.getini("webex_connect_secret")
+    return ini or None
+
+
+@pytest.fixture
+def webex_connect(request: pytest.FixtureRequest, webex_connect_secret: str | None) -> WebexConnect:
+    """Webex Connect's sending side: ``send(target, app=... | url=...) -> Delivery`` and ``deliveries``."""
+    from connect_hooks.testing import Defaults, WebexConnect
+
+    settings: dict[str, Any] = {"secret": webex_connect_secret}
+    for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
+        if marker.args:
+            raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keywords only, like {MARKER}(secret='s3cret')")
+        settings.update(marker.kwargs)
+    return WebexConnect(Defaults().replace(**settings))
