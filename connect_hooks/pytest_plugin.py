@@ -8,6 +8,7 @@ the ``webex_connect_secret`` fixture (override it in ``conftest.py``), whose def
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from connect_hooks.testing import WebexConnect
 
 MARKER = "webex_connect"
+#: The webex_connect handles of the running test, for assertion messages.
+CURRENT = pytest.StashKey[list["WebexConnect"]]()
+SETTINGS = frozenset({"secret", "algorithm", "schedule", "retries", "timeout"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,13 +61,41 @@ def webex_connect_secret(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-def webex_connect(request: pytest.FixtureRequest, webex_connect_secret: str | None) -> WebexConnect:
+def webex_connect(request: pytest.FixtureRequest, webex_connect_secret: str | None) -> Iterator[WebexConnect]:
     """Webex Connect's sending side: ``send(target, app=... | url=...) -> Delivery`` and ``deliveries``."""
+    from connect_hooks.errors import BadInput
     from connect_hooks.testing import Defaults, WebexConnect
 
     settings: dict[str, Any] = {"secret": webex_connect_secret}
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
         if marker.args:
-            raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keywords only, like {MARKER}(secret='s3cret')")
+            pytest.fail(
+                f"@pytest.mark.{MARKER} takes keywords only, like @pytest.mark.{MARKER}(secret='s3cret')", pytrace=False
+            )
+        unknown = sorted(set(marker.kwargs) - SETTINGS)
+        if unknown:
+            pytest.fail(
+                f"@pytest.mark.{MARKER} does not take {unknown[0]!r}: give secret, algorithm, schedule, retries or timeout",
+                pytrace=False,
+            )
         settings.update(marker.kwargs)
-    return WebexConnect(Defaults().replace(**settings))
+    try:
+        connect = WebexConnect(Defaults().replace(**settings))
+    except BadInput as exc:
+        pytest.fail(f"webex_connect: {exc}", pytrace=False)
+    current = request.config.stash.setdefault(CURRENT, [])
+    current.append(connect)
+    yield connect
+    current.remove(connect)
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
+    """A failed ``assert delivery.outcome == "delivered"`` lists this test's deliveries, attempt by attempt."""
+    from connect_hooks.policy import Outcome
+
+    if op != "==" or not (isinstance(left, Outcome) or isinstance(right, Outcome)):
+        return None
+    deliveries = [d for connect in config.stash.get(CURRENT, []) for d in connect.deliveries]
+    if not deliveries:
+        return None
+    return [f"{left!r} == {right!r}", "webex_connect.deliveries in this test:", *(f"  {d!r}" for d in deliveries)]
