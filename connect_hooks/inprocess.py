@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,6 +29,8 @@ from typing import Any
 import httpx
 
 from connect_hooks.errors import BadInput
+
+logger = logging.getLogger(__name__)
 
 #: The host an in-process app is called on (the name Starlette's, Flask's and Django's test
 #: clients use), over https like every Webex Connect call.
@@ -102,6 +105,22 @@ def _raising_asgi(app: Any) -> Any:
     return wrapped
 
 
+def _logging_asgi(app: Any) -> Any:
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            log_crash(scope.get("method", "?"), scope.get("path", "?"))
+            raise  # httpx's ASGI transport answers 500 for it, as a server would
+
+    return wrapped
+
+
+def log_crash(method: str, path: str) -> None:
+    """The app's exception, on the log (pytest shows it under "Captured log") with its traceback."""
+    logger.exception("the app raised instead of answering %s %s: answered 500, as a server would", method, path)
+
+
 class InlineWSGITransport(httpx.AsyncBaseTransport):
     """httpx's WSGI transport, called in the caller's thread, with the attempt's deadline judged afterwards.
 
@@ -109,10 +128,18 @@ class InlineWSGITransport(httpx.AsyncBaseTransport):
     ``deadline`` seconds is reported as a timeout once the app returns.
     """
 
-    def __init__(self, app: Any, *, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        deadline: float,
+        clock: Callable[[], float] = time.monotonic,
+        raise_app_exceptions: bool = True,
+    ) -> None:
         self._wsgi = httpx.WSGITransport(app=app)
         self._deadline = deadline
         self._clock = clock
+        self._raise = raise_app_exceptions
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
@@ -124,7 +151,10 @@ class InlineWSGITransport(httpx.AsyncBaseTransport):
             finally:
                 answer.close()
         except Exception as exc:
-            raise AppError(exc) from exc
+            if self._raise:
+                raise AppError(exc) from exc
+            log_crash(request.method, request.url.path)
+            answer, body = httpx.Response(500), b""
         if self._clock() - started > self._deadline:
             raise httpx.ReadTimeout(f"the app answered after {self._deadline:g} s", request=request)
         return httpx.Response(answer.status_code, headers=answer.headers.raw, content=body, request=request)
@@ -206,18 +236,24 @@ async def lifespan(app: Any) -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def app_client(app: Any, *, deadline: float) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(
+    app: Any, *, deadline: float, raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
     """An AsyncClient whose requests ``app`` answers in process (ASGI or WSGI, told apart by ``is_asgi``).
 
     An exception the app raises (rather than answering 500) comes out as ``AppError``, as a
-    framework's test client raises it.
+    framework's test client raises it; with ``raise_app_exceptions=False`` it is logged and
+    answered 500, as a server would.
     """
     transport: httpx.AsyncBaseTransport
     async with AsyncExitStack() as stack:
         if is_asgi(app):
             served = await stack.enter_async_context(lifespan(app))
-            transport = httpx.ASGITransport(app=_raising_asgi(served))
+            if raise_app_exceptions:
+                transport = httpx.ASGITransport(app=_raising_asgi(served))
+            else:
+                transport = httpx.ASGITransport(app=_logging_asgi(served), raise_app_exceptions=False)
         else:
-            transport = InlineWSGITransport(app, deadline=deadline)
+            transport = InlineWSGITransport(app, deadline=deadline, raise_app_exceptions=raise_app_exceptions)
         client = httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=None, trust_env=False)
         yield await stack.enter_async_context(client)

@@ -8,7 +8,7 @@ the ``webex_connect_secret`` fixture (override it in ``conftest.py``), whose def
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -62,7 +62,11 @@ def webex_connect_secret(request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture
 def webex_connect(request: pytest.FixtureRequest, webex_connect_secret: str | None) -> Iterator[WebexConnect]:
-    """Webex Connect's sending side: ``send(target, app=... | url=...) -> Delivery`` and ``deliveries``."""
+    """Webex Connect's sending side for this test.
+
+    ``send(target, app=... | url=...) -> Delivery``, ``conform(app=... | url=...) -> ConformResult``,
+    and ``deliveries`` / ``conform_results`` (everything this test sent, in order).
+    """
     from connect_hooks.errors import BadInput
     from connect_hooks.testing import Defaults, WebexConnect
 
@@ -87,6 +91,25 @@ def webex_connect(request: pytest.FixtureRequest, webex_connect_secret: str | No
     current.append(connect)
     yield connect
     current.remove(connect)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test shows what webex_connect sent in it: every delivery, every conform verdict."""
+    report = yield
+    if report.failed:
+        text = story(item.config.stash.get(CURRENT, []))
+        if text:
+            report.sections.append(("webex_connect", text))
+    return report
+
+
+def story(connects: list[WebexConnect]) -> str:
+    lines = [repr(d) for connect in connects for d in connect.deliveries]
+    lines += [str(result) for connect in connects for result in connect.conform_results]
+    return "\n".join(lines)
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:

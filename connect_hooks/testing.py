@@ -28,6 +28,7 @@ from connect_hooks.policy import DEFAULT_RETRIES, DEFAULT_TIMEOUT, SCHEDULES
 if TYPE_CHECKING:
     import httpx
 
+    from connect_hooks.conformance import CheckResult, ConformReport
     from connect_hooks.delivery import Delivery
 
 
@@ -119,6 +120,43 @@ def body_of(target: object, *, sets: tuple[str, ...] = (), seed: int | None = No
     raise BadInput(f"cannot send a {type(target).__name__}: give a sample name, JSON as str or bytes, or a dict")
 
 
+@dataclass(frozen=True)
+class ConformResult:
+    """What ``conform`` returns: the conformance report, with a one-line repr for assertion messages.
+
+    ``str()`` is the report's readable verdict (each failure with its evidence and reproduce line).
+    """
+
+    report: ConformReport
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def failed(self) -> list[str]:
+        return list(self.report.failed)
+
+    @property
+    def warned(self) -> list[str]:
+        return list(self.report.warned)
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        return self.report.checks
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.report.as_dict()
+
+    def __str__(self) -> str:
+        return str(self.report)
+
+    def __repr__(self) -> str:
+        verdict = "holds up" if self.ok else "does not hold up"
+        failed = f"; failed: {', '.join(self.failed)}" if self.failed else ""
+        return f"ConformResult({verdict}: {self.report.summary()}{failed})"
+
+
 class WebexConnect:
     """Webex Connect's sending side for one test: ``send`` notifications, read ``deliveries``."""
 
@@ -126,9 +164,11 @@ class WebexConnect:
         self.defaults = defaults or Defaults()
         #: Every notification's record, in the order sent.
         self.deliveries: list[Delivery] = []
+        #: Every conform run's result, in order.
+        self.conform_results: list[ConformResult] = []
 
     def __repr__(self) -> str:
-        return f"<WebexConnect: {len(self.deliveries)} deliveries>"
+        return f"<WebexConnect: {len(self.deliveries)} deliveries, {len(self.conform_results)} conform runs>"
 
     def send(
         self,
@@ -231,10 +271,106 @@ class WebexConnect:
         self.deliveries.append(delivery)
         return delivery
 
+    def conform(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        only: str | Sequence[str] | None = None,
+        skip: str | Sequence[str] | None = None,
+        channels: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> ConformResult:
+        """Run ``conform``'s checks against ``app`` (in process, at ``path``) or ``url``.
+
+        ``only``/``skip`` take check IDs or families (``"raw-bytes"``, ``"rejects"``, ...). Returns
+        a ``ConformResult``: ``.ok``, ``.failed`` (check IDs), ``.checks`` (the records
+        ``conform --json`` prints, each with ``as_dict()``) and ``str()``, the readable verdict.
+        It is also appended to ``conform_results``. An exception in the app is logged and
+        answered 500, as a server would, so the checks judge it. In an async test,
+        ``await aconform(...)``.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise BadInput(
+                "conform() runs its own event loop: in an async test, use 'await webex_connect.aconform(...)'"
+            )
+        return asyncio.run(
+            self.aconform(
+                app=app,
+                url=url,
+                path=path,
+                only=only,
+                skip=skip,
+                channels=channels,
+                seed=seed,
+                headers=headers,
+                secret=secret,
+                algorithm=algorithm,
+                timeout=timeout,
+            )
+        )
+
+    async def aconform(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        only: str | Sequence[str] | None = None,
+        skip: str | Sequence[str] | None = None,
+        channels: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> ConformResult:
+        """``conform`` for async tests: the same, awaited on the running event loop."""
+        from connect_hooks.conformance import ConformSettings, run_conformance
+
+        given = {"algorithm": algorithm, "timeout": timeout}
+        chosen = self.defaults.replace(
+            **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
+        )
+        async with _client_for(app, url, path, deadline=chosen.timeout, raise_app_exceptions=False) as (
+            client,
+            where,
+        ):
+            settings = ConformSettings(
+                url=where,
+                secret=chosen.secret,
+                algorithm=chosen.algorithm,
+                headers=tuple((k, v) for k, v in (headers or {}).items()),
+                timeout=chosen.timeout,
+                only=_names(only),
+                skip=_names(skip),
+                channels=_names(channels),
+                seed=seed,
+                in_process=app is not None,
+            )
+            result = ConformResult(await run_conformance(settings, client=client))
+        self.conform_results.append(result)
+        return result
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
 
 @asynccontextmanager
 async def _client_for(
-    app: Any, url: str | None, path: str | None, *, deadline: float
+    app: Any, url: str | None, path: str | None, *, deadline: float, raise_app_exceptions: bool = True
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """The client and the full URL for exactly one of ``app`` (plus ``path``) or ``url``."""
     from connect_hooks import inprocess
@@ -253,5 +389,5 @@ async def _client_for(
     path = path or "/"
     if not path.startswith("/"):
         raise BadInput(f"path={path!r} must start with '/': give it like '/webhooks/connect'")
-    async with inprocess.app_client(app, deadline=deadline) as client:
+    async with inprocess.app_client(app, deadline=deadline, raise_app_exceptions=raise_app_exceptions) as client:
         yield client, inprocess.BASE_URL + path

@@ -16,9 +16,10 @@ addopts = --strict-markers --strict-config -p no:cacheprovider -p no:hypothesisp
 filterwarnings = error
 """
 
-# Receivers as their authors write them: each verifies the hub signature with
-# connect_hooks.verify (401 when it fails), keeps what it accepted, and answers the next
-# status of its script (the last one repeats).
+# Receivers as their authors write them: HEAD answers 200 (Webex Connect's test call when the
+# URL is saved); a POST is verified with connect_hooks.verify (401 when it fails), kept, and
+# answered with the next status of the script (the last one repeats). ``reserialize`` makes the
+# classic mistake: verifying json.dumps(json.loads(body)) instead of the bytes received.
 FRAMEWORK_RECEIVERS = """
 import json
 
@@ -31,14 +32,24 @@ from connect_hooks import verify
 SECRET = "conftest-secret"
 
 
-def fastapi_receiver(*statuses):
+def signed_bytes(body, reserialize):
+    if reserialize:
+        return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+    return body
+
+
+def fastapi_receiver(*statuses, reserialize=False):
     app = FastAPI()
     accepted = []
+
+    @app.head("/webhooks/connect")
+    async def saved() -> Response:
+        return Response(status_code=200)
 
     @app.post("/webhooks/connect")
     async def receive(request: Request) -> Response:
         body = await request.body()
-        if not verify(body, request.headers.get("x-hub-signature"), SECRET):
+        if not verify(signed_bytes(body, reserialize), request.headers.get("x-hub-signature"), SECRET):
             return Response(status_code=401)
         accepted.append(json.loads(body))
         return Response(status_code=statuses[min(len(accepted), len(statuses)) - 1])
@@ -46,14 +57,16 @@ def fastapi_receiver(*statuses):
     return app, accepted
 
 
-def flask_receiver(*statuses):
+def flask_receiver(*statuses, reserialize=False):
     app = Flask(__name__)
     accepted = []
 
-    @app.post("/webhooks/connect")
+    @app.route("/webhooks/connect", methods=["HEAD", "POST"])
     def receive():
+        if flask_request.method == "HEAD":
+            return ""
         body = flask_request.get_data()
-        if not verify(body, flask_request.headers.get("x-hub-signature"), SECRET):
+        if not verify(signed_bytes(body, reserialize), flask_request.headers.get("x-hub-signature"), SECRET):
             return "", 401
         accepted.append(json.loads(body))
         return "", statuses[min(len(accepted), len(statuses)) - 1]
@@ -75,7 +88,7 @@ def webex_connect_secret():
 """
 
 
-def test_fastapi_and_flask_receivers_get_deliveries_and_retries_with_no_real_waiting(
+def test_fastapi_and_flask_receivers_get_deliveries_retries_with_no_real_waiting_and_conform(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeini(STRICT_INI)
@@ -110,10 +123,25 @@ def test_503_twice_then_200_is_three_attempts_at_t0_t60_t120(webex_connect, rece
     assert [a.scheduled_at for a in delivery.attempts] == pytest.approx([0, 60, 120], abs=1)
     assert {a.gtrid for a in delivery.attempts} == {delivery.gtrid}
     assert accepted == [{"transid": "t-1"}] * 3
+
+
+def test_a_receiver_that_verifies_the_bytes_it_got_passes_conform(webex_connect, receiver):
+    app, _ = receiver(200)
+    result = webex_connect.conform(app=app, path="/webhooks/connect")
+    assert result.ok, str(result)
+    assert {"url-head-200", "raw-bytes", "rejects-unsigned", "duplicate-delivery"} <= {c.id for c in result.checks}
+
+
+def test_a_receiver_that_re_serializes_fails_conform_on_raw_bytes(webex_connect, receiver):
+    app, _ = receiver(200, reserialize=True)
+    result = webex_connect.conform(app=app, path="/webhooks/connect")
+    assert result.failed == ["raw-bytes"]
+    assert "verify the raw bytes received" in str(result)
+    assert webex_connect.conform_results == [result]
 """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=8)
 
 
 def test_django_receivers_wsgi_and_asgi_get_deliveries_and_retries(pytester: pytest.Pytester) -> None:
@@ -147,13 +175,23 @@ script = []
 
 @csrf_exempt
 def receive(request):
+    if request.method == "HEAD":
+        return HttpResponse()
     if not verify(request.body, request.headers.get("x-hub-signature"), SECRET):
         return HttpResponse(status=401)
     accepted.append(json.loads(request.body))
     return HttpResponse(status=script.pop(0) if script else 200)
 
 
-urlpatterns = [path("webhooks/connect", receive)]
+@csrf_exempt
+def receive_reserialized(request):
+    if request.method == "HEAD":
+        return HttpResponse()
+    again = json.dumps(json.loads(request.body), separators=(",", ":"), ensure_ascii=False).encode()
+    return HttpResponse(status=200 if verify(again, request.headers.get("x-hub-signature"), SECRET) else 401)
+
+
+urlpatterns = [path("webhooks/connect", receive), path("webhooks/reserialized", receive_reserialized)]
 
 
 @pytest.fixture(params=[get_wsgi_application, get_asgi_application], ids=["wsgi", "asgi"])
@@ -182,13 +220,21 @@ def test_unsigned_is_refused(webex_connect, app):
     delivery = webex_connect.send({"n": 1}, app=app, path="/webhooks/connect", retries=0)
     assert [a.status for a in delivery.attempts] == [401]
     assert accepted == []
+
+
+@pytest.mark.webex_connect(secret=SECRET)
+def test_conform_passes_the_receiver_and_fails_the_re_serializing_one_on_raw_bytes(webex_connect, app):
+    good = webex_connect.conform(app=app, path="/webhooks/connect")
+    assert good.ok, str(good)
+    bad = webex_connect.conform(app=app, path="/webhooks/reserialized")
+    assert bad.failed == ["raw-bytes"]
 """
     )
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
 
 
-def test_a_failed_outcome_assertion_shows_the_outcome_and_every_attempt(pytester: pytest.Pytester) -> None:
+def test_failures_show_the_outcome_every_attempt_and_the_conform_verdict(pytester: pytest.Pytester) -> None:
     pytester.makeini(STRICT_INI)
     pytester.makeconftest(CONFTEST_SECRET)
     pytester.makepyfile(
@@ -199,16 +245,31 @@ def test_delivered(webex_connect):
     app, _ = fastapi_receiver(503, 503, 503, 404)
     delivery = webex_connect.send("receipt/sms/delivered", app=app, path="/webhooks/connect")
     assert delivery.outcome == "delivered"
+
+
+def test_conform(webex_connect):
+    app, _ = flask_receiver(200, reserialize=True)
+    assert webex_connect.conform(app=app, path="/webhooks/connect").ok
 """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
+    story = (
+        "Delivery(failed: receipt/sms/delivered to https://testserver/webhooks/connect; "
+        "#1 T+0s 503 -> retry, #2 T+60*s 503 -> retry, #3 T+120*s 503 -> retry, #4 T+180*s 404 -> failed)"
+    )
     result.stdout.fnmatch_lines(
         [
             "E       AssertionError: assert <Outcome.FAILED: 'failed'> == 'delivered'",
             "E         webex_connect.deliveries in this test:",
-            "E           Delivery(failed: receipt/sms/delivered to https://testserver/webhooks/connect; "
-            "#1 T+0s 503 -> retry, #2 T+60*s 503 -> retry, #3 T+120*s 503 -> retry, #4 T+180*s 404 -> failed)",
+            f"E           {story}",
+            "*- webex_connect -*",
+            story,
+            "E       AssertionError: assert False",
+            "E        +  where False = ConformResult(does not hold up: * passed, 1 failed, * skipped; failed: raw-bytes).ok",
+            "*- webex_connect -*",
+            "conform https://testserver/webhooks/connect: does not hold up (*)",
+            "FAIL raw-bytes: * verify the raw bytes received, never a re-serialized body",
         ]
     )
 

@@ -154,21 +154,52 @@ def test_path_goes_with_app_only() -> None:
         WebexConnect().send({"a": 1}, url="http://127.0.0.1:9/hooks", path="/hooks")
 
 
-def test_send_in_a_running_loop_points_to_asend_which_works_there() -> None:
+def test_send_and_conform_in_a_running_loop_point_to_asend_and_aconform_which_work_there() -> None:
     app = Recorder()
     connect = WebexConnect()
 
     async def in_an_async_test() -> None:
         with pytest.raises(BadInput, match=r"await webex_connect\.asend"):
             connect.send({"a": 1}, app=app)
+        with pytest.raises(BadInput, match=r"await webex_connect\.aconform"):
+            connect.conform(app=app)
         delivery = await connect.asend({"a": 1}, app=app)
         assert delivery.outcome == "delivered"
+        result = await connect.aconform(app=app, only="raw-bytes")
+        assert result.failed == []
 
     asyncio.run(in_an_async_test())
-    assert len(app.requests) == 1
+    assert len(app.requests) == 1 + 10  # raw-bytes sends 5 bodies and their 5 compact controls
 
 
 def test_defaults_refuse_unknown_settings_and_keep_the_secret_out_of_their_repr() -> None:
     with pytest.raises(BadInput, match=r"^unknown setting 'secrt'"):
         Defaults().replace(secrt="x")
     assert "hunter2" not in repr(Defaults(secret="hunter2"))
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_conform_judges_an_app_that_crashes_as_a_500_and_logs_the_crash(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Both crash on a signature that is not hex (ValueError) instead of refusing it with 401.
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        bytes.fromhex(dict(scope["headers"])[b"x-hub-signature"].decode().partition("=")[2])
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        bytes.fromhex(environ["HTTP_X_HUB_SIGNATURE"].partition("=")[2])
+        start_response("401 Unauthorized", [])
+        return [b""]
+
+    connect = WebexConnect(Defaults(secret="s3cret"))
+    result = connect.conform(app=asgi if kind == "asgi" else wsgi, only="rejects-bad-signature-format")
+    assert result.warned == ["rejects-bad-signature-format"]
+    assert "refused with 500" in result.checks[0].message
+    (crash,) = [r for r in caplog.records if r.name == "connect_hooks.inprocess"]
+    assert crash.exc_info is not None and crash.exc_info[0] is ValueError
+    assert crash.getMessage() == "the app raised instead of answering POST /: answered 500, as a server would"
+    assert connect.conform_results == [result]
