@@ -31,8 +31,9 @@ Library API (``connect-hooks conform`` and the pytest plugin both use it)::
   assertion messages: each failure with its evidence and reproduce command).
 - ``CheckResult``: ``id``, ``status`` (``Status``: pass, fail, warn, skip), ``message`` (one
   line), ``why`` (why the check matters), ``evidence`` (what was sent and what came back),
-  ``reproduce`` (a ``connect-hooks send`` line that re-creates what was sent; it reads the hub
-  secret from ``CONNECT_HOOKS_SECRET``, never from the line), ``duration_ms``.
+  ``reproduce`` (a ``connect-hooks send`` line that re-creates what was sent, for every check
+  that sent something; it reads the hub secret from ``CONNECT_HOOKS_SECRET``, never from the
+  line), ``duration_ms``.
 - ``check_ids(settings)``: the IDs that settings select, in run order (raises like the runner).
 
 No Click and no Rich here: the command renders the report (table, JSON, JUnit via ``junit``).
@@ -620,7 +621,10 @@ def large_body_probe(run: Run) -> list[Probe]:
     small = run.render(name, sets=["textMessage="])
     size = max(0, LARGE_BODY_BYTES - len(small))
     body = run.render(name, sets=[f"textMessage={'x' * size}"])
-    line = run.command(name) + f" --set \"textMessage=$(head -c {size} /dev/zero | tr '\\0' x)\""
+    # A 256 KiB argument is over the kernel's limit for one argument: fill the text in a pipe.
+    show = ["connect-hooks", "samples", "show", name, "--seed", str(run.seed), "--raw", "--set", "textMessage=@FILL@"]
+    fill = f'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().replace(b"@FILL@", b"x" * {size}))'
+    line = f"{shlex.join(show)} | python3 -c {shlex.quote(fill)} | {run.command('-')}"
     return [Probe(f"of {len(body)} bytes", run.notify(name, body), line)]
 
 
@@ -875,15 +879,16 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now)
     if check.id in ("url-tls", "url-head-200"):
         duration += run.endpoint_ms
     reproduce = verdict.reproduce
-    if reproduce is None and verdict.evidence:
-        reproduce = verdict.evidence[0].probe.reproduce or None
+    shown = verdict.evidence or tuple(answers)
+    if reproduce is None and shown:
+        reproduce = shown[0].probe.reproduce or None
     return CheckResult(
         id=check.id,
         status=verdict.status,
         message=verdict.message,
         why=check.why,
         evidence=evidence_text(run, verdict),
-        reproduce=reproduce if verdict.status in (Status.FAIL, Status.WARN) else None,
+        reproduce=reproduce,
         duration_ms=duration,
     )
 

@@ -198,3 +198,16 @@ def served(app: Any, *, tls: Any = None) -> Iterator[str]:
     finally:
         loop_box[0].call_soon_threadsafe(done[0].set)
         thread.join(10)
+
+
+class TrustsEverything(Receiver):
+    """Never verifies anything, and records each POST's body and signature header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[bytes, str | None]] = []
+
+    async def answer(self, method: str, body: bytes, headers: dict[str, str]) -> int:
+        if method == "POST":
+            self.seen.append((body, headers.get(signing.HEADER)))
+        return 200

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -98,11 +101,34 @@ def test_each_flaw_fails_exactly_the_checks_it_explains(
     assert report["failed"] == failing
     assert report["warned"] == warning
     assert report["skipped"] == ["url-https", "url-tls"]
+    assert SECRET not in json.dumps(report)
     for check in report["checks"]:
         if check["status"] == "fail":
-            assert check["reproduce"].startswith(("connect-hooks send ", "env -u ", "printf ", "SEED="))
-        else:
-            assert check["reproduce"] is None or check["status"] == "warn"
+            assert check["reproduce"].startswith(("connect-hooks s", "env -u ", "printf ", "SEED="))
+
+
+def test_reproduce_lines_send_the_same_bytes_and_signature_again() -> None:
+    app = receivers.TrustsEverything()
+    only = "rejects,unknown-fields,large-body"
+    with served(app) as url:
+        code, report = conform_json(url, "--only", only, "--algorithm", "sha512", "--signature-style", "bare")
+        assert report["failed"] == [
+            "rejects-unsigned",
+            "rejects-wrong-secret",
+            "rejects-tampered-body",
+            "rejects-bad-signature-format",
+        ]
+        sent = list(app.seen)
+        assert len(sent) == 6
+        app.seen.clear()
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "CONNECT_HOOKS_SECRET": SECRET}
+        for check in report["checks"]:
+            subprocess.run(["bash", "-c", check["reproduce"]], env=env, check=True, capture_output=True)
+    assert code == 1
+    assert app.seen == sent  # the same bytes under the same signature (or none)
+    tampered = report["checks"][2]["reproduce"]
+    assert "| connect-hooks sign --algorithm sha512 --signature-style bare)" in tampered
 
 
 def test_a_failure_in_junit_carries_message_evidence_and_reproduce(tmp_path: Path) -> None:
