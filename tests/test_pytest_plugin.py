@@ -391,3 +391,31 @@ def test_a_marker_sets_the_policy_and_a_wrong_marker_is_one_clear_error(pytester
             "webex_connect: unknown schedule 'often': use backoff or fixed",
         ]
     )
+
+
+def test_the_secret_appears_nowhere_in_the_output_of_failing_tests(pytester: pytest.Pytester) -> None:
+    pytester.makeini(STRICT_INI + "webex_connect_secret = never-print-me-42\n")
+    pytester.makepyfile(
+        test_leak=textwrap.dedent(
+            """
+            async def refuses(scope, receive, send):
+                if scope["type"] == "http":
+                    await send({"type": "http.response.start", "status": 401, "headers": []})
+                    await send({"type": "http.response.body", "body": b""})
+
+
+            def test_send(webex_connect):
+                delivery = webex_connect.send("receipt/sms/delivered", app=refuses, retries=1)
+                assert delivery.outcome == "delivered", delivery
+
+
+            def test_conform(webex_connect):
+                result = webex_connect.conform(app=refuses, only=["accepts", "rejects"])
+                assert result.ok, str(result)
+            """
+        )
+    )
+    result = pytester.runpytest("-vv", "--showlocals", "-rA")
+    result.assert_outcomes(failed=2)
+    assert "Delivery(dropped: receipt/sms/delivered" in result.stdout.str()  # the failures were shown in full
+    assert "never-print-me-42" not in result.stdout.str() + result.stderr.str()

@@ -8,10 +8,12 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connect_hooks import catalogue, signing
 from connect_hooks.errors import BadInput
-from connect_hooks.testing import Defaults, WebexConnect
+from connect_hooks.testing import Defaults, WebexConnect, body_of
 
 from .servers import ScriptedServer
 
@@ -203,3 +205,19 @@ def test_conform_judges_an_app_that_crashes_as_a_500_and_logs_the_crash(
     assert crash.exc_info is not None and crash.exc_info[0] is ValueError
     assert crash.getMessage() == "the app raised instead of answering POST /: answered 500, as a server would"
     assert connect.conform_results == [result]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(document=st.dictionaries(st.text(), JSON_VALUES, max_size=5))
+def test_any_dict_is_sent_as_compact_json_of_itself(document: dict[str, Any]) -> None:
+    name, body = body_of(document)
+    assert name == "<dict>"
+    assert json.loads(body) == document
+    assert body == catalogue.compact(document)
