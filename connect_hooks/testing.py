@@ -20,6 +20,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connect_hooks.errors import BadInput
@@ -180,6 +181,7 @@ class WebexConnect:
         set: Mapping[str, Any] | Sequence[str] | None = None,  # the name of the CLI's --set
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
         secret: str | _Unset | None = UNSET,
         algorithm: str | None = None,
         schedule: str | None = None,
@@ -190,8 +192,9 @@ class WebexConnect:
 
         ``target`` is a sample name (rendered fresh, ``set=`` and ``seed=`` as in ``send --set``
         and ``--seed``), JSON text or bytes (sent byte for byte), or a dict (sent as compact JSON).
-        Returns the same ``Delivery`` record ``send --json`` prints; it is also appended to
-        ``deliveries``. Call it from a synchronous test; in an async test ``await asend(...)``.
+        ``ca_bundle=`` (with ``url=``) also trusts the CA certificates of a PEM file, such as the
+        one ``listen --tls`` prints. Returns the same ``Delivery`` record ``send --json`` prints;
+        it is also appended to ``deliveries``. Call it from a synchronous test; in an async test ``await asend(...)``.
         """
         try:
             asyncio.get_running_loop()
@@ -208,6 +211,7 @@ class WebexConnect:
                 set=set,
                 seed=seed,
                 headers=headers,
+                ca_bundle=ca_bundle,
                 secret=secret,
                 algorithm=algorithm,
                 schedule=schedule,
@@ -226,6 +230,7 @@ class WebexConnect:
         set: Mapping[str, Any] | Sequence[str] | None = None,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
         secret: str | _Unset | None = UNSET,
         algorithm: str | None = None,
         schedule: str | None = None,
@@ -255,7 +260,7 @@ class WebexConnect:
         clock = VirtualClock()
         delivery: Delivery | None = None
         crash: Exception | None = None
-        async with _client_for(app, url, path, deadline=chosen.timeout) as (client, where):
+        async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout) as (client, where):
             try:
                 delivery = await deliver(
                     notification, where, settings.policy, client=client, sleep=clock.sleep, now=clock.now
@@ -282,6 +287,7 @@ class WebexConnect:
         channels: str | Sequence[str] | None = None,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
         secret: str | _Unset | None = UNSET,
         algorithm: str | None = None,
         timeout: float | None = None,
@@ -313,6 +319,7 @@ class WebexConnect:
                 channels=channels,
                 seed=seed,
                 headers=headers,
+                ca_bundle=ca_bundle,
                 secret=secret,
                 algorithm=algorithm,
                 timeout=timeout,
@@ -330,6 +337,7 @@ class WebexConnect:
         channels: str | Sequence[str] | None = None,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
         secret: str | _Unset | None = UNSET,
         algorithm: str | None = None,
         timeout: float | None = None,
@@ -341,7 +349,7 @@ class WebexConnect:
         chosen = self.defaults.replace(
             **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
         )
-        async with _client_for(app, url, path, deadline=chosen.timeout, raise_app_exceptions=False) as (
+        async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout, raise_app_exceptions=False) as (
             client,
             where,
         ):
@@ -356,6 +364,7 @@ class WebexConnect:
                 channels=_names(channels),
                 seed=seed,
                 in_process=app is not None,
+                ca_bundle=None if ca_bundle is None else str(ca_bundle),
             )
             result = ConformResult(await run_conformance(settings, client=client))
         self.conform_results.append(result)
@@ -370,7 +379,13 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 @asynccontextmanager
 async def _client_for(
-    app: Any, url: str | None, path: str | None, *, deadline: float, raise_app_exceptions: bool = True
+    app: Any,
+    url: str | None,
+    path: str | None,
+    ca_bundle: str | Path | None,
+    *,
+    deadline: float,
+    raise_app_exceptions: bool = True,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """The client and the full URL for exactly one of ``app`` (plus ``path``) or ``url``."""
     from connect_hooks import inprocess
@@ -383,9 +398,11 @@ async def _client_for(
         if path is not None:
             raise BadInput("path= goes with app=: with url=, put the path in the URL")
         target = parse_send_url(url, allow_http=True)
-        async with make_client() as client:
+        async with make_client(ca_bundle=ca_bundle) as client:
             yield client, target.url
         return
+    if ca_bundle is not None:
+        raise BadInput("ca_bundle= goes with url=: an app is called in process, without TLS")
     path = path or "/"
     if not path.startswith("/"):
         raise BadInput(f"path={path!r} must start with '/': give it like '/webhooks/connect'")

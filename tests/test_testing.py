@@ -15,6 +15,7 @@ from connect_hooks import catalogue, signing
 from connect_hooks.errors import BadInput
 from connect_hooks.testing import Defaults, WebexConnect, body_of
 
+from tests.conftest import LocalCA
 from .servers import ScriptedServer
 
 
@@ -149,6 +150,19 @@ def test_url_delivers_to_a_live_server_with_the_retry_story_and_no_waiting() -> 
     (first, second) = server.posts
     assert first.body == second.body == b'{"x":1}'
     assert signing.verify(second.body, second.headers["x-hub-signature"], "s3cret")
+
+
+def test_https_to_a_live_server_verifies_tls_and_ca_bundle_trusts_a_local_ca(test_ca: LocalCA) -> None:
+    connect = WebexConnect()
+    with ScriptedServer(tls=test_ca.server_context()) as server:
+        untrusted = connect.send({"x": 1}, url=server.url, retries=0)
+        trusted = connect.send({"x": 1}, url=server.url, retries=0, ca_bundle=test_ca.ca_path)
+        report = connect.conform(url=server.url, only="url-tls", ca_bundle=test_ca.ca_path)
+    assert (untrusted.attempts[0].fault, untrusted.outcome) == ("tls-error", "dropped")
+    assert (trusted.attempts[0].status, trusted.outcome) == (200, "delivered")
+    assert [(c.id, c.status) for c in report.checks] == [("url-tls", "pass")]
+    with pytest.raises(BadInput, match=r"^ca_bundle= goes with url="):
+        connect.send({"x": 1}, app=Recorder(), ca_bundle=test_ca.ca_path)
 
 
 def test_path_goes_with_app_only() -> None:
