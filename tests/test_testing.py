@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from connect_hooks import catalogue, signing
 from connect_hooks.errors import BadInput
 from connect_hooks.testing import Defaults, WebexConnect, body_of
-
 from tests.conftest import LocalCA
+
 from .servers import ScriptedServer
 
 
