@@ -209,7 +209,10 @@ async def lifespan(app: Any) -> AsyncIterator[Any]:
     await inbox.put({"type": "lifespan.startup"})
     await started.wait()
     if not seen["complete"]:
-        await task
+        if not task.done():  # it reported startup.failed and is still running: stop it
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         if seen["failed"] is None and (seen["error"] is None or not seen["received"]):
             yield app  # no lifespan support: serve it as is
             return

@@ -116,6 +116,16 @@ def test_a_failed_startup_raises_the_apps_own_exception_and_sends_nothing() -> N
     assert posts == []
 
 
+def test_a_startup_reported_failed_without_raising_is_an_error_not_a_hang() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+        await receive()  # waits for a shutdown that never comes
+
+    with pytest.raises(inprocess.LifespanFailed, match=r"^lifespan\.startup\.failed: no database$"):
+        WebexConnect().send({"a": 1}, app=app)
+
+
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
 def test_an_exception_in_the_app_is_raised_as_is_like_a_test_client_does(kind: str) -> None:
     class Bug(Exception):
