@@ -136,12 +136,13 @@ class Verifier:
 
 
 def redact_headers(headers: Headers, names: frozenset[str] = CREDENTIAL_HEADERS) -> Headers:
-    return tuple((name, _redacted(value) if name in names else value) for name, value in headers)
+    """Credential headers lose their value; an Authorization header keeps its scheme word (``Basic [redacted]``)."""
+    return tuple((name, _redacted(name, value) if name in names else value) for name, value in headers)
 
 
-def _redacted(value: str) -> str:
+def _redacted(name: str, value: str) -> str:
     scheme, space, _ = value.strip().partition(" ")
-    if space and scheme.replace("-", "").isalnum() and len(scheme) <= 20:
+    if name.endswith("authorization") and space and scheme.replace("-", "").isalnum() and len(scheme) <= 20:
         return f"{scheme} {REDACTED}"
     return REDACTED
 
@@ -652,7 +653,7 @@ class SigV4Verifier(Verifier):
 
 
 @dataclass(frozen=True)
-class AuthSettings:
+class RequiredAuth:
     """What ``listen --require-auth`` was given; secrets never shown in its repr."""
 
     kind: str
@@ -702,7 +703,7 @@ def _read_credential_file(path: str, option: str, what: str) -> str:
     return value
 
 
-def make_verifier(settings: AuthSettings, *, now: Now = _utc_now, random: Random = _random_token) -> Verifier:
+def make_verifier(settings: RequiredAuth, *, now: Now = _utc_now, random: Random = _random_token) -> Verifier:
     """The verifier for ``settings``; bad input when something it needs is missing."""
     kind = settings.kind
     needed_by = f"--require-auth {kind}"

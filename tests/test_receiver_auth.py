@@ -20,10 +20,10 @@ from connect_hooks.receiver_auth import (
     REDACTED,
     ApiKeyVerifier,
     AuthRequest,
-    AuthSettings,
     BasicVerifier,
     BearerVerifier,
     DigestVerifier,
+    RequiredAuth,
     SigV4Verifier,
     canonical_request,
     digest_response,
@@ -468,6 +468,8 @@ def test_redaction_keeps_only_the_scheme(secret: str) -> None:
     redacted = redact_headers(headers)
     assert redacted == (("authorization", f"Basic {REDACTED}"), ("x-amz-security-token", REDACTED), ("accept", "x"))
     assert redact_headers((("authorization", secret),)) == (("authorization", REDACTED),)
+    spaced = ApiKeyVerifier("X-Key", "k").redact((("x-key", f"part {secret}"),))
+    assert spaced == (("x-key", REDACTED),)
 
 
 def test_credentials_come_from_a_file_first_then_the_environment(tmp_path: Path) -> None:
@@ -487,14 +489,14 @@ def test_credentials_come_from_a_file_first_then_the_environment(tmp_path: Path)
 
 def test_make_verifier_needs_every_piece() -> None:
     with pytest.raises(BadInput, match="--auth-user USER"):
-        make_verifier(AuthSettings("basic", password="p"))
+        make_verifier(RequiredAuth("basic", password="p"))
     with pytest.raises(BadInput, match="--client-id ID"):
-        make_verifier(AuthSettings("bearer", client_secret="s"))
+        make_verifier(RequiredAuth("bearer", client_secret="s"))
     with pytest.raises(BadInput, match="--aws-region"):
-        make_verifier(AuthSettings("aws-sigv4", aws_access_key_id="a", aws_secret_access_key="b", aws_service="s"))
+        make_verifier(RequiredAuth("aws-sigv4", aws_access_key_id="a", aws_secret_access_key="b", aws_service="s"))
     with pytest.raises(BadInput, match="not one of"):
-        make_verifier(AuthSettings("kerberos"))
-    assert "pw-secret" not in repr(AuthSettings("basic", user="u", password="pw-secret"))
+        make_verifier(RequiredAuth("kerberos"))
+    assert "pw-secret" not in repr(RequiredAuth("basic", user="u", password="pw-secret"))
 
 
 @pytest.mark.parametrize(

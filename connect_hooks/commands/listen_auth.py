@@ -97,7 +97,7 @@ def receiver_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> 
             "client secret",
             needed_by,
         )
-    settings = ra.AuthSettings(
+    settings = ra.RequiredAuth(
         kind=kind,
         user=options.get("auth_user"),
         password=password,
