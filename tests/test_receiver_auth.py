@@ -533,3 +533,33 @@ def test_listen_offers_exactly_the_verifiers_types() -> None:
     from connect_hooks.receiver_auth import AUTH_TYPES
 
     assert listen_auth.AUTH_TYPES == AUTH_TYPES
+
+
+HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=200)
+SCHEMES = st.sampled_from(["Basic ", "Digest ", "Bearer ", "AWS4-HMAC-SHA256 ", ""])
+
+
+@given(scheme=SCHEMES, rest=HEADER_TEXT, amz_date=HEADER_TEXT)
+def test_no_authorization_header_makes_a_verifier_raise(scheme: str, rest: str, amz_date: str) -> None:
+    verifiers = [
+        BasicVerifier("webex", "pw"),
+        DigestVerifier("webex", "pw"),
+        ApiKeyVerifier("X-Key", "k"),
+        BearerVerifier("webex", "s"),
+        SigV4Verifier("AKID", "secret", "eu-west-1", "execute-api", now=lambda: T0),
+    ]
+    headers = (("authorization", scheme + rest), ("x-key", rest), ("x-amz-date", amz_date), ("host", "h"))
+    for verifier in verifiers:
+        verdict = verifier.verify(AuthRequest("POST", "/hooks", "", headers, b"{}"))
+        assert not verdict.ok
+        assert "\n" not in verdict.reason
+
+
+@given(body=st.binary(max_size=200), authorization=st.one_of(st.none(), HEADER_TEXT))
+def test_no_token_request_makes_the_endpoint_raise(body: bytes, authorization: str | None) -> None:
+    headers = [("content-type", "application/x-www-form-urlencoded")]
+    if authorization is not None:
+        headers.append(("authorization", authorization))
+    answer = BearerVerifier("webex", "s").token(AuthRequest("POST", "/oauth/token", "", tuple(headers), body))
+    assert answer.status in (200, 400, 401)
+    assert answer.status != 200 or b"client_secret=s" in body or authorization is not None
