@@ -16,7 +16,7 @@ import httpx
 
 from connect_hooks import __version__, catalogue, signing
 from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
-from connect_hooks.errors import BadInput, ConnectHooksError, ExitCode
+from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
@@ -117,16 +117,6 @@ def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetU
     return target, notifications
 
 
-class SendInterrupted(ConnectHooksError):
-    """Ctrl-C during a send: carries every notification's record, finished or not."""
-
-    exit_code = ExitCode.INTERRUPTED
-
-    def __init__(self, deliveries: list[Delivery]) -> None:
-        super().__init__("interrupted")
-        self.deliveries = deliveries
-
-
 async def send_all(
     notifications: Sequence[Notification],
     url: str,
@@ -141,7 +131,7 @@ async def send_all(
     """Deliver each notification in turn, each with its own retry story.
 
     On cancellation every unfinished notification gets an ``interrupted`` record (and
-    ``on_finish`` is called for it) before ``SendInterrupted`` is raised.
+    ``on_finish`` is called for it) before ``Interrupted`` is raised with every record, in order.
     """
     done: list[Delivery] = []
     for index, notification in enumerate(notifications):
@@ -158,7 +148,7 @@ async def send_all(
                 done.append(record)
                 if on_finish is not None:
                     on_finish(record)
-            raise SendInterrupted(done) from None
+            raise Interrupted(done) from None
         done.append(delivery)
         if on_finish is not None:
             on_finish(delivery)

@@ -102,6 +102,7 @@ def send(
     import time
 
     from connect_hooks import sending
+    from connect_hooks.delivery import Interrupted
     from connect_hooks.logfile import NdjsonLog
     from connect_hooks.policy import Policy
     from connect_hooks.transport import make_client
@@ -176,8 +177,8 @@ def send(
     interrupted = False
     try:
         deliveries = asyncio.run(run())
-    except sending.SendInterrupted as stop:
-        deliveries, interrupted = stop.deliveries, True
+    except Interrupted as stop:
+        deliveries, interrupted = list(stop.deliveries), True
     finally:
         if log is not None:
             log.close()
