@@ -141,26 +141,26 @@ def send(
         log_path=log_path,
     )
     plan = sending.plan(settings, stdin=sys.stdin.buffer.read)
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure)
+    tls = plan.target.scheme == "https" or ca_bundle is not None
+    client = make_client(ca_bundle=ca_bundle, insecure=insecure, tls=tls)
     summary_only = summary_only or (not as_json and not plan.tables)
-    err = console(stderr=True)
 
-    def preamble() -> None:
+    def preamble() -> None:  # click, not Rich: --json never loads Rich
+        def note(text: str, **style: Any) -> None:
+            click.echo(click.style(text, **style), err=True)
+
         if plan.target.note:
-            err.print(plan.target.note, style="dim")
+            note(plan.target.note, dim=True)
         if settings.secret is not None and not as_json:
             from connect_hooks.hubsecret import masked
 
-            err.print(f"signing with {settings.algorithm}: hub secret {masked(settings.secret)}", style="dim")
+            note(f"signing with {settings.algorithm}: hub secret {masked(settings.secret)}", dim=True)
         if insecure:
-            err.print(
-                "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)",
-                style="yellow",
-            )
+            note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
 
     if as_json:
         return _json_report(plan, client, summary_only, preamble)
-    return _people_report(plan, client, summary_only, err, preamble)
+    return _people_report(plan, client, summary_only, preamble)
 
 
 def _json_report(
@@ -191,12 +191,12 @@ def _people_report(
     plan: sending.SendPlan,
     client: httpx.AsyncClient,
     summary_only: bool,
-    err: Console,
     preamble: Callable[[], None],
 ) -> ExitCode:
     from connect_hooks import render, sending
 
     out = console()
+    err = console(stderr=True)
     settings = plan.settings
     live = out.is_terminal and not summary_only
     clock = plan.clock(sleep=make_sleep(speed=settings.speed or 1.0, show=err if live else None))
