@@ -201,3 +201,18 @@ def test_sigint_during_a_burst_ends_every_notification_once(tmp_path: Path) -> N
     assert all(rec["retries_left"] == 3 - max(len(rec["attempts"]) - 1, 0) for rec in interrupted)
     reports = json.loads(out)
     assert sorted(d["gtrid"] for d in reports) == sorted(made)
+
+
+def test_people_see_several_notifications_as_one_timeline_in_simulated_time_order() -> None:
+    with receiver(answer=first_fails) as r:
+        code, out, _ = send("inbound/sms/mo", "receipt/sms/delivered", r.url, "--fast")
+    assert code == 0
+    lines = [line.split("attempt")[0].split() + [line.split("→")[1].strip()] for line in out.splitlines()[:4]]
+    assert lines == [
+        ["T+0s", "inbound/sms/mo", "retry in 60 s"],
+        ["T+0s", "receipt/sms/delivered", "retry in 60 s"],
+        ["T+60s", "inbound/sms/mo", "delivered"],
+        ["T+60s", "receipt/sms/delivered", "delivered"],
+    ]
+    assert out.splitlines()[4].startswith("inbound/sms/mo: delivered after 2 attempts")
+    assert len(r.seen) == 4
