@@ -207,7 +207,7 @@ def test_people_see_several_notifications_as_one_timeline_in_simulated_time_orde
     with receiver(answer=first_fails) as r:
         code, out, _ = send("inbound/sms/mo", "receipt/sms/delivered", r.url, "--fast")
     assert code == 0
-    lines = [line.split("attempt")[0].split() + [line.split("→")[1].strip()] for line in out.splitlines()[:4]]
+    lines = [[*line.split("attempt")[0].split(), line.split("→")[1].strip()] for line in out.splitlines()[:4]]
     assert lines == [
         ["T+0s", "inbound/sms/mo", "retry in 60 s"],
         ["T+0s", "receipt/sms/delivered", "retry in 60 s"],
