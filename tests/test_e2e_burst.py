@@ -128,13 +128,14 @@ def test_the_receiver_never_sees_more_than_the_concurrency_bound() -> None:
 
 def test_rate_spaces_first_attempts_on_a_fixed_schedule() -> None:
     with receiver() as r:
-        code, out, _ = send("inbound/sms/mo", r.url, "--count", "6", "--rate", "20", "--json")
+        code, out, _ = send("inbound/sms/mo", r.url, "--count", "8", "--rate", "20", "--json")
     reports = json.loads(out)
     assert code == 0
-    assert [d["attempts"][0]["scheduled_at"] for d in reports] == [0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    assert [d["attempts"][0]["scheduled_at"] for d in reports] == [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]
     arrivals = [s.at for s in r.seen]
-    # Never ahead of the schedule (a late first arrival could only shrink this span).
-    assert arrivals[-1] - arrivals[0] >= 0.2
+    # Never ahead of the schedule: the eight arrivals span 0.35 s (half of it is allowed to a
+    # first arrival delayed by a busy machine; without the schedule they would come within ms).
+    assert arrivals[-1] - arrivals[0] >= 0.35 / 2
 
 
 def test_json_summary_counts() -> None:
