@@ -1,0 +1,241 @@
+"""``replay``'s core: logs written by the real ``send --log`` and ``listen --log`` writers, read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connect_hooks import catalogue, signing
+from connect_hooks.delivery import Delivery
+from connect_hooks.errors import BadInput
+from connect_hooks.logfile import NdjsonLog
+from connect_hooks.policy import Outcome
+from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
+from connect_hooks.replay import (
+    Filters,
+    ReplaySettings,
+    header_value,
+    parse_outcomes,
+    parse_since,
+    parse_statuses,
+    prepare_replay,
+    read_log,
+)
+from connect_hooks.sending import SendLog, SendSettings, make_notification
+from tests.support import run
+
+SECRET = "old-hub-secret"
+NEW_SECRET = "rotated-hub-secret"
+URL = "https://hooks.example.test/wxc"
+
+
+def no_stdin() -> bytes:
+    raise AssertionError("stdin read")
+
+
+def write_send_log(path: Path, outcomes: dict[str, Outcome | None]) -> dict[str, bytes]:
+    """A send log as ``send --log`` writes it: one notification per sample, then its outcome (or none)."""
+    settings = SendSettings(url=URL, targets=(), secret=SECRET, headers=(("Authorization", "Bearer leaked"),))
+    notifications = [
+        make_notification(name, catalogue.render(name, seed=index), settings) for index, name in enumerate(outcomes)
+    ]
+    with NdjsonLog(path) as log:
+        story = SendLog(log, URL, notifications)
+        for notification, outcome in zip(notifications, outcomes.values(), strict=True):
+            if outcome is not None:
+                story.outcome(Delivery.of(notification, URL, outcome))
+    return {n.target: n.body for n in notifications}
+
+
+def write_listen_log(path: Path, posts: list[tuple[str, bytes]], script: tuple[int, ...]) -> list[Received]:
+    """A listen log as ``listen --log`` writes it, from the real receiver app in-process."""
+    records: list[Received] = []
+    log = NdjsonLog(path)
+
+    def observe(record: Received) -> None:
+        records.append(record)
+        log.write({"type": "request", **record.as_dict()})
+
+    app = ReceiverApp(ReceiverSettings(secret=SECRET, script=Script(script)), observe)
+
+    async def deliver() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as client:
+            await client.head("/hooks")
+            for gtrid, body in posts:
+                headers = {
+                    "content-type": "application/json",
+                    "x-wx-gtrid": gtrid,
+                    "x-hub-signature": signing.sign(body, SECRET),
+                    "authorization": "Basic c2VjcmV0",
+                }
+                await client.post("/hooks", content=body, headers=headers)
+
+    run(deliver())
+    log.close()
+    return records
+
+
+def test_send_log_round_trip_is_exact(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    bodies = write_send_log(
+        path,
+        {"receipt/sms/delivered": Outcome.DELIVERED, "inbound/sms/mo": Outcome.DROPPED, "receipt/sms/failed": None},
+    )
+    recorded = json.loads(path.read_text().splitlines()[0])
+    plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
+    assert plan.problems == ()
+    assert [p.notification.target for p in plan.planned] == list(bodies)
+    assert [p.recorded.outcome for p in plan.planned] == ["delivered", "dropped", "interrupted"]
+    first = plan.planned[0]
+    assert first.url == URL
+    assert first.notification.body == bodies["receipt/sms/delivered"]
+    assert first.notification.gtrid == recorded["gtrid"]
+    headers = dict(first.notification.headers)
+    original = dict(recorded["headers"])
+    assert headers["x-wx-gtrid"] == original["x-wx-gtrid"] == recorded["gtrid"]
+    assert headers["x-hub-signature"] == original["x-hub-signature"]
+    assert signing.verify(first.notification.body, headers["x-hub-signature"], SECRET)
+    assert "Authorization" in original and "Authorization" not in headers  # never re-sent from a log
+    assert first.notification.algorithm == "sha256"
+
+
+def test_new_gtrid_and_resign(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"receipt/sms/delivered": Outcome.DELIVERED})
+    old = prepare_replay(ReplaySettings(log=str(path)), no_stdin).planned[0].notification
+    settings = ReplaySettings(log=str(path), new_gtrid=True, resign=True, secret=NEW_SECRET, algorithm="sha512")
+    new = prepare_replay(settings, no_stdin).planned[0].notification
+    assert new.body == old.body
+    assert new.gtrid != old.gtrid
+    assert header_value(new.headers, "x-wx-gtrid") == new.gtrid
+    signature = header_value(new.headers, "x-hub-signature")
+    assert signature is not None and signature.startswith("sha512=")
+    assert signing.verify(new.body, signature, NEW_SECRET)
+    assert not signing.verify(new.body, signature, SECRET)
+    assert new.algorithm == "sha512"
+
+
+def test_resign_without_a_secret_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"inbound/sms/mo": Outcome.FAILED})
+    with pytest.raises(BadInput, match="--resign signs again with the current hub secret"):
+        prepare_replay(ReplaySettings(log=str(path), resign=True), no_stdin)
+
+
+def test_filters_select_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(
+        path,
+        {
+            "receipt/sms/delivered": Outcome.DELIVERED,
+            "receipt/sms/failed": Outcome.FAILED,
+            "inbound/sms/mo": Outcome.DROPPED,
+            "receipt/whatsapp/read": Outcome.DROPPED,
+        },
+    )
+    everything = prepare_replay(ReplaySettings(log=str(path)), no_stdin).planned
+    gtrid_of = {p.notification.target: p.notification.gtrid for p in everything}
+
+    def chosen(filters: Filters) -> list[str]:
+        plan = prepare_replay(ReplaySettings(log=str(path), filters=filters), no_stdin)
+        return [p.notification.target for p in plan.planned]
+
+    assert chosen(Filters(outcomes=("dropped", "failed"))) == [
+        "receipt/sms/failed",
+        "inbound/sms/mo",
+        "receipt/whatsapp/read",
+    ]
+    assert chosen(Filters(targets=("receipt/sms/*",))) == ["receipt/sms/delivered", "receipt/sms/failed"]
+    assert chosen(Filters(outcomes=("dropped",), targets=("receipt/*",))) == ["receipt/whatsapp/read"]
+    assert chosen(Filters(gtrids=(gtrid_of["inbound/sms/mo"],))) == ["inbound/sms/mo"]
+    assert chosen(Filters(since=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))) == []
+    assert len(chosen(Filters(since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))) == 4
+
+
+def test_listen_log_one_notification_per_gtrid_judged_by_its_last_answer(tmp_path: Path) -> None:
+    path = tmp_path / "listen.ndjson"
+    first = catalogue.render("receipt/sms/delivered", seed=1)
+    second = catalogue.render("inbound/sms/mo", seed=2)
+    records = write_listen_log(path, [("g-1", first), ("g-2", second), ("g-1", first)], script=(503, 200))
+    assert [r.status for r in records if r.method == "POST"] == [503, 503, 200]
+
+    with pytest.raises(BadInput, match="records no URL to send to: give the URL"):
+        prepare_replay(ReplaySettings(log=str(path)), no_stdin)
+    plan = prepare_replay(ReplaySettings(log=str(path), url="http://127.0.0.1:9/x"), no_stdin)
+    assert [(p.notification.gtrid, p.recorded.status) for p in plan.planned] == [("g-2", 503), ("g-1", 200)]
+    assert plan.planned[1].notification.body == first
+    assert plan.planned[0].notification.target.lower() == "inbound/sms/mo"
+    headers = dict(plan.planned[1].notification.headers)
+    assert headers["x-hub-signature"] == signing.sign(first, SECRET)
+    assert not {"host", "content-length", "authorization"} & set(headers)
+    assert plan.planned[0].note is not None and "loopback" in plan.planned[0].note
+
+    by_status = prepare_replay(
+        ReplaySettings(log=str(path), url="http://127.0.0.1:9/x", filters=Filters(statuses=(503,))), no_stdin
+    )
+    assert [p.notification.gtrid for p in by_status.planned] == ["g-2"]
+
+
+def test_filters_of_the_other_kind_of_log_are_bad_input(tmp_path: Path) -> None:
+    send_log = tmp_path / "send.ndjson"
+    write_send_log(send_log, {"inbound/sms/mo": Outcome.DELIVERED})
+    with pytest.raises(BadInput, match="--status applies to 'listen --log' files"):
+        prepare_replay(ReplaySettings(log=str(send_log), filters=Filters(statuses=(500,))), no_stdin)
+    listen_log = tmp_path / "listen.ndjson"
+    write_listen_log(listen_log, [("g-1", b"{}")], script=(200,))
+    with pytest.raises(BadInput, match="--outcome applies to 'send --log' files"):
+        prepare_replay(
+            ReplaySettings(log=str(listen_log), url="https://x.test/", filters=Filters(outcomes=("failed",))), no_stdin
+        )
+
+
+def test_foreign_and_torn_lines_are_reported_and_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"inbound/sms/mo": Outcome.DELIVERED, "receipt/sms/delivered": Outcome.DELIVERED})
+    lines = path.read_text().splitlines()
+    torn = lines[1][: len(lines[1]) // 2]
+    path.write_text("\n".join([lines[0], '{"hello": "world"}', "", "not json", *lines[2:], torn]))
+    plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
+    assert [p.notification.target for p in plan.planned] == ["inbound/sms/mo"]
+    source = str(path)
+    assert plan.problems == (
+        f"{source}:2: not a record of 'send --log' or 'listen --log'; skipped",
+        f"{source}:4: not a JSON record; skipped",
+        f"{source}:{len(lines) + 3}: a truncated last line; skipped",
+    )
+
+
+def test_a_log_with_nothing_to_replay_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "junk.ndjson"
+    path.write_text('{"a": 1}\nnope\n')
+    with pytest.raises(BadInput, match=r"holds no notification to replay \(2 lines skipped\)"):
+        read_log(str(path), no_stdin)
+    with pytest.raises(BadInput, match="does not exist: give a file written by 'send --log' or 'listen --log'"):
+        read_log(str(tmp_path / "missing.ndjson"), no_stdin)
+
+
+def test_stdin_and_an_explicit_url_override(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"inbound/sms/mo": Outcome.DELIVERED})
+    plan = prepare_replay(ReplaySettings(log="-", url="https://other.test/h"), path.read_bytes)
+    assert [p.url for p in plan.planned] == ["https://other.test/h"]
+    assert plan.log.source == "stdin"
+
+
+def test_option_parsers() -> None:
+    assert parse_outcomes("failed, dropped") == ("failed", "dropped")
+    assert parse_statuses("500,503") == (500, 503)
+    assert parse_since("2026-11-30T09:00:00Z") == dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
+    for parser, text, message in [
+        (parse_outcomes, "lost", "--outcome 'lost': use one or more of delivered,failed,dropped,interrupted"),
+        (parse_statuses, "5xx", "--status '5xx': '5xx' is not an HTTP status"),
+        (parse_statuses, "99", "--status '99': '99' is not an HTTP status"),
+        (parse_since, "yesterday", "--since 'yesterday' is not an ISO time"),
+    ]:
+        with pytest.raises(BadInput) as caught:
+            parser(text)  # type: ignore[operator]
+        assert str(caught.value).startswith(message)
