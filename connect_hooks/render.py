@@ -5,8 +5,10 @@ Imported only by commands that print for people, so ``--help`` never loads Rich.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
+from types import TracebackType
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +18,7 @@ from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.endpoint import CheckReport, Verdict
 from connect_hooks.explain import Explanation, fmt_seconds
 from connect_hooks.policy import Decision, Outcome
+from connect_hooks.summary import Percentiles, Summary
 
 OUTCOME_STYLE = {
     Outcome.DELIVERED: "bold green",
@@ -101,6 +104,80 @@ def outcome_counts(deliveries: Sequence[Delivery]) -> str:
     """'2 delivered, 1 failed, 1 dropped', in order of first appearance."""
     counts = Counter(str(delivery.outcome) for delivery in deliveries)
     return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} ms"
+
+
+def _percentiles(label: str, p: Percentiles) -> Text:
+    return Text(f"  {label:15} p50 {_ms(p.p50)}   p90 {_ms(p.p90)}   p99 {_ms(p.p99)}   max {_ms(p.max)}")
+
+
+def print_summary(console: Console, summary: Summary) -> None:
+    """The burst summary: counts, answers, throughput, latency percentiles and a small histogram."""
+    n = summary.notifications
+    title = Text(f"{n} notification{'s' if n != 1 else ''}, {summary.attempts} attempts", style="bold")
+    title.append(
+        f" in {summary.wall_s:.2f} s: {summary.throughput_per_s:.1f} notifications/s", style="bold" if n else "dim"
+    )
+    console.print(title)
+    outcomes = Text("  outcomes       ")
+    for index, (name, count) in enumerate(summary.outcomes.items()):
+        if index:
+            outcomes.append(", ")
+        outcomes.append(f"{count} {name}", style=OUTCOME_STYLE[Outcome(name)] if count else "dim")
+    console.print(outcomes)
+    answers = ", ".join(f"{key} x{count}" for key, count in summary.answers.items()) or "none"
+    console.print(Text(f"  answers        {answers}"))
+    console.print(Text("  latency (from each attempt's intended start to its answer)", style="dim"))
+    console.print(_percentiles("first attempts", summary.first_attempt))
+    console.print(_percentiles("all attempts", summary.all_attempts))
+    if summary.histogram:
+        most = max(count for _, count in summary.histogram)
+        for label, count in summary.histogram:
+            bar = "█" * (round(30 * count / most) if most else 0)
+            console.print(Text(f"  {label:>11}  {bar:30} {count}"))
+
+
+class BurstProgress:
+    """A progress bar on a terminal: done / total, outcomes so far, notifications per second."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[outcomes]}"),
+            TextColumn("{task.fields[rate]}", style="dim"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("send", total=total, outcomes="", rate="")
+        self.counts: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def finished(self, delivery: Delivery) -> None:
+        self.counts[str(delivery.outcome)] += 1
+        elapsed = time.monotonic() - self.started
+        done = sum(self.counts.values())
+        self.progress.update(
+            self.task,
+            advance=1,
+            outcomes=", ".join(f"{n} {name}" for name, n in self.counts.items()),
+            rate=f"{done / elapsed:.0f}/s" if elapsed > 0 else "",
+        )
+
+    def __enter__(self) -> BurstProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.progress.stop()
 
 
 def print_check(console: Console, report: CheckReport) -> None:

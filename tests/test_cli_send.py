@@ -195,10 +195,13 @@ def test_log_records_each_attempt_then_the_outcome(tmp_path: Path) -> None:
     code, report, server = send_json([503, 200], "inbound/sms/mo", "--log", str(log), "--secret", SECRET)
     assert code == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["type"] for r in records] == ["notification", "attempt", "attempt", "outcome"]
+    assert [r["type"] for r in records] == ["notification", "attempt", "attempt", "outcome", "summary"]
     assert [r.get("status") for r in records[1:3]] == [503, 200]
-    assert {r["gtrid"] for r in records} == {report["gtrid"]}
+    assert {r["gtrid"] for r in records[:4]} == {report["gtrid"]}
     assert records[3]["outcome"] == "delivered"
+    assert records[4]["notifications"] == 1
+    assert records[4]["attempts"] == 2
+    assert records[4]["answers"] == {"200": 1, "503": 1}
     assert SECRET not in log.read_text()
     # The notification record is enough to send the same bytes again.
     sent = records[0]
