@@ -51,6 +51,8 @@ DROPPED_HEADERS = frozenset(
         "upgrade",
         "expect",
         "authorization",
+        # The response's encoding is negotiated by the client that sends (and must decode) it.
+        "accept-encoding",
     }
 )
 
@@ -184,6 +186,9 @@ def read_log(source: str, stdin: Callable[[], bytes]) -> ReplayLog:
         body = _decode_body(record) if isinstance(record, dict) else None
         headers = _header_pairs(record.get("headers")) if isinstance(record, dict) else None
         if kind == "notification" and body is not None and headers is not None and isinstance(record.get("gtrid"), str):
+            # A log appended to by a later run (an exact replay keeps the gtrid) tells a new story:
+            # an outcome recorded before this notification record is not its outcome.
+            outcomes.pop(record["gtrid"], None)
             sent[record["gtrid"]] = Recorded(
                 kind="send",
                 line=number,
@@ -200,6 +205,11 @@ def read_log(source: str, stdin: Callable[[], bytes]) -> ReplayLog:
                 continue  # HEAD checks and stray methods carry no notification
             if body is None:
                 problems.append(Problem(number, "a request record without its body"))
+                continue
+            size = record.get("size")
+            if record.get("status") is None or (isinstance(size, int) and size != len(body)):
+                # Refused as too large (413) or cut by a hang-up: the receiver did not keep the body.
+                problems.append(Problem(number, "the receiver did not record this request's whole body"))
                 continue
             gtrid = record.get("gtrid") if isinstance(record.get("gtrid"), str) else None
             key = gtrid or "sha256:" + hashlib.sha256(body).hexdigest()

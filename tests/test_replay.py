@@ -44,14 +44,17 @@ def write_send_log(path: Path, outcomes: dict[str, Outcome | None]) -> dict[str,
         make_notification(name, catalogue.render(name, seed=index), settings) for index, name in enumerate(outcomes)
     ]
     with NdjsonLog(path) as log:
-        story = SendLog(log, URL, notifications)
+        story = SendLog(log, URL)
         for notification, outcome in zip(notifications, outcomes.values(), strict=True):
+            story.notification(notification)
             if outcome is not None:
                 story.outcome(Delivery.of(notification, URL, outcome))
     return {n.target: n.body for n in notifications}
 
 
-def write_listen_log(path: Path, posts: list[tuple[str, bytes]], script: tuple[int, ...]) -> list[Received]:
+def write_listen_log(
+    path: Path, posts: list[tuple[str, bytes]], script: tuple[int, ...], max_body: int = 1024 * 1024
+) -> list[Received]:
     """A listen log as ``listen --log`` writes it, from the real receiver app in-process."""
     records: list[Received] = []
     log = NdjsonLog(path)
@@ -60,7 +63,7 @@ def write_listen_log(path: Path, posts: list[tuple[str, bytes]], script: tuple[i
         records.append(record)
         log.write({"type": "request", **record.as_dict()})
 
-    app = ReceiverApp(ReceiverSettings(secret=SECRET, script=Script(script)), observe)
+    app = ReceiverApp(ReceiverSettings(secret=SECRET, script=Script(script), max_body=max_body), observe)
 
     async def deliver() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as client:
@@ -171,7 +174,8 @@ def test_listen_log_one_notification_per_gtrid_judged_by_its_last_answer(tmp_pat
     assert plan.planned[0].notification.target.lower() == "inbound/sms/mo"
     headers = dict(plan.planned[1].notification.headers)
     assert headers["x-hub-signature"] == signing.sign(first, SECRET)
-    assert not {"host", "content-length", "authorization"} & set(headers)
+    assert not {"host", "content-length", "authorization", "accept-encoding"} & set(headers)
+    assert "accept-encoding" in records[1].as_dict()["headers"]  # recorded, yet not replayed
     assert plan.planned[0].note is not None and "loopback" in plan.planned[0].note
 
     by_status = prepare_replay(
@@ -197,8 +201,9 @@ def test_foreign_and_torn_lines_are_reported_and_skipped(tmp_path: Path) -> None
     path = tmp_path / "send.ndjson"
     write_send_log(path, {"inbound/sms/mo": Outcome.DELIVERED, "receipt/sms/delivered": Outcome.DELIVERED})
     lines = path.read_text().splitlines()
-    torn = lines[1][: len(lines[1]) // 2]
-    path.write_text("\n".join([lines[0], '{"hello": "world"}', "", "not json", *lines[2:], torn]))
+    # notification, outcome, notification, outcome: the second notification survives only torn, at the end
+    torn = lines[2][: len(lines[2]) // 2]
+    path.write_text("\n".join([lines[0], '{"hello": "world"}', "", "not json", lines[1], lines[3], torn]))
     plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
     assert [p.notification.target for p in plan.planned] == ["inbound/sms/mo"]
     source = str(path)
@@ -239,3 +244,23 @@ def test_option_parsers() -> None:
         with pytest.raises(BadInput) as caught:
             parser(text)  # type: ignore[operator]
         assert str(caught.value).startswith(message)
+
+
+def test_a_request_whose_body_the_receiver_did_not_keep_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "listen.ndjson"
+    small, big = b'{"n": 1}', b'{"pad": "' + b"x" * 100 + b'"}'
+    records = write_listen_log(path, [("g-1", small), ("g-2", big)], script=(200,), max_body=64)
+    assert [r.status for r in records if r.method == "POST"] == [200, 413]
+    plan = prepare_replay(ReplaySettings(log=str(path), url="https://x.test/"), no_stdin)
+    assert [p.notification.body for p in plan.planned] == [small]
+    assert plan.problems == (f"{path}:3: the receiver did not record this request's whole body; skipped",)
+
+
+def test_a_log_appended_to_by_a_later_run_tells_the_later_story(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"inbound/sms/mo": Outcome.FAILED})
+    notification_line = path.read_text().splitlines()[0]
+    with path.open("a") as log:  # an exact replay logged to the same file, killed before its outcome
+        log.write(notification_line + "\n")
+    plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
+    assert [(p.recorded.line, p.recorded.outcome) for p in plan.planned] == [(3, "interrupted")]
