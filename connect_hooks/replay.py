@@ -25,7 +25,7 @@ import fnmatch
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +33,8 @@ from connect_hooks import signing
 from connect_hooks.delivery import Notification
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
+from connect_hooks.policy import Policy
+from connect_hooks.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
 #: Headers never replayed: they belong to one connection or are recomputed by the client,
@@ -290,7 +292,8 @@ def parse_since(text: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class ReplaySettings:
-    """Everything ``replay`` needs besides the sender's own settings (policy, time, TLS, output)."""
+    """Everything ``replay`` needs (TLS and output aside): what to read and select, how to rebuild
+    it, and how the run goes (the same fields as ``SendSettings``, read by ``sending.run``)."""
 
     log: str
     url: str | None = None
@@ -302,6 +305,12 @@ class ReplaySettings:
     signature_style: str = "prefixed"
     headers: tuple[tuple[str, str], ...] = ()  # extra headers (-H), win over recorded ones
     allow_http: bool = False
+    policy: Policy = field(default_factory=Policy)
+    concurrency: int = 10
+    rate: float | None = None  # first attempts per simulated second; None: all due at T+0
+    speed: float | None = None  # simulated seconds per real second; None: 1 (real time)
+    fast: bool = False  # skip the waits
+    log_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,8 +343,30 @@ class Planned:
 
 @dataclass(frozen=True)
 class ReplayPlan:
+    """A checked replay: what the log holds, what is selected and rebuilt; ``sending.run`` runs it."""
+
     log: ReplayLog
     planned: tuple[Planned, ...]
+    settings: ReplaySettings
+
+    @property
+    def total(self) -> int:
+        return len(self.planned)
+
+    @property
+    def tables(self) -> bool:
+        """Whether people get a table per notification (else only the summary), as for ``send``."""
+        return self.total <= TABLES_UP_TO
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The remarks about the URLs (plain http to loopback, ...), each once."""
+        return tuple(dict.fromkeys(item.note for item in self.planned if item.note is not None))
+
+    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]:
+        """The notifications by URL (first-seen order; log order within each), for ``sending.run``."""
+        for url, notifications in by_url(self.planned).items():
+            yield url, iter(notifications)
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -396,6 +427,7 @@ def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes]) -> Repl
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
         raise BadInput(f"unknown algorithm {settings.algorithm!r}: use one of {', '.join(signing.ALGORITHMS)}")
+    check_run(settings)
     log = read_log(settings.log, stdin)
     _check_filters(log, settings.filters)
     if settings.url is None and "listen" in log.kinds:
@@ -417,7 +449,7 @@ def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes]) -> Repl
                 checked[original] = (target.url, target.note)
             url, note = checked[original]
         planned.append(Planned(url=url, notification=rebuild(item, settings), recorded=item, note=note))
-    return ReplayPlan(log=log, planned=tuple(planned))
+    return ReplayPlan(log=log, planned=tuple(planned), settings=settings)
 
 
 def by_url(planned: Sequence[Planned]) -> dict[str, list[Notification]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -26,6 +29,7 @@ from connect_hooks.replay import (
     read_log,
 )
 from connect_hooks.sending import SendLog, SendSettings, make_notification
+from connect_hooks.sending import run as run_send
 from tests.support import run
 
 SECRET = "old-hub-secret"
@@ -37,7 +41,9 @@ def no_stdin() -> bytes:
     raise AssertionError("stdin read")
 
 
-def write_send_log(path: Path, outcomes: dict[str, Outcome | None]) -> dict[str, bytes]:
+def write_send_log(
+    path: Path, outcomes: dict[str, Outcome | None], urls: dict[str, str] | None = None
+) -> dict[str, bytes]:
     """A send log as ``send --log`` writes it: one notification per sample, then its outcome (or none)."""
     settings = SendSettings(url=URL, targets=(), secret=SECRET, headers=(("Authorization", "Bearer leaked"),))
     notifications = [
@@ -46,9 +52,10 @@ def write_send_log(path: Path, outcomes: dict[str, Outcome | None]) -> dict[str,
     with NdjsonLog(path) as log:
         story = SendLog(log, URL)
         for notification, outcome in zip(notifications, outcomes.values(), strict=True):
+            story.url = (urls or {}).get(notification.target, URL)
             story.notification(notification)
             if outcome is not None:
-                story.outcome(Delivery.of(notification, URL, outcome))
+                story.outcome(Delivery.of(notification, story.url, outcome))
     return {n.target: n.body for n in notifications}
 
 
@@ -264,3 +271,73 @@ def test_a_log_appended_to_by_a_later_run_tells_the_later_story(tmp_path: Path) 
         log.write(notification_line + "\n")
     plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
     assert [(p.recorded.line, p.recorded.outcome) for p in plan.planned] == [(3, "interrupted")]
+
+
+OTHER_URL = "https://other.example.test/wxc"
+
+
+def two_url_log(path: Path) -> None:
+    write_send_log(
+        path,
+        {"receipt/sms/delivered": Outcome.FAILED, "inbound/sms/mo": Outcome.FAILED, "receipt/sms/failed": None},
+        urls={"inbound/sms/mo": OTHER_URL},
+    )
+
+
+def test_sending_run_runs_a_replay_one_url_after_another(tmp_path: Path) -> None:
+    path, out = tmp_path / "send.ndjson", tmp_path / "replayed.ndjson"
+    two_url_log(path)
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("x-wx-gtrid")))
+        return httpx.Response(200)
+
+    plan = prepare_replay(ReplaySettings(log=str(path), fast=True, log_path=str(out)), no_stdin)
+    gtrid = {p.notification.target: p.notification.gtrid for p in plan.planned}
+    result = run_send(plan, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    assert seen == [
+        (URL, gtrid["receipt/sms/delivered"]),
+        (URL, gtrid["receipt/sms/failed"]),
+        (OTHER_URL, gtrid["inbound/sms/mo"]),
+    ]
+    assert result.all_delivered and result.summary.notifications == 3
+    assert [(d.target, d.url) for d in result.deliveries] == [
+        ("receipt/sms/delivered", URL),
+        ("receipt/sms/failed", URL),
+        ("inbound/sms/mo", OTHER_URL),
+    ]
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    stories = [(r["type"], r["url"]) for r in written if r["type"] in ("notification", "attempt", "outcome")]
+    assert [url for _, url in stories] == [URL] * 6 + [OTHER_URL] * 3  # the first group ends before the next
+    kinds = ("notification", "attempt", "outcome")
+    assert Counter(stories) == {**{(k, URL): 2 for k in kinds}, **{(k, OTHER_URL): 1 for k in kinds}}
+    assert [r["type"] for r in written].count("summary") == 1
+
+
+def test_an_interrupted_replay_records_the_groups_it_never_reached(tmp_path: Path) -> None:
+    path, out = tmp_path / "send.ndjson", tmp_path / "replayed.ndjson"
+    two_url_log(path)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        os.kill(os.getpid(), signal.SIGTERM)  # as a stopped CI job would: run ends it like Ctrl-C
+        return httpx.Response(503)
+
+    plan = prepare_replay(ReplaySettings(log=str(path), fast=True, concurrency=1, log_path=str(out)), no_stdin)
+    result = run_send(plan, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    assert result.interrupted
+    assert OTHER_URL not in seen
+    assert [(d.target, d.url, str(d.outcome)) for d in result.deliveries][-1] == (
+        "inbound/sms/mo",
+        OTHER_URL,
+        "interrupted",
+    )
+    assert result.summary.notifications == 3
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {"type": "outcome", "url": OTHER_URL, "outcome": "interrupted", "attempts": []}.items() <= {
+        **next(r for r in written if r["type"] == "outcome" and r["url"] == OTHER_URL)
+    }.items()
+    replayed_again = prepare_replay(ReplaySettings(log=str(out), filters=Filters(outcomes=("interrupted",))), no_stdin)
+    assert "inbound/sms/mo" in [p.notification.target for p in replayed_again.planned]
