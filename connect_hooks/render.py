@@ -117,7 +117,8 @@ def _percentiles(label: str, p: Percentiles) -> Text:
 def print_summary(console: Console, summary: Summary) -> None:
     """The burst summary: counts, answers, throughput, latency percentiles and a small histogram."""
     n = summary.notifications
-    title = Text(f"{n} notification{'s' if n != 1 else ''}, {summary.attempts} attempts", style="bold")
+    a = summary.attempts
+    title = Text(f"{n} notification{'s' if n != 1 else ''}, {a} attempt{'s' if a != 1 else ''}", style="bold")
     title.append(
         f" in {summary.wall_s:.2f} s: {summary.throughput_per_s:.1f} notifications/s", style="bold" if n else "dim"
     )

@@ -188,8 +188,10 @@ async def deliver_all(
         )
         task = asyncio.ensure_future(coro)
         in_flight[task] = (story, due)
-        flying.add((story.index, number))
-        heapq.heappush(limits, (bound(story, due), (story.index, number)))
+        limit_key = bound(story, due)
+        if limit_key is not _NEVER:  # an attempt with no retry left limits nothing
+            flying.add((story.index, number))
+            heapq.heappush(limits, (limit_key, (story.index, number)))
 
         def landed(t: asyncio.Task[tuple[Attempt, float]]) -> None:
             done.append(t)

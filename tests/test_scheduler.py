@@ -57,12 +57,13 @@ class Receiver:
     takes: Callable[[int, int], float] = lambda index, number: 0.0  # fake seconds an answer takes
     hold: dict[int, asyncio.Event] = field(default_factory=dict)  # notifications whose answer waits for an event
     arrivals: list[tuple[int, int, float]] = field(default_factory=list)  # (index, attempt, fake time)
+    counts: dict[int, int] = field(default_factory=dict)  # attempts seen per notification
     active: int = 0
     most_active: int = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         index = int(request.headers["x-wx-gtrid"][:8])
-        number = 1 + sum(1 for i, _, _ in self.arrivals if i == index)
+        number = self.counts[index] = self.counts.get(index, 0) + 1
         self.arrivals.append((index, number, self.clock.t))
         self.active += 1
         self.most_active = max(self.most_active, self.active)
@@ -222,6 +223,22 @@ def test_the_timeline_agrees_with_the_policy_explainer(answer: Answer, text: str
     explanation = explain(text)
     assert [a.scheduled_at for a in result.attempts] == [step.at for step in explanation.steps]
     assert result.finished[0].outcome is explanation.outcome
+
+
+def test_the_explainer_agrees_with_the_engine_for_every_status_and_fault() -> None:
+    answers: list[tuple[str, Answer]] = [(str(status), status) for status in range(100, 600)]
+    answers += [("timeout", httpx.ReadTimeout("slow")), ("connection-error", httpx.ConnectError("refused"))]
+    result = run(Receiver(FakeClock(), script=lambda i, n: answers[i][1]), len(answers), concurrency=100)
+    disagreements = []
+    for delivery in result.finished:
+        text = answers[int(delivery.target[1:])][0]
+        explanation = explain(text)
+        engine = ([a.scheduled_at for a in delivery.attempts], delivery.outcome)
+        explained = ([step.at for step in explanation.steps], explanation.outcome)
+        if engine != explained:
+            disagreements.append((text, engine, explained))
+    assert len(result.finished) == len(answers)
+    assert disagreements == []
 
 
 def test_notifications_are_pulled_only_when_due() -> None:
