@@ -18,6 +18,7 @@ from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.endpoint import CheckReport, Verdict
 from connect_hooks.explain import Explanation, fmt_seconds
 from connect_hooks.policy import Decision, Outcome
+from connect_hooks.replay import Planned
 from connect_hooks.summary import Percentiles, Summary
 
 OUTCOME_STYLE = {
@@ -202,3 +203,28 @@ def print_explanations(console: Console, explanations: Sequence[Explanation]) ->
         console.print(line)
         for caveat in item.caveats:
             console.print(Text(f"  ! {caveat}", style="yellow"))
+
+
+def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
+    """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
+    table = Table(title="replay --dry-run: nothing is sent", title_justify="left", expand=False)
+    table.add_column("line", justify="right")
+    table.add_column("target")
+    table.add_column("gtrid")
+    table.add_column("recorded")
+    table.add_column("bytes", justify="right")
+    table.add_column("signature")
+    table.add_column("to")
+    for item in planned:
+        recorded = item.recorded
+        was = recorded.outcome if recorded.outcome is not None else str(recorded.status or "-")
+        gtrid = Text(item.notification.gtrid)
+        if item.notification.gtrid != recorded.gtrid:
+            gtrid.append(" (new)", style="yellow")
+        signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
+        table.add_row(
+            str(recorded.line), item.notification.target, gtrid, was, str(len(item.notification.body)), signed, item.url
+        )
+    console.print(table)
+    n = len(planned)
+    console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))

@@ -359,6 +359,11 @@ class ReplayPlan:
         return self.total <= TABLES_UP_TO
 
     @property
+    def single(self) -> bool:
+        """Never: a replay's ``--json`` is always a list (whatever the filters select)."""
+        return False
+
+    @property
     def notes(self) -> tuple[str, ...]:
         """The remarks about the URLs (plain http to loopback, ...), each once."""
         return tuple(dict.fromkeys(item.note for item in self.planned if item.note is not None))
