@@ -198,8 +198,10 @@ def test_filters_select_exactly_and_dry_run_sends_nothing(recorded: tuple[Record
     ]
     table = cli("replay", str(sent.log), "--dry-run", "--outcome", "failed,dropped")
     assert table.exit_code == 0
-    assert "replay --dry-run: nothing is sent" in table.stdout
+    assert f"replay --dry-run to {broken.url}: nothing is sent" in table.stdout
     assert "2 notifications would be replayed" in table.stdout
+    for shown in gtrids(sent, "inbound/sms/mo", "receipt/sms/failed"):
+        assert shown in table.stdout  # whole, to copy into --gtrid
     assert len(broken.posts) == 3  # the receiver is up at the recorded URL, and heard nothing
 
     nothing = cli("replay", str(sent.log), "--outcome", "interrupted", "--fast", "--json")
