@@ -267,7 +267,7 @@ def test_send_a_glob_sends_each_sample_as_its_own_notification(receiver: Receive
 @pytest.mark.e2e
 def test_send_a_glob_gives_each_notification_its_own_retries(receiver: Receiver) -> None:
     # One at a time, on one clock: both first attempts (T+0) come before apple/failed's retry (T+60).
-    receiver.statuses = [503, 200, 404]  # apple/failed: 503, then 404 on its retry; apple/failed-invitation: 200
+    receiver.statuses = [503, 200, 404]  # apple/failed: 503, then 404 on its retry; failed-invitation: 200
     result = run("send", "receipt/apple/failed*", receiver.url, "--fast", "--json", "--concurrency", "1")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
