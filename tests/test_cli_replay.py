@@ -7,7 +7,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
+import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ from connect_hooks.cli import main
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
 from connect_hooks.server import bind, serving
-from tests.servers import Request, ScriptedServer
+from tests.servers import Request, ScriptedServer, Stall
 
 pytestmark = pytest.mark.e2e
 
@@ -204,6 +207,9 @@ def test_filters_select_exactly_and_dry_run_sends_nothing(recorded: tuple[Record
         assert shown in table.stdout  # whole, to copy into --gtrid
     assert len(broken.posts) == 3  # the receiver is up at the recorded URL, and heard nothing
 
+    from_stdin = cli("replay", "-", "--dry-run", "--json", "--outcome", "failed", input=sent.log.read_bytes())
+    assert json.loads(from_stdin.stdout) == rows
+
     nothing = cli("replay", str(sent.log), "--outcome", "interrupted", "--fast", "--json")
     assert (nothing.exit_code, nothing.stdout) == (0, "[]\n")
     assert nothing.stderr == f"nothing to replay: none of the 3 notifications in {sent.log} matches the filters\n"
@@ -223,6 +229,37 @@ def test_a_torn_last_line_is_reported_and_skipped(recorded: tuple[Recorded, Scri
     assert [d["target"] for d in json.loads(result.stdout)] == ["receipt/sms/delivered", "inbound/sms/mo"]
     assert f"{torn}:{len(kept) + 1}: a truncated last line; skipped" in result.stderr.splitlines()
     assert len(fixed.posts) == 2
+
+
+def test_an_interrupted_replay_leaves_every_notification_on_record(
+    recorded: tuple[Recorded, ScriptedServer], tmp_path: Path
+) -> None:
+    sent, _ = recorded
+    out = tmp_path / "replayed.ndjson"
+    with ScriptedServer(script=[Stall(30)]) as stuck:
+
+        def stop_when_the_first_post_arrives() -> None:
+            deadline = time.monotonic() + 20
+            while not stuck.posts and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if stuck.posts:  # (never signal pytest itself when the replay did not get that far)
+                os.kill(os.getpid(), signal.SIGTERM)  # a cancelled CI job: run ends it like Ctrl-C
+
+        stopper = threading.Thread(target=stop_when_the_first_post_arrives)
+        stopper.start()
+        result = cli("replay", str(sent.log), stuck.url, "--concurrency", "1", "--json", "--log", str(out))
+        stopper.join()
+    assert result.exit_code == 130
+    report = json.loads(result.stdout)
+    assert [(d["target"], d["outcome"], len(d["attempts"])) for d in report] == [
+        ("receipt/sms/delivered", "interrupted", 0),  # its attempt was cut: it does not count
+        ("inbound/sms/mo", "interrupted", 0),
+        ("receipt/sms/failed", "interrupted", 0),
+    ]
+    assert len(stuck.posts) == 1
+    # On record, so the interrupted ones replay later.
+    again = cli("replay", str(out), "--outcome", "interrupted", "--dry-run", "--json")
+    assert [row["target"] for row in json.loads(again.stdout)] == list(TARGETS)
 
 
 @contextmanager
