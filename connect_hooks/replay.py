@@ -175,11 +175,12 @@ def read_log(source: str, stdin: Callable[[], bytes]) -> ReplayLog:
             continue
         try:
             record = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number too long, nested too deep
             last = number == len(lines) and ends_cut
             problems.append(Problem(number, "a truncated last line" if last else "not a JSON record"))
             continue
         kind = record.get("type") if isinstance(record, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if kind == "outcome" and isinstance(record.get("gtrid"), str) and record.get("outcome") in OUTCOMES:
             outcomes[record["gtrid"]] = record["outcome"]
             continue

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connect_hooks import catalogue, signing
 from connect_hooks.delivery import Delivery
@@ -341,3 +343,29 @@ def test_an_interrupted_replay_records_the_groups_it_never_reached(tmp_path: Pat
     }.items()
     replayed_again = prepare_replay(ReplaySettings(log=str(out), filters=Filters(outcomes=("interrupted",))), no_stdin)
     assert "inbound/sms/mo" in [p.notification.target for p in replayed_again.planned]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(["type", "gtrid", "headers", "body", "body_base64", "method", "status", "size", "time", "url"])
+RECORD = st.dictionaries(FIELDS, JSON | st.sampled_from(["notification", "outcome", "request", "POST", "failed"]))
+LINE = st.one_of(st.binary(max_size=40), RECORD.map(lambda r: json.dumps(r).encode()))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, max_size=6), newline_at_end=st.booleans())
+def test_any_file_is_read_or_refused_as_bad_input(tmp_path: Path, lines: list[bytes], newline_at_end: bool) -> None:
+    data = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
+    try:
+        log = read_log("-", lambda: data)
+    except BadInput as refused:
+        assert "holds no notification to replay" in str(refused)
+        return
+    assert log.records
+    numbers = [record.line for record in log.records] + [problem.line for problem in log.problems]
+    assert len(numbers) == len(set(numbers))  # each line counted once: replayed, folded into a story, or reported
+    plan = prepare_replay(ReplaySettings(log="-", url="https://x.test/"), lambda: data)
+    assert [p.recorded for p in plan.planned] == list(log.records)
