@@ -287,9 +287,10 @@ class Interrupted(ConnectHooksError):
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, deliveries: Sequence[Delivery]) -> None:
+    def __init__(self, deliveries: Sequence[Delivery] | Delivery) -> None:
         super().__init__("interrupted")
-        self.deliveries: tuple[Delivery, ...] = tuple(deliveries)
+        # One record is accepted too, as round 1's Interrupted(delivery) was called.
+        self.deliveries: tuple[Delivery, ...] = (deliveries,) if isinstance(deliveries, Delivery) else tuple(deliveries)
 
     @property
     def delivery(self) -> Delivery:

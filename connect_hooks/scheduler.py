@@ -12,10 +12,11 @@ order, so the receiver sees attempts in simulated-time order whatever the speed:
   due at its attempt's time + the attempt's charged duration (``delivery.charged_seconds``:
   a timeout costs the whole deadline, anything else its real duration in whole seconds, rounded
   down) + the policy's wait.
-- **Look-ahead.** An event starts only when no attempt still in flight could lead to an earlier
-  one: an attempt made at T can cause a retry no earlier than T + its wait. So with ``--fast``
-  every attempt due at T+0 is made and answered before any retry due at T+60 starts, while the
-  T+0 attempts themselves run side by side.
+- **Look-ahead.** An attempt made at T is answered by T + timeout (simulated) and can cause a
+  retry no earlier than T + its wait. While it is unanswered, only events due before the sooner
+  of the two may start. So with ``--fast`` every attempt due at T+0 is made and answered before
+  any retry due at T+60 starts, while the T+0 attempts (and arrivals close together) run side
+  by side.
 - **Real time.** ``Clock.speed`` S: an event due at simulated T starts at real ``t0 + T / S``
   (anchored to the start, so sleeps do not drift). ``speed=None`` (fast): no waiting at all,
   except that an arrival schedule (``rate``) keeps its real pace: first attempt i starts at real
@@ -137,11 +138,16 @@ async def deliver_all(
         return t0 + due if arrival and rate is not None else -math.inf
 
     def bound(story: _Story, start: float) -> _Key:
-        """The earliest event an attempt made at simulated ``start`` could still cause."""
+        """How far the clock may run while an attempt made at simulated ``start`` is unanswered.
+
+        Its answer comes at most ``timeout`` later (simulated), and its retry no earlier than its
+        wait: nothing due at or after the sooner of the two starts before the answer is known.
+        """
         number = len(story.attempts) + 1
-        if number > policy.retries:
-            return _NEVER
-        return (start + policy.waits[number - 1], story.index, number + 1)
+        horizon = policy.timeout
+        if number <= policy.retries:
+            horizon = min(horizon, policy.waits[number - 1])
+        return (start + horizon, story.index, number + 1)
 
     # The look-ahead limits of the attempts in flight, smallest first (entries of landed ones linger).
     limits: list[tuple[_Key, tuple[int, int]]] = []
@@ -188,10 +194,8 @@ async def deliver_all(
         )
         task = asyncio.ensure_future(coro)
         in_flight[task] = (story, due)
-        limit_key = bound(story, due)
-        if limit_key is not _NEVER:  # an attempt with no retry left limits nothing
-            flying.add((story.index, number))
-            heapq.heappush(limits, (limit_key, (story.index, number)))
+        flying.add((story.index, number))
+        heapq.heappush(limits, (bound(story, due), (story.index, number)))
 
         def landed(t: asyncio.Task[tuple[Attempt, float]]) -> None:
             done.append(t)

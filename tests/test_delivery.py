@@ -258,3 +258,10 @@ def test_as_dict_is_the_json_contract() -> None:
         "elapsed_ms": 0.0,
         "decision": "retry",
     }
+
+
+def test_interrupted_carries_its_records_and_means_exit_130() -> None:
+    record = Delivery.of(notification(), URL, Outcome.INTERRUPTED, retries_left=3)
+    assert Interrupted(record).deliveries == (record,)
+    assert Interrupted([record, record]).delivery is record
+    assert Interrupted(record).exit_code == 130

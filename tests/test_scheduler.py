@@ -58,6 +58,7 @@ class Receiver:
     hold: dict[int, asyncio.Event] = field(default_factory=dict)  # notifications whose answer waits for an event
     arrivals: list[tuple[int, int, float]] = field(default_factory=list)  # (index, attempt, fake time)
     counts: dict[int, int] = field(default_factory=dict)  # attempts seen per notification
+    story: list[tuple[str, int, int]] = field(default_factory=list)  # ("start" | "answer", index, attempt)
     active: int = 0
     most_active: int = 0
 
@@ -65,6 +66,7 @@ class Receiver:
         index = int(request.headers["x-wx-gtrid"][:8])
         number = self.counts[index] = self.counts.get(index, 0) + 1
         self.arrivals.append((index, number, self.clock.t))
+        self.story.append(("start", index, number))
         self.active += 1
         self.most_active = max(self.most_active, self.active)
         try:
@@ -75,6 +77,7 @@ class Receiver:
             self.clock.t += self.takes(index, number)
         finally:
             self.active -= 1
+        self.story.append(("answer", index, number))
         answer = self.script(index, number)
         if isinstance(answer, Exception):
             raise answer
@@ -132,6 +135,29 @@ def test_every_first_attempt_is_answered_before_any_retry_at_any_speed(speed: fl
     assert sorted({a.scheduled_at for a in result.attempts[6:]}) == [60.0]
     assert [d.outcome for d in result.finished] == [Outcome.DELIVERED] * 6
     assert result.delivered == 6
+
+
+@pytest.mark.parametrize("speed", [None, 1.0, 600.0])
+def test_no_retry_starts_before_every_earlier_attempt_is_answered(speed: float | None) -> None:
+    slow = asyncio.Event()
+    receiver = Receiver(FakeClock(), script=first_fails, hold={2: slow})
+
+    async def release_later() -> None:
+        for _ in range(200):  # plenty of turns for a wrong scheduler to start a retry meanwhile
+            await asyncio.sleep(0)
+        slow.set()
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            releaser = asyncio.ensure_future(release_later())
+            await deliver_all(
+                [notification(i) for i in range(3)], URL, Policy(), client=client, clock=receiver.clock.clock(speed)
+            )
+            await releaser
+
+    asyncio.run(go())
+    assert receiver.story.index(("answer", 2, 1)) < receiver.story.index(("start", 0, 2))
+    assert receiver.order == [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)]
 
 
 @pytest.mark.parametrize("speed", [None, 1.0, 600.0])
