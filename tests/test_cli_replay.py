@@ -212,7 +212,9 @@ def test_filters_select_exactly_and_dry_run_sends_nothing(recorded: tuple[Record
 
     nothing = cli("replay", str(sent.log), "--outcome", "interrupted", "--fast", "--json")
     assert (nothing.exit_code, nothing.stdout) == (0, "[]\n")
-    assert nothing.stderr == f"nothing to replay: none of the 3 notifications in {sent.log} matches the filters\n"
+    assert nothing.stderr == f"nothing to replay: none of the 3 notifications in {sent.log} matches\n"
+    in_figures = cli("replay", str(sent.log), "--gtrid", "no-such-gtrid", "--fast", "--json", "--summary")
+    assert (in_figures.exit_code, json.loads(in_figures.stdout)["notifications"]) == (0, 0)
     assert len(broken.posts) == 3
 
 

@@ -127,20 +127,26 @@ def replay(
     )
     plan = core.prepare_replay(settings, stdin=sys.stdin.buffer.read)
 
-    def note(text: str, **style: Any) -> None:  # click, not Rich: --json never loads Rich
-        click.echo(click.style(text, **style), err=True)
-
     for problem in plan.problems:
-        note(problem, fg="yellow")
+        _note(problem, fg="yellow")
     if not plan.planned:
-        recorded = len(plan.log.records)
-        note(f"nothing to replay: none of the {recorded} notifications in {plan.log.source} matches the filters")
+        _note(f"nothing to replay: none of the {_notifications(len(plan.log.records))} in {plan.log.source} matches")
         if as_json:
-            dump_json([])
+            from connect_hooks.summary import SummaryCounter
+
+            dump_json(SummaryCounter().summary(0.0).as_dict() if summary_only and not dry_run else [])
         return ExitCode.OK
     if dry_run:
         return _dry_run(plan, as_json)
     return _replay(plan, summary_only=summary_only, as_json=as_json, ca_bundle=ca_bundle, insecure=insecure)
+
+
+def _note(text: str, **style: Any) -> None:  # click, not Rich: --json never loads Rich
+    click.echo(click.style(text, **style), err=True)
+
+
+def _notifications(n: int) -> str:
+    return f"{n} notification{'s' if n != 1 else ''}"
 
 
 def _dry_run(plan: ReplayPlan, as_json: bool) -> ExitCode:
@@ -164,19 +170,16 @@ def _replay(plan: ReplayPlan, *, summary_only: bool, as_json: bool, ca_bundle: s
     summary_only = summary_only or (not as_json and not plan.tables)
 
     def preamble() -> None:
-        def note(text: str, **style: Any) -> None:
-            click.echo(click.style(text, **style), err=True)
-
         for remark in plan.notes:
-            note(remark, dim=True)
+            _note(remark, dim=True)
         selected, recorded = len(plan.planned), len(plan.log.records)
-        note(f"replaying {selected} of the {recorded} notifications in {plan.log.source}", dim=True)
+        _note(f"replaying {selected} of the {_notifications(recorded)} in {plan.log.source}", dim=True)
         if settings.resign and settings.secret is not None and not as_json:
             from connect_hooks.hubsecret import masked
 
-            note(f"re-signing with {settings.algorithm}: hub secret {masked(settings.secret)}", dim=True)
+            _note(f"re-signing with {settings.algorithm}: hub secret {masked(settings.secret)}", dim=True)
         if insecure:
-            note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
+            _note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
 
     if as_json:
         return json_report(plan, client, summary_only, preamble)
