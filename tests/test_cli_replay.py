@@ -24,6 +24,7 @@ from connect_hooks.cli import main
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
 from connect_hooks.server import bind, serving
+from tests.conftest import LocalCA
 from tests.servers import Request, ScriptedServer, Stall
 
 pytestmark = pytest.mark.e2e
@@ -124,6 +125,18 @@ def test_without_a_url_a_send_log_replays_to_the_original_url(recorded: tuple[Re
     ]
     assert broken.posts[-1].body == sent.posts[gtrid].body
     assert len(broken.posts) == 4
+
+
+def test_https_is_verified_like_send(recorded: tuple[Recorded, ScriptedServer], test_ca: LocalCA) -> None:
+    sent, _ = recorded
+    with ScriptedServer(script=[200], tls=test_ca.server_context()) as secure:
+        untrusted = cli("replay", str(sent.log), secure.url, "--outcome", "failed", "--retries", "0", "--json")
+        trusted = cli("replay", str(sent.log), secure.url, "--outcome", "failed", "--ca-bundle", str(test_ca.ca_path))
+    assert untrusted.exit_code == 1
+    (attempt,) = json.loads(untrusted.stdout)[0]["attempts"]
+    assert attempt["error"].startswith("TLS failed: certificate verify failed")
+    assert trusted.exit_code == 0, trusted.stderr
+    assert [p.headers["x-wx-gtrid"] for p in secure.posts] == gtrids(sent, "receipt/sms/failed")
 
 
 def test_resign_and_new_gtrid(recorded: tuple[Recorded, ScriptedServer], tmp_path: Path) -> None:
