@@ -9,8 +9,8 @@ the last answer the receiver gave it).
 By default a replay is exact: the same body bytes, ``x-wx-gtrid`` and ``x-hub-signature``, so a
 receiver's idempotency is tested. ``new_gtrid`` gives each a fresh gtrid; ``resign`` signs again
 with the current secret. Headers that belong to one hop (Host, Content-Length, Connection, ...)
-and ``Authorization`` (applied afresh per attempt by the sender's auth, never re-sent from a log)
-are dropped.
+and credentials (``Authorization``, ``Cookie``, ``X-Api-Key``, ...: applied afresh per attempt by
+the sender, never re-sent from a log) are dropped.
 
 No Click, no Rich: the command renders what ``prepare_replay`` returns.
 """
@@ -37,8 +37,8 @@ from connect_hooks.policy import Policy
 from connect_hooks.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
-#: Headers never replayed: they belong to one connection or are recomputed by the client,
-#: and Authorization is applied afresh by the sender (a recorded credential is never re-sent).
+#: Headers never replayed: they belong to one connection or are recomputed by the client, and
+#: credentials (Authorization and the like) are applied afresh by the sender, never re-sent.
 DROPPED_HEADERS = frozenset(
     {
         "host",
@@ -52,7 +52,14 @@ DROPPED_HEADERS = frozenset(
         "transfer-encoding",
         "upgrade",
         "expect",
+        # Credentials: applied afresh by the sender (-H, or its auth), never re-sent from a log,
+        # where they may also have been redacted (the inspector's NDJSON download redacts these).
         "authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-amz-security-token",
         # The response's encoding is negotiated by the client that sends (and must decode) it.
         "accept-encoding",
     }
