@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
     "conform": ("connect_hooks.commands.conform:conform", "Does the receiver at URL hold up? Named checks, a verdict."),
     "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
+    "replay": (
+        "connect_hooks.commands.replay:replay",
+        "Send again what 'send --log' or 'listen --log' recorded.",
+    ),
     "samples": ("connect_hooks.commands.samples:samples", "Browse the sample catalogue: what Webex Connect sends."),
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
     "sign": ("connect_hooks.commands.signature:sign_command", "Print the x-hub-signature for exactly these bytes."),

@@ -18,6 +18,7 @@ from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.endpoint import CheckReport, Verdict
 from connect_hooks.explain import Explanation, fmt_seconds
 from connect_hooks.policy import Decision, Outcome
+from connect_hooks.replay import Planned
 from connect_hooks.summary import Percentiles, Summary
 
 OUTCOME_STYLE = {
@@ -215,3 +216,32 @@ def print_explanations(console: Console, explanations: Sequence[Explanation]) ->
         console.print(line)
         for caveat in item.caveats:
             console.print(Text(f"  ! {caveat}", style="yellow"))
+
+
+def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
+    """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
+    urls = {item.url for item in planned}
+    one_url = next(iter(urls)) if len(urls) == 1 else None
+    title = f"replay --dry-run to {one_url}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("line", justify="right")
+    table.add_column("target")
+    table.add_column("gtrid", min_width=36, overflow="fold")  # whole, to copy into --gtrid
+    table.add_column("recorded")
+    table.add_column("bytes", justify="right")
+    table.add_column("signature")
+    if one_url is None:
+        table.add_column("to", overflow="fold")
+    for item in planned:
+        recorded = item.recorded
+        was = recorded.outcome if recorded.outcome is not None else str(recorded.status or "-")
+        gtrid = Text(item.notification.gtrid)
+        if item.notification.gtrid != recorded.gtrid:
+            gtrid.append(" (new)", style="yellow")
+        signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
+        row: list[str | Text] = [str(recorded.line), item.notification.target, gtrid, was]
+        row += [str(len(item.notification.body)), signed]
+        table.add_row(*row, *([item.url] if one_url is None else []))
+    console.print(table)
+    n = len(planned)
+    console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))

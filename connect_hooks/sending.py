@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -19,12 +20,12 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from connect_hooks import __version__, catalogue, signing
-from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
+from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver, interrupted
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
@@ -136,20 +137,57 @@ def check(settings: SendSettings) -> None:
         t.lower().startswith(("http://", "https://")) for t in targets
     ):
         raise BadInput(f"the URL goes last, after the TARGETs: {EXAMPLE}")
-    if settings.fast and settings.speed is not None:
-        raise BadInput("--fast and --speed contradict each other: give one of them")
-    if settings.speed is not None and not settings.speed > 0:
-        raise BadInput(f"--speed {settings.speed:g} is not positive: give e.g. --speed 60 (a minute a second)")
+    check_run(settings)
     if settings.count < 1:
         raise BadInput(f"--count {settings.count} sends nothing: give 1 or more")
-    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
-        raise BadInput(f"--concurrency {settings.concurrency} is out of range: give 1 to {MAX_CONCURRENCY}")
-    if settings.rate is not None and not settings.rate > 0:
-        raise BadInput(f"--rate {settings.rate:g} is not positive: give notifications per second, e.g. --rate 50")
     if settings.secret is not None and settings.secret == "":
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
         raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+
+
+class RunSettings(Protocol):
+    """What ``run`` reads from settings: the policy, the clock, the concurrency bound, the arrival
+    schedule and the log (``SendSettings`` has them, and so has a replay's settings)."""
+
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def speed(self) -> float | None: ...
+    @property
+    def fast(self) -> bool: ...
+    @property
+    def log_path(self) -> str | None: ...
+
+
+class Runnable(Protocol):
+    """What ``run`` delivers: settings, and the notifications grouped by URL (a ``SendPlan`` has one
+    group; a replay of a send log has one per original URL). Groups run one after another."""
+
+    @property
+    def settings(self) -> RunSettings: ...
+    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]: ...
+
+
+def check_run(settings: RunSettings) -> None:
+    """The checks on how a run goes (time, concurrency, rate); BadInput otherwise."""
+    if settings.fast and settings.speed is not None:
+        raise BadInput("--fast and --speed contradict each other: give one of them")
+    if settings.speed is not None and not settings.speed > 0:
+        raise BadInput(f"--speed {settings.speed:g} is not positive: give e.g. --speed 60 (a minute a second)")
+    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency {settings.concurrency} is out of range: give 1 to {MAX_CONCURRENCY}")
+    if settings.rate is not None and not settings.rate > 0:
+        raise BadInput(f"--rate {settings.rate:g} is not positive: give notifications per second, e.g. --rate 50")
+
+
+def make_clock(settings: RunSettings, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+    """The run's clock: real time, ``--speed`` S, or ``--fast``."""
+    return Clock(speed=None if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
 
 
 @dataclass(frozen=True)
@@ -186,9 +224,12 @@ class SendPlan:
                     body = catalogue.render(name, seed=seed, sets=settings.sets)
                 yield make_notification(name, body, settings)
 
+    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]:
+        """One group: every notification, to the one URL."""
+        yield self.target.url, self.notifications()
+
     def clock(self, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
-        settings = self.settings
-        return Clock(speed=None if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
+        return make_clock(self.settings, sleep, now)
 
 
 def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
@@ -250,7 +291,8 @@ async def send_all(
 class SendLog:
     """The NDJSON story of a send (``--log``): each notification (its exact body and headers) just
     before its first attempt, each attempt as it is answered, one outcome per notification, and a
-    closing summary. Replay reads the same records. One writer, whole lines: never interleaved."""
+    closing summary. Replay reads the same records. One writer, whole lines: never interleaved.
+    ``url`` is the URL of the group being run (``run`` sets it before each group)."""
 
     def __init__(self, log: NdjsonLog, url: str) -> None:
         self.log = log
@@ -310,7 +352,7 @@ def stdout_gone() -> None:
 
 
 def run(
-    plan: SendPlan,
+    plan: Runnable,
     *,
     client: httpx.AsyncClient,
     clock: Clock | None = None,
@@ -320,29 +362,33 @@ def run(
     on_finish: Callable[[Delivery], None] | None = None,
     keep: bool = True,
 ) -> SendResult:
-    """Run a planned send to the end (or to Ctrl-C/SIGTERM) in its own event loop.
+    """Run a planned send (or a replay) to the end (or to Ctrl-C/SIGTERM) in its own event loop.
 
     Opens and closes the ``--log`` file, closes ``client``, treats SIGTERM like Ctrl-C (every
     unfinished notification ends ``interrupted``, on record), and makes the callbacks survive a
     reader of stdout that went away. ``on_attempt`` gets (target, attempt). ``keep`` keeps every
     record for the result (``--json`` lists, tables); without it memory stays flat. ``on_begin``
     is called once everything is open (the log), before the first notification is made.
+    Several groups (URLs) run one after another; once one is interrupted, every notification of
+    the groups after it ends ``interrupted`` too, on record. One summary covers them all.
     """
     settings = plan.settings
-    log = SendLog(NdjsonLog(settings.log_path), plan.target.url) if settings.log_path else None
+    log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
     counter = SummaryCounter()
     active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
     kept: list[tuple[int, Delivery]] = []
     start_cb = quiet_when_stdout_goes(on_start) if on_start is not None else None
     attempt_cb = quiet_when_stdout_goes(on_attempt) if on_attempt is not None else None
     finish_cb = quiet_when_stdout_goes(on_finish) if on_finish is not None else None
-    clock = clock or plan.clock()
+    clock = clock or make_clock(settings)
     began = clock.now()
     ended = [began]
+    urls: list[str] = []
+    numbering = itertools.count()
 
-    def notifications() -> Iterator[Notification]:
-        for index, notification in enumerate(plan.notifications()):
-            active[notification.gtrid] = (index, notification.target)
+    def notifications(items: Iterator[Notification]) -> Iterator[Notification]:
+        for notification in items:
+            active[notification.gtrid] = (next(numbering), notification.target)
             if log is not None:
                 log.notification(notification)
             if start_cb is not None:
@@ -377,32 +423,45 @@ def run(
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             async with client:
-                await deliver_all(
-                    notifications(),
-                    plan.target.url,
-                    settings.policy,
-                    client=client,
-                    clock=clock,
-                    concurrency=settings.concurrency,
-                    rate=settings.rate,
-                    on_attempt=attempted,
-                    on_finish=finished,
-                )
+                groups = plan.groups()
+                for url, items in groups:
+                    urls.append(url)
+                    if log is not None:
+                        log.url = url
+                    try:
+                        await deliver_all(
+                            notifications(items),
+                            url,
+                            settings.policy,
+                            client=client,
+                            clock=clock,
+                            concurrency=settings.concurrency,
+                            rate=settings.rate,
+                            on_attempt=attempted,
+                            on_finish=finished,
+                        )
+                    except Interrupted:
+                        for later_url, later in groups:  # never started: interrupted before a first attempt
+                            if log is not None:
+                                log.url = later_url
+                            for notification in notifications(later):
+                                finished(interrupted(notification, later_url, settings.policy))
+                        raise
         finally:
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 loop.remove_signal_handler(signal.SIGTERM)
 
-    interrupted = False
+    stopped = False
     try:
         if on_begin is not None:
             on_begin()
         asyncio.run(main())
     except Interrupted:
-        interrupted = True
+        stopped = True
     finally:
         summary = counter.summary(max(ended[0] - began, 0.0))
         if log is not None:
             log.summary(summary)
             log.log.close()
     kept.sort(key=lambda pair: pair[0])
-    return SendResult(plan.target.url, summary, tuple(d for _, d in kept), interrupted)
+    return SendResult(urls[0] if urls else "", summary, tuple(d for _, d in kept), stopped)

@@ -9,23 +9,39 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.commands.options import (
+    allow_http_option,
+    concurrency_options,
     console,
     dump_json,
+    header_option,
+    log_option,
     output_options,
     policy_options,
     resolve_secret,
     secret_options,
     set_option,
     signature_options,
+    summary_option,
+    time_options,
     tls_options,
 )
 from connect_hooks.errors import ExitCode
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     import httpx
     from rich.console import Console
 
     from connect_hooks import sending
+
+    class Reported(sending.Runnable, Protocol):
+        """What the reports need of a plan: a ``SendPlan``, or a replay's plan."""
+
+        @property
+        def total(self) -> int: ...
+        @property
+        def single(self) -> bool: ...  # --json prints one object instead of a list
 
 
 def make_sleep(*, speed: float, show: Console | None) -> Callable[[float], Any]:
@@ -55,35 +71,19 @@ def make_sleep(*, speed: float, show: Console | None) -> Callable[[float], Any]:
 @click.argument("url")
 @secret_options
 @signature_options
-@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
+@header_option
 @policy_options
-@click.option(
-    "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
-)
-@click.option("--fast", is_flag=True, help="Skip the waits entirely.")
+@time_options
 @click.option(
     "--count", type=click.IntRange(min=1), default=1, show_default=True, help="Send every TARGET this many times."
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=10_000),
-    default=10,
-    show_default=True,
-    help="Attempts in flight at most (a notification waiting for a retry holds none).",
-)
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=0, min_open=True),
-    help="First attempts per (simulated) second, on a fixed schedule; default: all at once.",
-)
-@click.option(
-    "--summary", "summary_only", is_flag=True, help="Print only the summary (default above 20 notifications)."
-)
-@click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
+@concurrency_options
+@summary_option
+@allow_http_option
 @tls_options
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
 @set_option
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
+@log_option
 @output_options
 @click.pass_context
 def send(
@@ -159,12 +159,12 @@ def send(
             note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
 
     if as_json:
-        return _json_report(plan, client, summary_only, preamble)
-    return _people_report(plan, client, summary_only, preamble)
+        return json_report(plan, client, summary_only, preamble)
+    return people_report(plan, client, summary_only, preamble)
 
 
-def _json_report(
-    plan: sending.SendPlan, client: httpx.AsyncClient, summary_only: bool, preamble: Callable[[], None]
+def json_report(
+    plan: Reported, client: httpx.AsyncClient, summary_only: bool, preamble: Callable[[], None]
 ) -> ExitCode:
     from connect_hooks import sending
 
@@ -178,17 +178,17 @@ def _json_report(
         dump_json(document)
     except BrokenPipeError:
         sending.stdout_gone()
-    return _exit_code(result)
+    return exit_code(result)
 
 
-def _exit_code(result: sending.SendResult) -> ExitCode:
+def exit_code(result: sending.SendResult) -> ExitCode:
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.OK if result.all_delivered else ExitCode.FAILED
 
 
-def _people_report(
-    plan: sending.SendPlan,
+def people_report(
+    plan: Reported,
     client: httpx.AsyncClient,
     summary_only: bool,
     preamble: Callable[[], None],
@@ -199,7 +199,7 @@ def _people_report(
     err = console(stderr=True)
     settings = plan.settings
     live = out.is_terminal and not summary_only
-    clock = plan.clock(sleep=make_sleep(speed=settings.speed or 1.0, show=err if live else None))
+    clock = sending.make_clock(settings, sleep=make_sleep(speed=settings.speed or 1.0, show=err if live else None))
     if summary_only and err.is_terminal:
         with render.BurstProgress(err, plan.total) as progress:
             result = sending.run(
@@ -217,4 +217,4 @@ def _people_report(
             render.print_deliveries(out, result.deliveries, tables=not live)
     except BrokenPipeError:
         sending.stdout_gone()
-    return _exit_code(result)
+    return exit_code(result)
