@@ -544,7 +544,7 @@ def test_no_authorization_header_makes_a_verifier_raise(scheme: str, rest: str, 
     verifiers = [
         BasicVerifier("webex", "pw"),
         DigestVerifier("webex", "pw"),
-        ApiKeyVerifier("X-Key", "k"),
+        ApiKeyVerifier("X-Key", "k\x01"),  # a key the generated headers cannot hold
         BearerVerifier("webex", "s"),
         SigV4Verifier("AKID", "secret", "eu-west-1", "execute-api", now=lambda: T0),
     ]
