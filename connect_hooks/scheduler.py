@@ -109,7 +109,7 @@ async def deliver_all(
     spaces the first attempts (open model: the schedule is fixed in advance, whatever the
     receiver does); without it every first attempt is due at T+0. ``on_attempt`` gets each
     attempt as it is answered, ``on_finish`` each notification's record as its story ends.
-    Returns the number of notifications delivered to the end.
+    Returns how many notifications' stories ended (delivered, failed or dropped).
 
     If the task is cancelled (Ctrl-C, SIGTERM), the attempts in flight are cut, every unfinished
     notification (in flight, waiting for a retry, or not started yet) goes to ``on_finish`` as
