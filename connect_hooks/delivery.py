@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from connect_hooks.logfile import body_fields
-from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
+from connect_hooks.policy import AttemptFault, Decision, Fault, Outcome, Policy, decide
 
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], float]
@@ -127,6 +127,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     """Map an exception from one attempt to a fault and a one-line description."""
+    if isinstance(exc, AttemptFault):
+        return exc.fault, exc.description
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
     causes = _causes(exc)
@@ -175,7 +177,7 @@ async def attempt_once(client: httpx.AsyncClient, request: httpx.Request, timeou
                 await response.aread()
             finally:
                 await response.aclose()
-    except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError) as exc:
+    except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:
         fault, error = classify(exc, timeout)
         return Exchange(status=None, fault=fault, error=error)
     return Exchange(status=response.status_code, headers=response.headers)
