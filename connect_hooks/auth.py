@@ -33,12 +33,15 @@ import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import AttemptFault, Fault
+
+if TYPE_CHECKING:
+    from connect_hooks.clientcert import ClientCert
 
 AUTH_TYPES = ("basic", "digest", "api-key", "oauth2", "aws-sigv4")
 CLIENT_AUTH_METHODS = ("body", "basic")
@@ -229,6 +232,18 @@ def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
         aws_secret_access_key=secret_key,
         aws_session_token=environ.get(ENV_AWS_SESSION_TOKEN) or None,
     )
+
+
+def resolve_client_cert(spec: AuthSpec, environ: Mapping[str, str]) -> ClientCert | None:
+    """The client certificate ``spec`` names, read and checked now; None when there is none."""
+    from connect_hooks.clientcert import load_client_cert
+
+    if spec.client_cert is None:
+        if spec.client_key is not None:
+            raise BadInput("--client-key goes with --client-cert: give the certificate too")
+        return None
+    password = environ.get(spec.client_cert_password_env) or None
+    return load_client_cert(spec.client_cert, spec.client_key, password, password_env=spec.client_cert_password_env)
 
 
 # -- the httpx.Auth flows ------------------------------------------------------------------------

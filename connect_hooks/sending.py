@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,6 +22,10 @@ from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.urls import TargetURL, parse_send_url
+
+if TYPE_CHECKING:
+    from connect_hooks.auth import AuthSettings
+    from connect_hooks.clientcert import ClientCert
 
 USER_AGENT = f"connect-hooks/{__version__}"
 
@@ -39,6 +44,8 @@ class SendSettings:
     allow_http: bool = False
     seed: int | None = None
     sets: tuple[str, ...] = ()
+    auth: AuthSettings | None = None  # applied by the client (transport.make_client), not the engine
+    client_cert: ClientCert | None = None
 
 
 def parse_header_option(text: str) -> tuple[str, str]:

@@ -9,15 +9,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.commands.options import (
+    announce_credentials,
+    auth_options,
     console,
     dump_json,
     output_options,
     policy_options,
+    resolve_credentials,
     resolve_secret,
     secret_options,
     set_option,
     signature_options,
     tls_options,
+    webhook_options,
 )
 from connect_hooks.errors import BadInput, ExitCode
 
@@ -67,6 +71,8 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
 @set_option
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
+@webhook_options
+@auth_options
 @output_options
 @click.pass_context
 def send(
@@ -90,6 +96,7 @@ def send(
     seed: int | None,
     sets: tuple[str, ...],
     log_path: str | None,
+    credentials: Any,
     as_json: bool,
 ) -> ExitCode:
     """Send TARGET to URL the way Webex Connect does: signed, with its retry policy.
@@ -115,6 +122,7 @@ def send(
         raise BadInput(f"the URL goes last, after the TARGETs: {example}")
     if fast and speed is not None:
         raise BadInput("--fast and --speed contradict each other: give one of them")
+    auth, client_cert = resolve_credentials(credentials)
     settings = sending.SendSettings(
         url=url,
         targets=targets,
@@ -126,13 +134,23 @@ def send(
         allow_http=allow_http,
         seed=seed,
         sets=sets,
+        auth=auth,
+        client_cert=client_cert,
     )
     target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure)
+    from connect_hooks.auth import build
+
+    client = make_client(
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        auth=build(settings.auth) if settings.auth is not None else None,
+        client_cert=settings.client_cert,
+    )
     log = NdjsonLog(log_path) if log_path else None
     story = sending.SendLog(log, target.url, notifications) if log is not None else None
     out = console()
     err = console(stderr=True)
+    announce_credentials(err, auth, client_cert, quiet=as_json)
     if target.note:
         err.print(target.note, style="dim")
     if settings.secret is not None and not as_json:
