@@ -7,8 +7,9 @@ and Contact Policy"; the decisions are in shared/reference, "Authorization and m
 - ``digest``: answers the receiver's ``401 WWW-Authenticate: Digest`` challenge once
   (``httpx.DigestAuth``). Challenge and answer are two requests of ONE attempt, inside its deadline
   (``delivery.attempt_once`` wraps the whole ``client.send``); a second 401 ends the attempt with 401.
-  A pre-emptive Digest from a configured nonce is not sent: a stored nonce goes stale, and every
-  receiver that speaks Digest issues a fresh one in its challenge.
+  Later requests of the same send start pre-emptively from the last challenge (nonce count
+  incremented), as httpx does. A pre-emptive Digest from a nonce configured in advance is not
+  offered: a stored nonce goes stale, and every receiver that speaks Digest issues a fresh one.
 - ``api-key``: one header ``<Key>: <Key Value>``.
 - ``oauth2``: client credentials grant. The token request is prepared by authlib (form body,
   client authentication in the body or with HTTP Basic); the token is fetched through the same

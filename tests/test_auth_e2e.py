@@ -1,0 +1,277 @@
+"""The sender's authorization and client certificate against real receivers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from connect_hooks import auth
+from connect_hooks.auth import AuthSettings
+from connect_hooks.cli import main
+from connect_hooks.policy import Policy
+from connect_hooks.sending import SendSettings, prepare, send_all
+from connect_hooks.transport import make_client
+from tests.auth_receivers import AuthReceiver, mtls_options, serve
+from tests.support import run
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "s3cret-pass"
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "aws-secret-key"}
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def attempts(result: Result) -> list[tuple[int | None, str | None]]:
+    document = json.loads(result.stdout)
+    return [(a["status"], a["error"]) for a in document["attempts"]]
+
+
+def test_basic(tmp_path: Path) -> None:
+    receiver = AuthReceiver("basic")
+    with serve(receiver) as port:
+        url = f"http://127.0.0.1:{port}/hooks"
+        good = cli("send", "receipt/sms/delivered", url, "--auth", "basic", "--auth-user", "alice", "--json",
+                   env={"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD})  # fmt: skip
+        (tmp_path / "pw").write_text("wrong\n")
+        bad = cli("send", "receipt/sms/delivered", url, "--auth", "basic", "--auth-user", "alice",
+                  "--auth-password-file", str(tmp_path / "pw"), "--retries", "1", "--fast", "--json")  # fmt: skip
+    assert (good.exit_code, attempts(good)) == (0, [(200, None)])
+    assert (bad.exit_code, attempts(bad)) == (1, [(401, None), (401, None)])  # 401 is retried
+    assert [s.ok for s in receiver.seen] == [True, False, False]
+
+
+def test_digest_challenge_and_answer_are_one_attempt() -> None:
+    receiver = AuthReceiver("digest")
+    with serve(receiver) as port:
+        url = f"http://127.0.0.1:{port}/hooks"
+        good = cli("send", "receipt/sms/delivered", url, "--auth", "digest", "--auth-user", "alice", "--json",
+                   env={"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD})  # fmt: skip
+        bad = cli("send", "receipt/sms/delivered", url, "--auth", "digest", "--auth-user", "alice", "--retries", "1",
+                  "--fast", "--json", env={"CONNECT_HOOKS_AUTH_PASSWORD": "nope"})  # fmt: skip
+    assert (good.exit_code, attempts(good)) == (0, [(200, None)])
+    # a wrong password: the challenge is answered once, and the second 401 ends the attempt; the
+    # retry starts pre-emptively from the last challenge (nonce count 2), then answers the new one
+    assert (bad.exit_code, attempts(bad)) == (1, [(401, None), (401, None)])
+    assert [(s.ok, "authorization" in s.headers) for s in receiver.seen] == [
+        (False, False), (True, True), (False, False), (False, True), (False, True), (False, True)
+    ]  # fmt: skip
+    assert "nc=00000002" in receiver.seen[4].headers["authorization"]
+    bodies = {s.headers["content-length"] for s in receiver.seen}
+    assert len(bodies) == 1  # the answer re-sends the same body
+
+
+def test_api_key_on_send_and_on_the_head_of_check() -> None:
+    receiver = AuthReceiver("api-key")
+    env = {"CONNECT_HOOKS_API_KEY": "key-123"}
+    with serve(receiver) as port:
+        url = f"http://127.0.0.1:{port}/hooks"
+        sent = cli("send", "receipt/sms/delivered", url, "--auth", "api-key", "--api-key-header", "X-API-Key",
+                   "--json", env=env)  # fmt: skip
+        checked = cli("check", url, "--auth", "api-key", "--api-key-header", "X-API-Key", "--json", env=env)
+        unauthorized = cli("check", url, "--json")
+    assert (sent.exit_code, attempts(sent)) == (0, [(200, None)])
+    assert json.loads(checked.stdout)["status"] == 200
+    assert json.loads(unauthorized.stdout)["status"] == 401
+    assert [(s.method, s.ok) for s in receiver.seen] == [("POST", True), ("HEAD", True), ("HEAD", False)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_oauth_one_token_for_the_send_until_it_expires() -> None:
+    clock = Clock()
+    receiver = AuthReceiver("bearer", token_ttl=300, clock=clock)
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    with serve(receiver) as port:
+        base = f"http://127.0.0.1:{port}"
+        settings = AuthSettings(
+            type="oauth2",
+            token_url=base + "/oauth/token",
+            client_id="the-client",
+            client_secret="the-client-secret",
+            scope="hooks",
+        )
+        flow = auth.build(settings, now=clock)
+
+        async def send(count: int) -> list[str]:
+            send_settings = SendSettings(url=base + "/hooks", targets=("receipt/sms/*",), policy=Policy(waits=()))
+            target, notifications = prepare(send_settings, stdin=bytes)
+            async with make_client(auth=flow) as client:
+                done = await send_all(
+                    notifications[:count], target.url, send_settings.policy, client=client, sleep=no_wait, now=clock
+                )
+            return [str(d.outcome) for d in done]
+
+        first = run(send(3))
+        clock.now += 299  # still valid for both sides
+        second = run(send(1))
+        clock.now += 1  # expired for both sides: fetched again, not refused
+        third = run(send(1))
+    assert first + second + third == ["delivered"] * 5
+    assert len(receiver.token_requests) == 2
+    assert receiver.token_requests[0] == {
+        "grant_type": "client_credentials",
+        "scope": "hooks",
+        "client_id": "the-client",
+        "client_secret": "the-client-secret",
+    }
+    assert len({s.headers["authorization"] for s in receiver.seen}) == 2
+
+
+def test_oauth_from_the_command_line_and_a_failed_token_fetch() -> None:
+    receiver = AuthReceiver("bearer")
+    env = {"CONNECT_HOOKS_CLIENT_SECRET": "the-client-secret"}
+    with serve(receiver) as port:
+        base = f"http://127.0.0.1:{port}"
+        args = ["--auth", "oauth2", "--token-url", base + "/oauth/token", "--client-id", "the-client", "--json"]
+        good = cli("send", "receipt/sms/*", base + "/hooks", *args, "--client-auth", "basic", env=env)
+        wrong = cli("send", "receipt/sms/delivered", base + "/hooks", *args, "--retries", "1", "--fast",
+                    env={"CONNECT_HOOKS_CLIENT_SECRET": "wrong"})  # fmt: skip
+        down = cli("send", "receipt/sms/delivered", base + "/hooks", "--auth", "oauth2", "--token-url",
+                   "http://127.0.0.1:9/oauth/token", "--client-id", "the-client", "--json", "--retries", "1", "--fast",
+                   env=env)  # fmt: skip
+    assert good.exit_code == 0
+    assert {d["outcome"] for d in json.loads(good.stdout)} == {"delivered"}
+    assert len(receiver.token_requests) == 1 + 2  # one token for the whole send, then one per failed attempt
+    expected = f"no OAuth token: the token endpoint {base}/oauth/token answered 401 (invalid_client)"
+    assert (wrong.exit_code, attempts(wrong)) == (1, [(None, expected), (None, expected)])
+    assert json.loads(wrong.stdout)["outcome"] == "dropped"
+    assert attempts(down) == [
+        (None, "no OAuth token: the token request to http://127.0.0.1:9/oauth/token failed: cannot connect: "
+               "connection refused"),
+    ] * 2  # fmt: skip
+    assert all(s.ok for s in receiver.seen)  # nothing reached the webhook without a token
+
+
+def test_aws_sigv4_verified_by_an_independent_check() -> None:
+    receiver = AuthReceiver("aws-sigv4")
+    with serve(receiver) as port:
+        url = f"http://127.0.0.1:{port}/hooks?b=2&a=1"
+        args = ["--auth", "aws-sigv4", "--aws-region", "eu-west-1", "--aws-service", "execute-api", "--json"]
+        good = cli("send", "receipt/sms/delivered", url, *args, env=AWS_ENV)
+        bad = cli("send", "receipt/sms/delivered", url, *args, "--retries", "0",
+                  env={**AWS_ENV, "AWS_SECRET_ACCESS_KEY": "other"})  # fmt: skip
+        token = cli("send", "receipt/sms/delivered", url, *args, env={**AWS_ENV, "AWS_SESSION_TOKEN": "sess-tok"})
+    assert (good.exit_code, attempts(good)) == (0, [(200, None)])
+    assert (bad.exit_code, attempts(bad)) == (1, [(401, None)])
+    assert (token.exit_code, attempts(token)) == (0, [(200, None)])
+    assert receiver.seen[2].headers["x-amz-security-token"] == "sess-tok"
+    assert "SignedHeaders=host;x-amz-date;x-amz-security-token," in receiver.seen[2].headers["authorization"]
+
+
+# -- mTLS --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    where = tmp_path_factory.mktemp("mtls")
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    server = server_ca.issue_cert("localhost", "127.0.0.1")
+    server_ca.cert_pem.write_to_path(str(where / "server-ca.pem"))
+    server.cert_chain_pems[0].write_to_path(str(where / "server.pem"))
+    server.private_key_pem.write_to_path(str(where / "server-key.pem"))
+    client_ca.cert_pem.write_to_path(str(where / "client-ca.pem"))
+    client = client_ca.issue_cert("webex-connect@example.test")
+    client.private_key_and_cert_chain_pem.write_to_path(str(where / "client.pem"))
+    client.cert_chain_pems[0].write_to_path(str(where / "client-cert-only.pem"))
+    client.private_key_pem.write_to_path(str(where / "client-key.pem"))
+    key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(client.cert_chain_pems[0].bytes())
+    (where / "client.p12").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"client",
+            key,
+            cert,
+            None,
+            serialization.BestAvailableEncryption(b"p12-pass"),  # type: ignore[arg-type]
+        )
+    )
+    soon = client_ca.issue_cert("soon@example.test", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=20, hours=1))
+    soon.private_key_and_cert_chain_pem.write_to_path(str(where / "soon.pem"))
+    options = mtls_options(str(where / "server.pem"), str(where / "server-key.pem"), str(where / "client-ca.pem"))
+    return {"dir": where, "options": options}
+
+
+def test_mtls_pem_p12_and_none(mtls: dict[str, Any]) -> None:
+    where: Path = mtls["dir"]
+    receiver = AuthReceiver("none")
+    with serve(receiver, tls=mtls["options"]) as port:
+        url = f"https://localhost:{port}/hooks"
+        ca = ["--ca-bundle", str(where / "server-ca.pem"), "--json", "--retries", "0"]
+        pem = cli("send", "receipt/sms/delivered", url, *ca, "--client-cert", str(where / "client.pem"))
+        split = cli("send", "receipt/sms/delivered", url, *ca, "--client-cert", str(where / "client-cert-only.pem"),
+                    "--client-key", str(where / "client-key.pem"))  # fmt: skip
+        p12 = cli("send", "receipt/sms/delivered", url, *ca, "--client-cert", str(where / "client.p12"),
+                  env={"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "p12-pass"})  # fmt: skip
+        none = cli("send", "receipt/sms/delivered", url, *ca)
+        checked = cli(
+            "check", url, "--ca-bundle", str(where / "server-ca.pem"), "--client-cert", str(where / "client.pem")
+        )
+    assert [attempts(r) for r in (pem, split, p12)] == [[(200, None)]] * 3
+    document = json.loads(none.stdout)
+    assert none.exit_code == 1
+    assert document["attempts"][0]["status"] is None
+    assert document["attempts"][0]["error"]  # refused without a certificate (TLS alert or reset)
+    assert checked.exit_code == 0, checked.stdout
+    assert len(receiver.seen) == 4  # 3 POSTs and the HEAD of check
+
+
+def test_client_certificate_expiry_warning(mtls: dict[str, Any]) -> None:
+    where: Path = mtls["dir"]
+    soon = cli("send", "receipt/sms/delivered", "http://127.0.0.1:9/hooks", "--client-cert", str(where / "soon.pem"),
+               "--retries", "0")  # fmt: skip
+    assert "warning: the client certificate" in soon.stderr
+    assert "expires in 20 days" in soon.stderr
+    fine = cli("send", "receipt/sms/delivered", "http://127.0.0.1:9/hooks", "--client-cert", str(where / "client.pem"),
+               "--retries", "0")  # fmt: skip
+    assert "warning" not in fine.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragment"),
+    [
+        (["--client-cert", "{dir}/client.p12"], {"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "wrong"}, "wrong password in CONNECT_HOOKS_CLIENT_CERT_PASSWORD"),
+        (["--client-cert", "{dir}/client.p12"], {}, "needs its password in CONNECT_HOOKS_CLIENT_CERT_PASSWORD"),
+        (["--client-cert", "{dir}/missing.pem"], {}, "does not exist"),
+        (["--client-cert", "{dir}/server-ca.pem"], {}, "holds no PEM private key"),
+        (["--client-cert", "{dir}/client-cert-only.pem", "--client-key", "{dir}/server-key.pem"], {}, "cannot use the client certificate"),
+        (["--client-key", "{dir}/client-key.pem"], {}, "--client-key goes with --client-cert"),
+        (["--auth", "basic", "--auth-user", "alice"], {}, "set CONNECT_HOOKS_AUTH_PASSWORD"),
+        (["--auth", "kerberos"], {}, "'kerberos' is not one of"),
+        (["--auth", "aws-sigv4", "--aws-region", "r", "--aws-service", "s"], {}, "needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        (["--auth", "oauth2", "--client-id", "c"], {"CONNECT_HOOKS_CLIENT_SECRET": "x"}, "needs --token-url"),
+        (["--api-key-header", "X-Key"], {}, "--api-key-header belongs to --auth api-key"),
+    ],
+)  # fmt: skip
+def test_bad_credentials_are_one_line_exit_2(
+    mtls: dict[str, Any], args: list[str], env: dict[str, str], fragment: str
+) -> None:
+    where: Path = mtls["dir"]
+    argv = [a.replace("{dir}", str(where)) for a in args]
+    for command in (["send", "receipt/sms/delivered"], ["check"]):
+        result = cli(*command, "https://127.0.0.1:9/hooks", *argv, env=env)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+        assert fragment in result.stderr
