@@ -35,6 +35,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     ok: bool
+    body: bytes = b""
 
 
 @dataclass
@@ -71,7 +72,7 @@ class AuthReceiver:
             status, extra, payload = self._token(headers, body)
         else:
             ok, challenge = self._verify(scope, headers, body)
-            self.seen.append(Seen(scope["method"], scope["path"], headers, ok))
+            self.seen.append(Seen(scope["method"], scope["path"], headers, ok, body))
             status, extra, payload = (200, [], b"ok") if ok else (401, challenge, b"unauthorized")
         await send(
             {
