@@ -77,7 +77,9 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
     with serve(receiver) as port:
         base = f"http://127.0.0.1:{port}"
         args = [*auth_args(kind, base), "--client-cert", str(p12), *extra]
-        sent = runner.invoke(main, ["send", "receipt/sms/*", base + "/hooks", "--log", str(log), *args], env=ENV)
+        sent = runner.invoke(
+            main, ["send", "receipt/sms/*", base + "/hooks", "--fast", "--log", str(log), *args], env=ENV
+        )
         checked = runner.invoke(main, ["check", base + "/hooks", *args], env=ENV)
         # a failing run too: wrong credentials everywhere, retried once
         receiver.password, receiver.api_key, receiver.client_secret, receiver.aws_secret = ("other",) * 4

@@ -276,7 +276,9 @@ def webhook_options(func: F) -> F:
         profile = load_webhook(name, config, Path.cwd())
         if "url" in kwargs and profile.url is not None:
             url = kwargs["url"]
-            if url is not None and not url.lower().startswith(("http://", "https://")):
+            if url is None:
+                kwargs["url"] = profile.url  # 'check --webhook NAME'
+            elif "targets" in kwargs and not url.lower().startswith(("http://", "https://")):
                 kwargs["targets"] = (*kwargs.get("targets", ()), url)  # 'send TARGET --webhook NAME'
                 kwargs["url"] = profile.url
         for param, value in profile.plain_settings().items():
