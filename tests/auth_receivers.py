@@ -50,6 +50,7 @@ class AuthReceiver:
     token_ttl: float = 3600
     token_status: int = 200  # what the token endpoint answers when the client is right
     clock: Callable[[], float] = time.monotonic
+    delay_authorized: float = 0.0  # seconds to wait before answering a request that carries Authorization
     aws_key: str = "AKIDTEST"
     aws_secret: str = "aws-secret-key"
     aws_region: str = "eu-west-1"
@@ -71,6 +72,10 @@ class AuthReceiver:
         if scope["path"] == "/oauth/token":
             status, extra, payload = self._token(headers, body)
         else:
+            if self.delay_authorized and "authorization" in headers:
+                import asyncio
+
+                await asyncio.sleep(self.delay_authorized)
             ok, challenge = self._verify(scope, headers, body)
             self.seen.append(Seen(scope["method"], scope["path"], headers, ok, body))
             status, extra, payload = (200, [], b"ok") if ok else (401, challenge, b"unauthorized")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -264,6 +265,26 @@ def test_oauth_token_request_and_reuse_until_expiry(client_auth: str) -> None:
     else:
         assert "client_secret" not in form
         assert first.headers["authorization"] == "Basic " + base64.b64encode(b"the-client:the-client-secret").decode()
+
+
+def test_oauth_concurrent_requests_share_one_fetch() -> None:
+    fetched: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            fetched.append(1)
+            await asyncio.sleep(0.05)  # the others arrive while the token is on its way
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 60})
+        return httpx.Response(200 if request.headers["authorization"] == "Bearer tok" else 401)
+
+    async def scenario() -> list[int]:
+        flow = auth.build(oauth_settings(), now=Clock())
+        async with make_client(transport=httpx.MockTransport(handler), auth=flow) as client:
+            answers = await asyncio.gather(*(client.post("https://hooks.test/a", content=b"{}") for _ in range(5)))
+            return [a.status_code for a in answers]
+
+    assert run(scenario()) == [200] * 5
+    assert fetched == [1]
 
 
 def test_oauth_401_discards_the_token() -> None:

@@ -72,6 +72,17 @@ def test_digest_challenge_and_answer_are_one_attempt() -> None:
     assert len(bodies) == 1  # the answer re-sends the same body
 
 
+def test_digest_answer_counts_against_the_attempt_deadline() -> None:
+    receiver = AuthReceiver("digest", delay_authorized=2.0)
+    with serve(receiver) as port:
+        result = cli("send", "receipt/sms/delivered", f"http://127.0.0.1:{port}/hooks", "--auth", "digest",
+                     "--auth-user", "alice", "--timeout", "0.5", "--retries", "0", "--json",
+                     env={"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD})  # fmt: skip
+    # the challenge came back at once; the answer stalled past the one deadline of the attempt
+    assert attempts(result) == [(None, "no complete answer within 0.5 s")]
+    assert len(receiver.seen) == 1
+
+
 def test_api_key_on_send_and_on_the_head_of_check() -> None:
     receiver = AuthReceiver("api-key")
     env = {"CONNECT_HOOKS_API_KEY": "key-123"}
