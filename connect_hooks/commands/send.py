@@ -57,7 +57,7 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 
 @click.command()
 @click.argument("targets", metavar="TARGET...", nargs=-1)
-@click.argument("url")
+@click.argument("url", required=False)
 @secret_options
 @signature_options
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
@@ -78,7 +78,7 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 def send(
     ctx: click.Context,
     targets: tuple[str, ...],
-    url: str,
+    url: str | None,
     secret: str | None,
     secret_file: str | None,
     algorithm: str,
@@ -114,6 +114,8 @@ def send(
     from connect_hooks.transport import make_client
 
     example = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
+    if url is None:
+        raise BadInput(f"send needs a TARGET and then a URL (or --webhook NAME): {example}")
     if not targets:
         raise BadInput(f"send needs a TARGET and then a URL, and got only {url!r}: {example}")
     if not url.lower().startswith(("http://", "https://")) and any(
