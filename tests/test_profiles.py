@@ -137,6 +137,11 @@ def test_missing_profile_file_or_name_or_secret(here: Path) -> None:
     unknown = cli("send", "receipt/sms/delivered", "--webhook", "prd")
     assert unknown.exit_code == 2
     assert "no webhook profile 'prd'" in unknown.stderr and "known profiles are prod, staging" in unknown.stderr
+    no_target = cli("send", "--webhook", "prod")
+    assert (
+        no_target.stderr
+        == "error: --webhook prod gives the URL; the TARGET is still needed: e.g. receipt/sms/delivered\n"
+    )
     unset = cli("send", "receipt/sms/delivered", "--webhook", "prod")
     assert unset.stderr == "error: webhook 'prod' takes its hub secret from PROD_HUB, which is not set: set it\n"
     lone = cli("send", "receipt/sms/delivered", "https://x.example.test/", "--config", "connect-hooks.toml")

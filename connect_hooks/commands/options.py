@@ -281,6 +281,8 @@ def webhook_options(func: F) -> F:
             elif "targets" in kwargs and not url.lower().startswith(("http://", "https://")):
                 kwargs["targets"] = (*kwargs.get("targets", ()), url)  # 'send TARGET --webhook NAME'
                 kwargs["url"] = profile.url
+        if "targets" in kwargs and not kwargs["targets"]:
+            raise BadInput(f"--webhook {name} gives the URL; the TARGET is still needed: e.g. receipt/sms/delivered")
         for param, value in profile.plain_settings().items():
             if param in kwargs and value is not None and not given_on_command_line(ctx, param):
                 kwargs[param] = value
