@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from connect_hooks.auth import AUTH_TYPES, AuthSpec
+from connect_hooks.credentials import AUTH_TYPES, AuthSpec
 from connect_hooks.errors import BadInput
 
 FILE_NAME = "connect-hooks.toml"

@@ -24,8 +24,8 @@ from connect_hooks.policy import Outcome, Policy
 from connect_hooks.urls import TargetURL, parse_send_url
 
 if TYPE_CHECKING:
-    from connect_hooks.auth import AuthSettings
     from connect_hooks.clientcert import ClientCert
+    from connect_hooks.credentials import AuthSettings
 
 USER_AGENT = f"connect-hooks/{__version__}"
 

@@ -158,3 +158,10 @@ def test_check_takes_url_and_auth_from_the_profile(here: Path) -> None:
     assert json.loads(result.stdout)["status"] == 200
     assert [(s.method, s.ok) for s in receiver.seen] == [("HEAD", True)]
     assert "x-hub-signature" not in receiver.seen[0].headers
+
+
+def test_listing_profiles_loads_no_http_stack(here: Path) -> None:
+    from tests.test_meta import loaded_by
+
+    write_profiles(here, "https://prod.example.test/hooks")
+    assert loaded_by("webhooks", "--json")["heavy"] == []

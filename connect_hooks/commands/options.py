@@ -178,7 +178,7 @@ def auth_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from connect_hooks.auth import AuthSpec
+        from connect_hooks.credentials import AuthSpec
 
         values = {field: kwargs.pop(param) for param, field in AUTH_PARAMS.items()}
         profile = kwargs.pop("webhook_profile", None)
@@ -315,7 +315,7 @@ def resolve_credentials(credentials: Any) -> tuple[Any, Any]:
     anything is sent: (``AuthSettings`` or None, ``ClientCert`` or None); BadInput when unusable."""
     import os
 
-    from connect_hooks.auth import resolve, resolve_client_cert
+    from connect_hooks.credentials import resolve, resolve_client_cert
 
     return resolve(credentials, os.environ), resolve_client_cert(credentials, os.environ)
 
