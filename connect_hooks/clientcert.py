@@ -139,14 +139,16 @@ def load_client_cert(
             subject=first.subject.rfc4514_string(),
             not_after=first.not_valid_after_utc,
         )
+    encrypted = b"ENCRYPTED" in loaded.key_pem and not cert.lower().endswith(PKCS12_SUFFIXES)
+    if encrypted and password is None:
+        raise BadInput(f"the private key of --client-cert {cert!r} is encrypted: set {password_env} to its password")
     try:
         loaded.load_into(ssl.create_default_context())
-    except ssl.SSLError as exc:
-        reason = getattr(exc, "reason", None) or str(exc)
-        hint = (
-            f"set {password_env} for an encrypted key"
-            if "DECRYPT" in str(reason).upper() or "PASSWORD" in str(reason).upper()
-            else "the key must belong to the certificate"
+    except ssl.SSLError:
+        why = (
+            f"wrong password in {password_env}, or the key does not belong to the certificate"
+            if encrypted
+            else "the key does not belong to the certificate"
         )
-        raise BadInput(f"cannot use the client certificate {cert!r}: {reason}; {hint}") from None
+        raise BadInput(f"cannot use the client certificate {cert!r}: {why}") from None
     return loaded

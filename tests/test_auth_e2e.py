@@ -207,6 +207,14 @@ def mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     client.cert_chain_pems[0].write_to_path(str(where / "client-cert-only.pem"))
     client.private_key_pem.write_to_path(str(where / "client-key.pem"))
     key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    (where / "client-encrypted.pem").write_bytes(
+        client.cert_chain_pems[0].bytes()
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"key-pass"),
+        )
+    )
     from cryptography import x509
 
     cert = x509.load_pem_x509_certificate(client.cert_chain_pems[0].bytes())
@@ -236,17 +244,19 @@ def test_mtls_pem_p12_and_none(mtls: dict[str, Any]) -> None:
                     "--client-key", str(where / "client-key.pem"))  # fmt: skip
         p12 = cli("send", "receipt/sms/delivered", url, *ca, "--client-cert", str(where / "client.p12"),
                   env={"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "p12-pass"})  # fmt: skip
+        encrypted = cli("send", "receipt/sms/delivered", url, *ca, "--client-cert", str(where / "client-encrypted.pem"),
+                        env={"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "key-pass"})  # fmt: skip
         none = cli("send", "receipt/sms/delivered", url, *ca)
         checked = cli(
             "check", url, "--ca-bundle", str(where / "server-ca.pem"), "--client-cert", str(where / "client.pem")
         )
-    assert [attempts(r) for r in (pem, split, p12)] == [[(200, None)]] * 3
+    assert [attempts(r) for r in (pem, split, p12, encrypted)] == [[(200, None)]] * 4
     document = json.loads(none.stdout)
     assert none.exit_code == 1
     assert document["attempts"][0]["status"] is None
     assert document["attempts"][0]["error"]  # refused without a certificate (TLS alert or reset)
     assert checked.exit_code == 0, checked.stdout
-    assert len(receiver.seen) == 4  # 3 POSTs and the HEAD of check
+    assert len(receiver.seen) == 5  # 4 POSTs and the HEAD of check
 
 
 def test_client_certificate_expiry_warning(mtls: dict[str, Any]) -> None:
@@ -267,7 +277,9 @@ def test_client_certificate_expiry_warning(mtls: dict[str, Any]) -> None:
         (["--client-cert", "{dir}/client.p12"], {}, "needs its password in CONNECT_HOOKS_CLIENT_CERT_PASSWORD"),
         (["--client-cert", "{dir}/missing.pem"], {}, "does not exist"),
         (["--client-cert", "{dir}/server-ca.pem"], {}, "holds no PEM private key"),
-        (["--client-cert", "{dir}/client-cert-only.pem", "--client-key", "{dir}/server-key.pem"], {}, "cannot use the client certificate"),
+        (["--client-cert", "{dir}/client-cert-only.pem", "--client-key", "{dir}/server-key.pem"], {}, "the key does not belong to the certificate"),
+        (["--client-cert", "{dir}/client-encrypted.pem"], {}, "is encrypted: set CONNECT_HOOKS_CLIENT_CERT_PASSWORD to its password"),
+        (["--client-cert", "{dir}/client-encrypted.pem"], {"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "nope"}, "wrong password in CONNECT_HOOKS_CLIENT_CERT_PASSWORD, or the key"),
         (["--client-key", "{dir}/client-key.pem"], {}, "--client-key goes with --client-cert"),
         (["--auth", "basic", "--auth-user", "alice"], {}, "set CONNECT_HOOKS_AUTH_PASSWORD"),
         (["--auth", "kerberos"], {}, "'kerberos' is not one of"),
