@@ -190,6 +190,25 @@ def test_aws_sigv4_verified_by_an_independent_check() -> None:
     assert "SignedHeaders=host;x-amz-date;x-amz-security-token," in receiver.seen[2].headers["authorization"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "args", "env"),
+    [
+        ("basic", ["--auth", "basic", "--auth-user", "alice"], {"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD}),
+        ("digest", ["--auth", "digest", "--auth-user", "alice"], {"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD}),
+        ("bearer", ["--auth", "oauth2", "--token-url", "{base}/oauth/token", "--client-id", "the-client"],
+         {"CONNECT_HOOKS_CLIENT_SECRET": "the-client-secret"}),
+        ("aws-sigv4", ["--auth", "aws-sigv4", "--aws-region", "eu-west-1", "--aws-service", "execute-api"], AWS_ENV),
+    ],
+)  # fmt: skip
+def test_the_head_of_check_carries_every_auth(kind: str, args: list[str], env: dict[str, str]) -> None:
+    receiver = AuthReceiver(kind)
+    with serve(receiver) as port:
+        base = f"http://127.0.0.1:{port}"
+        result = cli("check", base + "/hooks", *[a.replace("{base}", base) for a in args], "--json", env=env)
+    assert json.loads(result.stdout)["status"] == 200
+    assert [s.method for s in receiver.seen if s.ok] == ["HEAD"]
+
+
 # -- mTLS --------------------------------------------------------------------------------------
 
 
