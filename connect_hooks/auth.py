@@ -189,7 +189,6 @@ class OAuth2ClientCredentials(httpx.Auth):
         self._lock: asyncio.Lock | None = None
         self._token: str | None = None
         self._expires_at: float | None = None
-        self.fetches = 0  # token requests made (successful or not)
 
     def attach(self, client: httpx.AsyncClient) -> None:
         self._client = client
@@ -237,7 +236,6 @@ class OAuth2ClientCredentials(httpx.Auth):
         if self._client is None:
             raise RuntimeError("OAuth2ClientCredentials is not attached to a client (transport.make_client does it)")
         where = self._settings.token_url
-        self.fetches += 1
         request = self._token_request(self._client)
         try:
             response = await self._client.send(request, auth=None, follow_redirects=False)

@@ -147,6 +147,8 @@ def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
         if getattr(spec, name) is not None and kind not in owners:
             wanted = " or ".join(f"--auth {o}" for o in owners)
             raise BadInput(f"{option} belongs to {wanted}: add it, or drop {option}")
+    if spec.client_auth != "body" and kind != "oauth2":
+        raise BadInput("--client-auth belongs to --auth oauth2: add it, or drop --client-auth")
     if kind is None:
         return None
     if kind not in AUTH_TYPES:
