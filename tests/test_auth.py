@@ -202,7 +202,11 @@ def test_resolve_reads_secrets_from_the_environment_or_a_file(tmp_path: Path) ->
         (AuthSpec(type="kerberos"), ENV, "unknown auth type 'kerberos'"),
         (AuthSpec(user="alice"), ENV, "--auth-user belongs to --auth basic or --auth digest"),
         (AuthSpec(type="basic", user="alice", token_url="http://x"), ENV, "--token-url belongs to --auth oauth2"),
-        (AuthSpec(type="api-key", api_key_header="X", client_auth="basic"), ENV, "--client-auth belongs to --auth oauth2"),
+        (
+            AuthSpec(type="api-key", api_key_header="X", client_auth="basic"),
+            ENV,
+            "--client-auth belongs to --auth oauth2",
+        ),
         (AuthSpec(type="basic", user="alice", password_file="/nonexistent/pw"), ENV, "does not exist"),
     ],
 )
