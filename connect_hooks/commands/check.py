@@ -47,7 +47,7 @@ def check(
         raise BadInput("check needs a URL: e.g. connect-hooks check https://example.test/hooks, or --webhook NAME")
     parse_url(url)
     auth, client_cert = resolve_credentials(credentials)
-    announce_credentials(console(stderr=True), auth, client_cert, quiet=as_json)
+    announce_credentials(auth, client_cert, quiet=as_json)
 
     async def run() -> endpoint.CheckReport:
         strict = build(auth) if auth is not None else None

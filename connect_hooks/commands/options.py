@@ -320,16 +320,17 @@ def resolve_credentials(credentials: Any) -> tuple[Any, Any]:
     return resolve(credentials, os.environ), resolve_client_cert(credentials, os.environ)
 
 
-def announce_credentials(err: Console, auth: Any, cert: Any, *, quiet: bool) -> None:
-    """Say which authorization and client certificate are used (never a secret) unless ``quiet``;
-    always warn when the client certificate expires within 60 days."""
+def announce_credentials(auth: Any, cert: Any, *, quiet: bool) -> None:
+    """On stderr: which authorization and client certificate are used (never a secret) unless
+    ``quiet``; always a warning when the client certificate expires within 60 days. Plain click,
+    so ``--json`` runs never load Rich."""
     import datetime as dt
 
     if auth is not None and not quiet:
-        err.print(f"authorization: {auth.describe()}", style="dim")
+        click.echo(click.style(f"authorization: {auth.describe()}", dim=True), err=True)
     if cert is not None:
         if not quiet:
-            err.print(f"client certificate: {cert.subject} from {cert.source}", style="dim")
+            click.echo(click.style(f"client certificate: {cert.subject} from {cert.source}", dim=True), err=True)
         warning = cert.expiry_warning(dt.datetime.now(dt.UTC))
         if warning is not None:
-            err.print(f"warning: {warning}", style="yellow")
+            click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)

@@ -152,7 +152,7 @@ def send(
     story = sending.SendLog(log, target.url, notifications) if log is not None else None
     out = console()
     err = console(stderr=True)
-    announce_credentials(err, auth, client_cert, quiet=as_json)
+    announce_credentials(auth, client_cert, quiet=as_json)
     if target.note:
         err.print(target.note, style="dim")
     if settings.secret is not None and not as_json:
