@@ -165,3 +165,54 @@ def test_listing_profiles_loads_no_http_stack(here: Path) -> None:
 
     write_profiles(here, "https://prod.example.test/hooks")
     assert loaded_by("webhooks", "--json")["heavy"] == []
+
+
+def test_profile_client_certificate_with_its_password_reference(here: Path) -> None:
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from tests.auth_receivers import mtls_options
+
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    server = server_ca.issue_cert("localhost")
+    server_ca.cert_pem.write_to_path(str(here / "server-ca.pem"))
+    server.cert_chain_pems[0].write_to_path(str(here / "server.pem"))
+    server.private_key_pem.write_to_path(str(here / "server-key.pem"))
+    client_ca.cert_pem.write_to_path(str(here / "client-ca.pem"))
+    client = client_ca.issue_cert("webex@example.test")
+    key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    cert = x509.load_pem_x509_certificate(client.cert_chain_pems[0].bytes())
+    (here / "certs").mkdir()
+    (here / "certs" / "client.p12").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"c",
+            key,  # type: ignore[arg-type]
+            cert,
+            None,
+            serialization.BestAvailableEncryption(b"p12-pass"),
+        )
+    )
+    receiver = AuthReceiver("none")
+    options = mtls_options(str(here / "server.pem"), str(here / "server-key.pem"), str(here / "client-ca.pem"))
+    with serve(receiver, tls=options) as port:
+        (here / "connect-hooks.toml").write_text(
+            f"""
+[webhooks.mtls]
+url = "https://localhost:{port}/hooks"
+ca_bundle = "server-ca.pem"
+client_cert = "certs/client.p12"
+client_cert_password_env = "MTLS_P12_PASSWORD"
+"""
+        )
+        (here / "elsewhere").mkdir()
+        os.chdir(here / "elsewhere")  # relative paths are relative to the profiles file, not the cwd
+        result = cli("send", "receipt/sms/delivered", "--webhook", "mtls", "--config", "../connect-hooks.toml",
+                     "--json", env={"MTLS_P12_PASSWORD": "p12-pass"})  # fmt: skip
+        wrong = cli("send", "receipt/sms/delivered", "--webhook", "mtls", "--config", "../connect-hooks.toml",
+                    env={"MTLS_P12_PASSWORD": "nope"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [s.ok for s in receiver.seen] == [True]
+    assert wrong.exit_code == 2
+    assert "wrong password in MTLS_P12_PASSWORD" in wrong.stderr
