@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from connect_hooks import sign
+from connect_hooks import profiles, sign
 from connect_hooks.cli import main
+from connect_hooks.errors import BadInput
 from tests.auth_receivers import AuthReceiver, serve
 
 HUB = "profile-hub-secret-Q7"
@@ -216,3 +219,40 @@ client_cert_password_env = "MTLS_P12_PASSWORD"
     assert [s.ok for s in receiver.seen] == [True]
     assert wrong.exit_code == 2
     assert "wrong password in MTLS_P12_PASSWORD" in wrong.stderr
+
+
+KEYS = sorted((profiles.WEBHOOK_KEYS - {"auth"}) | set(profiles.LITERAL_SECRETS) | {"nonsense"})
+AUTH_TABLE_KEYS = sorted(set(profiles.AUTH_KEYS) | set(profiles.LITERAL_SECRETS) | {"nonsense"})
+VALUES = st.one_of(
+    st.sampled_from(["sha256", "backoff", "basic", "oauth2", "body", "https://x.test/", "VAR"]),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+)
+
+
+def toml_value(value: object) -> str:
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    table=st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=5),
+    auth=st.none() | st.dictionaries(st.sampled_from(AUTH_TABLE_KEYS), VALUES, max_size=4),
+)
+def test_any_profile_loads_or_is_one_line_of_bad_input(
+    tmp_path_factory: pytest.TempPathFactory, table: dict[str, object], auth: dict[str, object] | None
+) -> None:
+    lines = ["[webhooks.w]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    if auth is not None:
+        lines += ["[webhooks.w.auth]", *(f"{k} = {toml_value(v)}" for k, v in auth.items())]
+    path = tmp_path_factory.mktemp("hyp") / "connect-hooks.toml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        (webhook,) = profiles.load_webhooks(str(path), path.parent)
+    except BadInput as exc:
+        assert "\n" not in str(exc)
+        return
+    literal = set(profiles.LITERAL_SECRETS)
+    assert not literal & set(table) and not literal & set(auth or {})  # never accepted
+    assert webhook.url == table.get("url")
