@@ -51,6 +51,7 @@ from connect_hooks.credentials import (
     read_credential_file,
     resolve,
     resolve_client_cert,
+    wrong_credentials,
 )
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import AttemptFault, Fault
@@ -78,6 +79,7 @@ __all__ = [
     "resolve",
     "resolve_client_cert",
     "sigv4_headers",
+    "wrong_credentials",
 ]
 
 # -- the httpx.Auth flows ------------------------------------------------------------------------

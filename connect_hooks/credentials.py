@@ -77,6 +77,22 @@ class AuthSettings:
     aws_secret_access_key: str | None = field(default=None, repr=False)
     aws_session_token: str | None = field(default=None, repr=False)
 
+    def command_args(self) -> list[str]:
+        """The command-line options that ask for this authorization again (never a secret: those
+        come from the same environment variables, or are named as files by the user)."""
+        if self.type in ("basic", "digest"):
+            return ["--auth", self.type, "--auth-user", self.user or ""]
+        if self.type == "api-key":
+            return ["--auth", "api-key", "--api-key-header", self.api_key_header or ""]
+        if self.type == "oauth2":
+            args = ["--auth", "oauth2", "--token-url", self.token_url or "", "--client-id", self.client_id or ""]
+            if self.scope:
+                args += ["--scope", self.scope]
+            if self.client_auth != "body":
+                args += ["--client-auth", self.client_auth]
+            return args
+        return ["--auth", "aws-sigv4", "--aws-region", self.aws_region or "", "--aws-service", self.aws_service or ""]
+
     def describe(self) -> str:
         """One line naming the authorization without any secret in it."""
         if self.type in ("basic", "digest"):
@@ -219,3 +235,22 @@ def resolve_client_cert(spec: AuthSpec, environ: Mapping[str, str]) -> ClientCer
         return None
     password = environ.get(spec.client_cert_password_env) or None
     return load_client_cert(spec.client_cert, spec.client_key, password, password_env=spec.client_cert_password_env)
+
+
+def wrong_credentials(settings: AuthSettings) -> AuthSettings:
+    """The same authorization with a wrong secret (a random one): what a receiver must refuse.
+
+    For oauth2 that is a bearer token the token endpoint never issued (fetching one with a wrong
+    client secret would test the token endpoint, not the receiver).
+    """
+    import dataclasses
+    import secrets
+
+    junk = "wrong-" + secrets.token_urlsafe(12)
+    if settings.type in ("basic", "digest"):
+        return dataclasses.replace(settings, password=junk)
+    if settings.type == "api-key":
+        return dataclasses.replace(settings, api_key=junk)
+    if settings.type == "oauth2":
+        return AuthSettings(type="api-key", api_key_header="Authorization", api_key=f"Bearer {junk}")
+    return dataclasses.replace(settings, aws_secret_access_key=junk, aws_session_token=None)

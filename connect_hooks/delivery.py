@@ -168,11 +168,18 @@ class Exchange:
         return self.status if self.status is not None else Fault.PROTOCOL_ERROR
 
 
-async def attempt_once(client: httpx.AsyncClient, request: httpx.Request, timeout: float) -> Exchange:
-    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte)."""
+async def attempt_once(
+    client: httpx.AsyncClient, request: httpx.Request, timeout: float, *, auth: httpx.Auth | None = None
+) -> Exchange:
+    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte).
+
+    ``auth`` replaces the client's authorization for this request (``httpx.Auth()``: none).
+    """
     try:
         async with asyncio.timeout(timeout):
-            response = await client.send(request, stream=True, follow_redirects=False)
+            response = await client.send(
+                request, stream=True, follow_redirects=False, auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth
+            )
             try:
                 await response.aread()
             finally:
