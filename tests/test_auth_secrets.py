@@ -81,6 +81,11 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
             main, ["send", "receipt/sms/*", base + "/hooks", "--fast", "--log", str(log), *args], env=ENV
         )
         checked = runner.invoke(main, ["check", base + "/hooks", *args], env=ENV)
+        conformed = runner.invoke(
+            main,
+            ["conform", base + "/hooks", "--only", "url,accepts/receipt/sms/delivered,rejects", *args],
+            env={**ENV, "CONNECT_HOOKS_SECRET": PASSWORD},
+        )
         # a failing run too: wrong credentials everywhere, retried once
         receiver.password, receiver.api_key, receiver.client_secret, receiver.aws_secret = ("other",) * 4
         failed = runner.invoke(
@@ -90,7 +95,8 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
     assert failed.exit_code == 1
     issued = list(receiver.tokens)
     assert (kind == "bearer") == bool(issued)
-    for text in (sent.output, checked.output, failed.output, log.read_text()):
+    assert "rejects-wrong-auth" in conformed.output
+    for text in (sent.output, checked.output, conformed.output, failed.output, log.read_text()):
         for secret in (*SECRETS, *issued):
             assert secret not in text
 
