@@ -192,6 +192,11 @@ class OAuth2ClientCredentials(httpx.Auth):
         self._token: str | None = None
         self._expires_at: float | None = None
 
+    @property
+    def needs_tls(self) -> bool:
+        """Whether the token request goes over https (so the client must keep its TLS settings)."""
+        return str(self._settings.token_url).lower().startswith("https://")
+
     def attach(self, client: httpx.AsyncClient) -> None:
         self._client = client
 

@@ -47,23 +47,32 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     auth: httpx.Auth | None = None,
     client_cert: ClientCert | None = None,
+    tls: bool = True,
 ) -> httpx.AsyncClient:
     """An AsyncClient that never follows redirects and leaves deadlines to the caller.
 
     ``auth`` (from ``auth.build``) applies to every request, the HEAD of ``check`` included; an
     auth that fetches tokens does so through this same client. ``client_cert`` is presented on
     every TLS handshake.
+
+    ``tls=False`` (the webhook URL is plain http) skips loading CA certificates no request will
+    use, unless some request still needs TLS: a client certificate is set, or the OAuth token
+    request (made through this same client) goes to an https token URL.
     """
+    oauth = None
+    if auth is not None:
+        from connect_hooks.auth import OAuth2ClientCredentials
+
+        oauth = auth if isinstance(auth, OAuth2ClientCredentials) else None
+    tls = tls or client_cert is not None or (oauth is not None and oauth.needs_tls)
     client = httpx.AsyncClient(
-        verify=ssl_context(ca_bundle=ca_bundle, insecure=insecure, client_cert=client_cert),
+        verify=ssl_context(ca_bundle=ca_bundle, insecure=insecure, client_cert=client_cert) if tls else False,
         follow_redirects=False,
         timeout=httpx.Timeout(None),
         transport=transport,
         trust_env=False,
         auth=auth,
     )
-    from connect_hooks.auth import OAuth2ClientCredentials
-
-    if isinstance(auth, OAuth2ClientCredentials):
-        auth.attach(client)
+    if oauth is not None:
+        oauth.attach(client)
     return client

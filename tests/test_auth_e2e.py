@@ -318,3 +318,31 @@ def test_bad_credentials_are_one_line_exit_2(
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
         assert fragment in result.stderr
+
+
+def test_an_https_token_url_keeps_tls_for_a_plain_http_webhook(mtls: dict[str, Any]) -> None:
+    """The token request goes through the sending client: a plain-http webhook URL must not turn off
+    its certificate checks or its client certificate when the token URL is https."""
+    where: Path = mtls["dir"]
+    receiver = AuthReceiver("bearer")  # one app: the webhook on http, its token endpoint on https with mTLS
+    env = {"CONNECT_HOOKS_CLIENT_SECRET": "the-client-secret"}
+    with serve(receiver) as port, serve(receiver, tls=mtls["options"]) as token_port:
+        hook = f"http://127.0.0.1:{port}/hooks"
+        args = ["--auth", "oauth2", "--token-url", f"https://localhost:{token_port}/oauth/token",
+                "--client-id", "the-client", "--json", "--retries", "0"]  # fmt: skip
+        # the client certificate is presented to the token endpoint (verification off, the certificate still on)
+        with_cert = cli("send", "receipt/sms/delivered", hook, *args, "--insecure",
+                        "--client-cert", str(where / "client.pem"), env=env)  # fmt: skip
+        # the token endpoint's certificate is still verified: this CA is not trusted
+        untrusted = cli("send", "receipt/sms/delivered", hook, *args, "--client-cert", str(where / "client.pem"),
+                        env=env)  # fmt: skip
+    assert attempts(with_cert) == [(200, None)], with_cert.output
+    assert untrusted.exit_code == 1
+    [(status, error)] = attempts(untrusted)
+    assert status is None
+    assert error is not None and error.startswith(
+        f"no OAuth token: the token request to https://localhost:{token_port}"
+    )
+    assert "certificate" in error
+    assert len(receiver.token_requests) == 1
+    assert [s.ok for s in receiver.seen if s.path == "/hooks"] == [True]
