@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -346,3 +347,25 @@ def test_an_https_token_url_keeps_tls_for_a_plain_http_webhook(mtls: dict[str, A
     assert "certificate" in error
     assert len(receiver.token_requests) == 1
     assert [s.ok for s in receiver.seen if s.path == "/hooks"] == [True]
+
+
+def test_replay_authorizes_afresh_and_never_resends_the_recorded_authorization(tmp_path: Path) -> None:
+    receiver = AuthReceiver("basic")
+    log = tmp_path / "send.ndjson"
+    recorded = "Basic " + base64.b64encode(b"alice:old-pass").decode()
+    fresh = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    with serve(receiver) as port:
+        url = f"http://127.0.0.1:{port}/hooks"
+        sent = cli("send", "receipt/sms/delivered", url, "-H", f"Authorization: {recorded}", "--retries", "0",
+                   "--json", "--log", str(log))  # fmt: skip
+        bare = cli("replay", str(log), "--retries", "0", "--fast", "--json")
+        replayed = cli("replay", str(log), "--auth", "basic", "--auth-user", "alice", "--retries", "0", "--fast",
+                       "--json", env={"CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD})  # fmt: skip
+    assert (sent.exit_code, attempts(sent)) == (1, [(401, None)])
+    assert bare.exit_code == 1
+    assert replayed.exit_code == 0, replayed.output
+    assert [d["outcome"] for d in json.loads(replayed.stdout)] == ["delivered"]
+    assert PASSWORD not in replayed.output
+    seen = [(s.headers.get("authorization"), s.ok) for s in receiver.seen]
+    assert seen == [(recorded, False), (None, False), (fresh, True)]  # the recorded header never again
+    assert len({s.headers["x-wx-gtrid"] for s in receiver.seen}) == 1  # an exact replay of the same notification

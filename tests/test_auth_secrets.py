@@ -81,6 +81,8 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
             main, ["send", "receipt/sms/*", base + "/hooks", "--fast", "--log", str(log), *args], env=ENV
         )
         checked = runner.invoke(main, ["check", base + "/hooks", *args], env=ENV)
+        again = tmp_path / "replay.ndjson"
+        replayed = runner.invoke(main, ["replay", str(log), "--fast", "--log", str(again), *args], env=ENV)
         conformed = runner.invoke(
             main,
             ["conform", base + "/hooks", "--only", "url,accepts/receipt/sms/delivered,rejects", *args],
@@ -92,18 +94,20 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
             main, ["send", "receipt/sms/delivered", base + "/hooks", "--retries", "1", "--fast", *args], env=ENV
         )
     assert sent.exit_code == 0, sent.output
+    assert replayed.exit_code == 0, replayed.output
     assert failed.exit_code == 1
     issued = list(receiver.tokens)
     assert (kind == "bearer") == bool(issued)
     assert "rejects-wrong-auth" in conformed.output
-    for text in (sent.output, checked.output, conformed.output, failed.output, log.read_text()):
+    texts = (sent.output, checked.output, conformed.output, failed.output, replayed.output, again.read_text())
+    for text in (*texts, log.read_text()):
         for secret in (*SECRETS, *issued):
             assert secret not in text
 
 
 def test_help_and_errors_do_not_show_credentials(tmp_path: Path, p12: Path) -> None:
     runner = CliRunner()
-    for command in ("send", "check", "webhooks"):
+    for command in ("send", "check", "replay", "webhooks"):
         result = runner.invoke(main, [command, "--help"], env=ENV)
         assert result.exit_code == 0
         assert not any(s in result.output for s in SECRETS)
