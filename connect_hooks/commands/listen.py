@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from connect_hooks.commands.options import console, resolve_secret, secret_options
 from connect_hooks.errors import ExitCode
+
+if TYPE_CHECKING:
+    from connect_hooks.listening import Started
+    from connect_hooks.receiver import Received
 
 
 @click.command()
@@ -19,7 +23,13 @@ from connect_hooks.errors import ExitCode
     show_default=True,
     help="Address to listen on. 0.0.0.0 lets anyone on your network post to it: only when you mean it.",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="Port to listen on; 0 lets the OS pick one (printed at start-up).",
+)
 @secret_options
 @click.option(
     "--respond",
@@ -69,107 +79,64 @@ def listen(
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
     """
-    import os
-    import signal
+    from connect_hooks import listening, receiver
 
-    from connect_hooks import receiver, server
-    from connect_hooks.hubsecret import masked
-    from connect_hooks.logfile import NdjsonLog
-
-    hub_secret = resolve_secret(ctx, secret, secret_file)
-    settings = receiver.ReceiverSettings(
-        secret=hub_secret, script=receiver.Script(receiver.parse_respond(respond), delay)
+    settings = listening.ListenSettings(
+        receiver=receiver.ReceiverSettings(
+            secret=resolve_secret(ctx, secret, secret_file),
+            script=receiver.Script(receiver.parse_respond(respond), delay),
+        ),
+        host=host,
+        port=port,
+        tls=tls,
+        log_path=log_path,
     )
-    sock = server.bind(host, port)
-    log: NdjsonLog | None = None
-    files = None
-    try:
-        log = NdjsonLog(log_path) if log_path else None
-        if tls:
-            from connect_hooks.tls import make_local_tls
+    stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
+    s = "s" if stopped.requests != 1 else ""
+    console(stderr=True).print(f"stopped by {stopped.reason} after {stopped.requests} request{s}", style="dim")
+    return ExitCode.OK
 
-            files = make_local_tls()
-    except BaseException:
-        sock.close()
-        if log is not None:
-            log.close()
-        raise
 
-    from connect_hooks import liveview
+class ListenPrinter:
+    """The banner on stderr; one line per request on stdout: the live view, or the JSON record."""
 
-    out = console()
-    err = console(stderr=True)
-    count = 0
-    stop = asyncio.Event()
-    stopped_by: list[str] = []
+    def __init__(self, as_json: bool) -> None:
+        from connect_hooks import liveview
 
-    def stop_for(reason: str) -> None:
-        if not stopped_by:
-            stopped_by.append(reason)
-        stop.set()
+        self.as_json = as_json
+        self.color = liveview.wants_color(sys.stdout)
+        self.err = console(stderr=True)
 
-    def observe(record: receiver.Received) -> None:
-        nonlocal count
-        count += 1
-        document = record.as_dict()
-        if log is not None:
-            log.write({"type": "request", **document})
-        try:
-            if as_json:
-                click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-            else:
-                out.print(liveview.received_line(record))
-        except BrokenPipeError:  # whoever read our stdout is gone (e.g. '| head'): stop, quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            stop_for("stdout closed")
+    def line(self, record: Received) -> str:
+        if self.as_json:
+            return json.dumps(record.as_dict(), ensure_ascii=False, separators=(",", ":"))
+        from connect_hooks.liveview import received_ansi
 
-    app = receiver.ReceiverApp(settings, observe)
+        return received_ansi(record, color=self.color)
 
-    def banner(where: server.Serving) -> None:
+    def started(self, started: Started) -> None:
+        from connect_hooks.hubsecret import masked
+
+        err, where, settings = self.err, started.where, started.settings.receiver
         err.print(f"listening on {where.url}", style="bold")
         if not where.loopback_only:
             err.print(
                 f"warning: {where.host} is not a loopback address: anyone who can reach this machine can post here",
                 style="yellow",
             )
-        if hub_secret is not None:
-            err.print(f"  hub secret {masked(hub_secret)}: x-hub-signature is verified (401 when it does not)")
+        if settings.secret is not None:
+            err.print(f"  hub secret {masked(settings.secret)}: x-hub-signature is verified (401 when it does not)")
         else:
             err.print("  no hub secret: signatures are not checked (give --secret or CONNECT_HOOKS_SECRET)")
         err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
-        if files is not None:
-            err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {files.ca_path}")
-        if log is not None:
-            err.print(f"  log: {log.path}")
-        extra = f" --ca-bundle {files.ca_path}" if files is not None else ""
-        secret_hint = " (with the same hub secret)" if hub_secret is not None else ""
+        if started.tls is not None:
+            err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {started.tls.ca_path}")
+        if started.log_path is not None:
+            err.print(f"  log: {started.log_path}")
+        extra = f" --ca-bundle {started.tls.ca_path}" if started.tls is not None else ""
+        secret_hint = " (with the same hub secret)" if settings.secret is not None else ""
         err.print(
             f"  try: connect-hooks send receipt/sms/delivered {where.url}/hooks{extra}{secret_hint}",
             style="dim",
         )
         err.print("  Ctrl-C to stop", style="dim")
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop_for, sig.name)
-        try:
-            async with server.serving(app, sock, tls=files) as where:
-                banner(where)
-                await stop.wait()
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-
-    try:
-        asyncio.run(run())
-    finally:
-        sock.close()
-        if log is not None:
-            log.close()
-        if files is not None:
-            from connect_hooks.tls import remove_local_tls
-
-            remove_local_tls(files)
-    err.print(f"stopped by {stopped_by[0]} after {count} request{'s' if count != 1 else ''}", style="dim")
-    return ExitCode.OK
