@@ -25,6 +25,8 @@ from typing import Protocol, TextIO
 
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
+from connect_hooks.relay import Relay
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import LocalTLS
 
@@ -42,6 +44,8 @@ class ListenSettings:
     port: int = 8787  # 0: the OS picks one (read it back from Started.where)
     tls: bool = False
     log_path: str | None = None
+    forward_to: str | None = None  # relay every POST that passes the signature check to this URL
+    forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,9 @@ class Listener:
         self.requests = 0
         self.output = Output(out, lambda: self.stop("stdout closed"), flush_every)
         self.observers: list[Observer] = [self._count]
-        self.app = ReceiverApp(settings.receiver, self._observe)
+        self.relay = Relay(settings.forward_to, settings.forward_timeout) if settings.forward_to else None
+        forward = self.relay.forward if self.relay is not None else None
+        self.app = ReceiverApp(settings.receiver, self._observe, forward=forward)
         self._sock: socket.socket | None = None
         self._log: NdjsonLog | None = None
         self._tls: LocalTLS | None = None
@@ -219,6 +225,8 @@ class Listener:
                 for sig in SIGNALS:
                     loop.remove_signal_handler(sig)
             self.output.flush()
+            if self.relay is not None:
+                await self.relay.aclose()
         return Stopped(self.requests, self._stopped_by or "stop")
 
 

@@ -69,7 +69,7 @@ def received_parts(record: Received) -> list[Part]:
         )
     parts.append(("  → ", None))
     parts.append(("no answer" if record.status is None else str(record.status), status_style(record.status)))
-    if record.status is None or (record.status != 200 and record.method == "POST"):
+    if record.forward is not None or record.status is None or (record.status != 200 and record.method == "POST"):
         parts.append((f"  {record.reason}", "dim"))
     return parts
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from connect_hooks.commands.options import console, resolve_secret, secret_options
-from connect_hooks.errors import ExitCode
+from connect_hooks.errors import BadInput, ExitCode
+from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 
 if TYPE_CHECKING:
     from connect_hooks.listening import Started
@@ -47,6 +48,20 @@ if TYPE_CHECKING:
     help="Stall this long before answering a POST (12 trips Webex Connect's 10 s timeout).",
 )
 @click.option(
+    "--forward-to",
+    metavar="URL",
+    help="Relay: pass every POST that passes the signature check on to your app at URL, and its answer back "
+    "(502 when it cannot be reached or is too slow).",
+)
+@click.option(
+    "--forward-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_FORWARD_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the app behind --forward-to gets to answer (under Webex Connect's 10 s).",
+)
+@click.option(
     "--tls",
     is_flag=True,
     help="Serve HTTPS with a certificate from a local test CA made at start-up; prints the CA file for --ca-bundle.",
@@ -69,6 +84,8 @@ def listen(
     secret_file: str | None,
     respond: str,
     delay: float,
+    forward_to: str | None,
+    forward_timeout: float,
     tls: bool,
     log_path: str | None,
     as_json: bool,
@@ -81,6 +98,16 @@ def listen(
     """
     from connect_hooks import listening, receiver
 
+    if forward_to is not None:
+        from connect_hooks.urls import parse_url
+
+        forward_to = parse_url(forward_to).url
+        for option in ("respond", "delay"):
+            if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
+                raise BadInput(
+                    f"--{option} and --forward-to exclude each other: with --forward-to your app answers; "
+                    f"drop --{option}, or drop --forward-to to script the answers"
+                )
     settings = listening.ListenSettings(
         receiver=receiver.ReceiverSettings(
             secret=resolve_secret(ctx, secret, secret_file),
@@ -90,6 +117,8 @@ def listen(
         port=port,
         tls=tls,
         log_path=log_path,
+        forward_to=forward_to,
+        forward_timeout=forward_timeout,
     )
     stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
     s = "s" if stopped.requests != 1 else ""
@@ -128,7 +157,12 @@ class ListenPrinter:
             err.print(f"  hub secret {masked(settings.secret)}: x-hub-signature is verified (401 when it does not)")
         else:
             err.print("  no hub secret: signatures are not checked (give --secret or CONNECT_HOOKS_SECRET)")
-        err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
+        relay = started.settings.forward_to
+        if relay is not None:
+            timeout = started.settings.forward_timeout
+            err.print(f"  relays every POST that passes the signature check to {relay} (502 after {timeout:g} s)")
+        else:
+            err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
         if started.tls is not None:
             err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {started.tls.ca_path}")
         if started.log_path is not None:
