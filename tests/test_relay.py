@@ -161,6 +161,7 @@ def test_an_app_slower_than_the_deadline_is_502() -> None:
     answer, app_records, _ = relaying(ReceiverSettings(script=Script((200,), delay=60)), story, forward_timeout=0.5)
     assert answer.status_code == 502
     assert answer.text.endswith("the app did not answer within 0.5 s\n")
+    assert [r.status for r in app_records] == [None]  # it got the request; its answer never came
 
 
 def test_hop_by_hop_headers_and_those_named_in_connection_stay_behind() -> None:
