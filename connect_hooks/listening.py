@@ -21,14 +21,17 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
+from connect_hooks.inspector import DEFAULT_PORT as DEFAULT_INSPECT_PORT
+from connect_hooks.inspector import Inspector
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 from connect_hooks.relay import Relay
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import LocalTLS
+from connect_hooks.urls import is_loopback
 
 #: At most this many seconds between a request and its line on the output.
 FLUSH_EVERY = 0.05
@@ -46,6 +49,8 @@ class ListenSettings:
     log_path: str | None = None
     forward_to: str | None = None  # relay every POST that passes the signature check to this URL
     forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
+    inspect: bool = False  # serve the inspector too, on host:inspect_port
+    inspect_port: int = DEFAULT_INSPECT_PORT
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Started:
 
     where: Serving
     settings: ListenSettings
+    inspector: Serving | None
     tls: LocalTLS | None
     log_path: Path | None
 
@@ -132,7 +138,12 @@ class Listener:
         self.relay = Relay(settings.forward_to, settings.forward_timeout) if settings.forward_to else None
         forward = self.relay.forward if self.relay is not None else None
         self.app = ReceiverApp(settings.receiver, self._observe, forward=forward)
+        self.inspector: Inspector | None = None
+        if settings.inspect:
+            self.inspector = Inspector(loopback_only=is_loopback(settings.host))
+            self.observers.append(self.inspector.observe)
         self._sock: socket.socket | None = None
+        self._inspector_sock: socket.socket | None = None
         self._log: NdjsonLog | None = None
         self._tls: LocalTLS | None = None
         self._stop: asyncio.Event | None = None
@@ -145,6 +156,8 @@ class Listener:
         settings = self.settings
         try:
             self._sock = bind(settings.host, settings.port)
+            if settings.inspect:
+                self._inspector_sock = bind(settings.host, settings.inspect_port, port_option="--inspect-port")
             if settings.log_path is not None:
                 self._log = NdjsonLog(settings.log_path)
                 self.observers.append(self._write_log)
@@ -158,9 +171,10 @@ class Listener:
         self.observers.append(self._write_line)
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        for sock in (self._sock, self._inspector_sock):
+            if sock is not None:
+                sock.close()
+        self._sock = self._inspector_sock = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -215,10 +229,16 @@ class Listener:
             for sig in SIGNALS:
                 loop.add_signal_handler(sig, self.stop, sig.name)
         try:
-            async with serving(self.app, self._sock, tls=self._tls) as where:
+            async with contextlib.AsyncExitStack() as stack:
+                where = await stack.enter_async_context(serving(self.app, self._sock, tls=self._tls))
                 self._sock = None  # serving closes it
+                inspecting = None
+                if self.inspector is not None and self._inspector_sock is not None:
+                    inspecting = await stack.enter_async_context(serving(self.inspector, self._inspector_sock))
+                    self._inspector_sock = None
+                    self._prepare_inspector(where, stack)
                 log_path = self._log.path if self._log is not None else None
-                self.view.started(Started(where, self.settings, self._tls, log_path))
+                self.view.started(Started(where, self.settings, inspecting, self._tls, log_path))
                 await self._stop.wait()
         finally:
             if signals:
@@ -228,6 +248,30 @@ class Listener:
             if self.relay is not None:
                 await self.relay.aclose()
         return Stopped(self.requests, self._stopped_by or "stop")
+
+    def _prepare_inspector(self, where: Serving, stack: contextlib.AsyncExitStack) -> None:
+        """Tell the inspector what the page shows and how to replay a request (to the receiver or the app)."""
+        assert self.inspector is not None
+        from connect_hooks.transport import make_client
+
+        ca = self._tls.ca_path if self._tls is not None else None
+        itself = Relay(where.url, self.settings.forward_timeout, client=make_client(ca_bundle=ca))
+        stack.push_async_callback(itself.aclose)
+        relay = self.relay
+
+        async def replay(record: Received, to: str) -> dict[str, Any]:
+            if to == "app" and relay is not None:
+                hop = await relay.forward(record.headers, record.body)
+            else:
+                hop = await itself.forward(record.headers, record.body, url=where.url + record.path)
+            return {"to": to, **hop.as_dict()}
+
+        self.inspector.replayer = replay
+        self.inspector.config = {
+            "receiver": where.url,
+            "forward_to": self.settings.forward_to,
+            "verifies": self.settings.receiver.secret is not None,
+        }
 
 
 def log_record(record: Received) -> dict[str, object]:

@@ -92,19 +92,21 @@ class Relay:
         if self._client is not None:
             await self._client.aclose()
 
-    async def forward(self, headers: Headers, body: bytes) -> Hop:
+    async def forward(self, headers: Headers, body: bytes, *, url: str | None = None) -> Hop:
+        """POST ``body`` with ``headers`` to ``url`` (default: the relay's); never raises for the app's faults."""
         import httpx
 
+        url = url or self.url
         sent = forwarded_headers(headers)
         names = {name for name, _ in sent}
-        request = self.client.build_request("POST", self.url, content=body, headers=list(sent))
+        request = self.client.build_request("POST", url, content=body, headers=list(sent))
         for name in ("accept", "accept-encoding", "connection", "user-agent"):  # httpx's defaults
             if name not in names and name in request.headers:
                 del request.headers[name]
         started = time.monotonic()
 
         def hop(status: int | None, answer: Headers = (), content: bytes = b"", error: str | None = None) -> Hop:
-            return Hop(self.url, status, answer, content, (time.monotonic() - started) * 1000, error)
+            return Hop(url, status, answer, content, (time.monotonic() - started) * 1000, error)
 
         async def exchange() -> Hop:
             response = await self.client.send(request, stream=True)

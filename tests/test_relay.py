@@ -193,3 +193,46 @@ def test_respond_or_delay_with_forward_to_is_bad_input(option: str) -> None:
         f"error: {name} and --forward-to exclude each other: with --forward-to your app answers; "
         f"drop {name}, or drop --forward-to to script the answers\n"
     )
+
+
+def test_the_inspector_replays_a_relayed_request_to_the_app_and_shows_the_hop() -> None:
+    app_records: list[Received] = []
+
+    async def scenario() -> tuple[httpx.Response, list[dict[str, object]]]:
+        app = ReceiverApp(ReceiverSettings(secret=SECRET), app_records.append)
+        async with asyncio.timeout(60), serving(app, bind("127.0.0.1", 0), log_level="critical") as where:
+            settings = ListenSettings(
+                receiver=ReceiverSettings(secret=SECRET),
+                port=0,
+                forward_to=where.url + "/app",
+                inspect=True,
+                inspect_port=0,
+            )
+            view = View()
+            with Listener(settings, view, out=io.StringIO()) as listener:
+                task = asyncio.create_task(listener.run(signals=False))
+                await view.up.wait()
+                started = view.where[0]
+                assert started.inspector is not None
+                async with httpx.AsyncClient(trust_env=False) as client:
+                    assert (
+                        await client.post(started.where.url + "/hooks", content=BODY, headers=signed())
+                    ).status_code == 200
+                    replayed = await client.post(
+                        started.inspector.url + "/requests/1/replay",
+                        json={"to": "app"},
+                        headers={"x-connect-hooks-inspector": "1"},
+                    )
+                    download = await client.get(started.inspector.url + "/requests.ndjson")
+                listener.stop("the test")
+                await task
+        return replayed, [json.loads(line) for line in download.text.splitlines()]
+
+    replayed, records = run(scenario())
+    assert replayed.json()["status"] == 200 and replayed.json()["to"] == "app"
+    assert [(r.body, r.gtrid, r.attempt, r.signature.value) for r in app_records] == [
+        (BODY, "g-relay", 1, "valid"),
+        (BODY, "g-relay", 2, "valid"),  # the replay: the same bytes, gtrid and signature, straight to the app
+    ]
+    (record,) = records  # the replay went around the receiver: one request seen there
+    assert record["forward"]["status"] == 200 and str(record["forward"]["url"]).endswith("/app")

@@ -62,6 +62,18 @@ if TYPE_CHECKING:
     help="How long the app behind --forward-to gets to answer (under Webex Connect's 10 s).",
 )
 @click.option(
+    "--inspect",
+    is_flag=True,
+    help="Also serve the inspector, a web page of the requests (live), on the same address: open the URL it prints.",
+)
+@click.option(
+    "--inspect-port",
+    type=click.IntRange(0, 65535),
+    default=4040,
+    show_default=True,
+    help="Port of the inspector; 0 lets the OS pick one.",
+)
+@click.option(
     "--tls",
     is_flag=True,
     help="Serve HTTPS with a certificate from a local test CA made at start-up; prints the CA file for --ca-bundle.",
@@ -86,6 +98,8 @@ def listen(
     delay: float,
     forward_to: str | None,
     forward_timeout: float,
+    inspect: bool,
+    inspect_port: int,
     tls: bool,
     log_path: str | None,
     as_json: bool,
@@ -119,6 +133,8 @@ def listen(
         log_path=log_path,
         forward_to=forward_to,
         forward_timeout=forward_timeout,
+        inspect=inspect,
+        inspect_port=inspect_port,
     )
     stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
     s = "s" if stopped.requests != 1 else ""
@@ -165,6 +181,8 @@ class ListenPrinter:
             err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
         if started.tls is not None:
             err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {started.tls.ca_path}")
+        if started.inspector is not None:
+            err.print(f"  inspector: {started.inspector.url}/", style="bold")
         if started.log_path is not None:
             err.print(f"  log: {started.log_path}")
         extra = f" --ca-bundle {started.tls.ca_path}" if started.tls is not None else ""
