@@ -134,3 +134,19 @@ def test_bad_input_at_open_leaves_nothing_open(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="cannot write log file"):
         listener.open()
     assert listener._sock is None
+
+
+def test_an_inspector_port_in_use_names_its_option_and_releases_the_receiver_port() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        listener = Listener(ListenSettings(port=0, inspect=True, inspect_port=port), Recorder(), out=io.StringIO())
+        with pytest.raises(BadInput) as caught:
+            listener.open()
+    assert str(caught.value) == (
+        f"port {port} on 127.0.0.1 is already in use: pick another with --inspect-port, or stop what is using it"
+    )
+    assert listener._sock is None and listener._inspector_sock is None

@@ -115,7 +115,10 @@ def listen(
     if forward_to is not None:
         from connect_hooks.urls import parse_url
 
-        forward_to = parse_url(forward_to).url
+        try:
+            forward_to = parse_url(forward_to).url
+        except BadInput as exc:
+            raise BadInput(f"--forward-to {exc}") from None
         for option in ("respond", "delay"):
             if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
                 raise BadInput(
@@ -183,6 +186,12 @@ class ListenPrinter:
             err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {started.tls.ca_path}")
         if started.inspector is not None:
             err.print(f"  inspector: {started.inspector.url}/", style="bold")
+            if not started.inspector.loopback_only:
+                err.print(
+                    "  warning: the inspector (which shows every request and can replay them) is reachable "
+                    "from other machines too, because --host is not a loopback address",
+                    style="yellow",
+                )
         if started.log_path is not None:
             err.print(f"  log: {started.log_path}")
         extra = f" --ca-bundle {started.tls.ca_path}" if started.tls is not None else ""
