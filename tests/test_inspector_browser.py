@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,35 +46,16 @@ class Listen:
         self.receiver, self.inspector, self.log = receiver, inspector, log
 
 
-@pytest.fixture
-def listen(tmp_path: Path) -> Iterator[Listen]:
-    log = tmp_path / "listen.ndjson"
+@contextmanager
+def listening(*args: str) -> Iterator[tuple[str, str | None]]:
+    """``listen --port 0 ARGS`` in its own process: (receiver URL, inspector URL or None) from its banner."""
     env = {**os.environ, "CONNECT_HOOKS_SECRET": SECRET}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "connect_hooks",
-            "listen",
-            "--port",
-            "0",
-            "--inspect",
-            "--inspect-port",
-            "0",
-            "--respond",
-            "503,200",
-            "--log",
-            str(log),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    argv = [sys.executable, "-m", "connect_hooks", "listen", "--port", "0", *args]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stderr is not None
     receiver = inspector = None
     deadline = time.monotonic() + 30
-    while inspector is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line:
             break
@@ -81,12 +63,25 @@ def listen(tmp_path: Path) -> Iterator[Listen]:
             receiver = found.group(1)
         if found := re.search(r"inspector: (http://127\.0\.0\.1:\d+)/", line):
             inspector = found.group(1)
-    assert receiver and inspector, "listen --inspect did not print its two addresses"
+        if "Ctrl-C to stop" in line:
+            break
     try:
-        yield Listen(receiver, inspector, log)
+        assert receiver, "listen did not print its address"
+        yield receiver, inspector
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.fixture
+def listen(tmp_path: Path) -> Iterator[Listen]:
+    log = tmp_path / "listen.ndjson"
+    with listening("--inspect", "--inspect-port", "0", "--respond", "503,200", "--log", str(log)) as (
+        receiver,
+        inspector,
+    ):
+        assert inspector is not None
+        yield Listen(receiver, inspector, log)
 
 
 @pytest.fixture
@@ -172,3 +167,27 @@ def test_the_page_shows_requests_live_filters_moves_and_downloads_the_log(
     expect(rows).to_have_count(4)
     assert SECRET not in page.content()
     assert errors == []
+
+
+def test_when_relaying_the_page_shows_the_forward_hop_and_replays_to_the_app(browser: Browser) -> None:
+    with (
+        listening("--respond", "202") as (app, _),
+        listening("--inspect", "--inspect-port", "0", "--forward-to", app + "/app") as (receiver, inspector),
+    ):
+        assert inspector is not None
+        page = browser.new_page(viewport={"width": 1400, "height": 820})
+        page.goto(inspector + "/")
+        expect(page.locator("#where")).to_contain_text("relaying to " + app + "/app")
+        assert (
+            send(receiver, "receipt/whatsapp/read") == 1
+        )  # the app answers 202: not delivered, as Webex Connect sees it
+        rows = page.locator("#rows tr")
+        expect(rows).to_have_count(1)  # 202 is not 200, and not retried either
+        expect(rows.nth(0)).to_contain_text("⇄ app 202")
+        rows.nth(0).click()
+        hop = page.locator("table.kv").first
+        expect(hop).to_contain_text(app + "/app")
+        expect(hop).to_contain_text("202")
+        page.click("#replay-app")
+        expect(page.locator("#action-result")).to_have_text(re.compile(r"^the app answered 202 in \d+ ms$"))
+        expect(rows).to_have_count(1)  # straight to the app: the receiver saw nothing new

@@ -39,3 +39,18 @@ def test_the_plain_line_is_the_rich_line_and_colour_only_adds_escapes() -> None:
     assert received_ansi(record(503), color=False).endswith(
         "signature valid (sha256)  → 503  scripted: delivery 2 gets 503"
     )
+
+
+def test_a_relayed_request_shows_both_hops_even_when_all_went_well() -> None:
+    from dataclasses import replace
+
+    from connect_hooks.relay import Hop
+
+    hop = Hop("http://127.0.0.1:3000/app", 200, (), b"", 12.3)
+    relayed = replace(
+        record(200), forward=hop, reason="relayed to http://127.0.0.1:3000/app: the app answered 200 in 12 ms"
+    )
+    assert received_ansi(relayed, color=False).endswith(
+        "→ 200  relayed to http://127.0.0.1:3000/app: the app answered 200 in 12 ms"
+    )
+    assert received_ansi(record(200), color=False).endswith("→ 200")  # not relayed: no reason on a 200

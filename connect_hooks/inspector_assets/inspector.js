@@ -39,10 +39,10 @@ function signatureClass(r) {
   return r.signature === "unchecked" || r.signature === "not-read" ? "muted" : "bad";
 }
 
+// listen --require-auth adds {"type", "ok", "reason"}: the credentials' verdict, never the credentials.
 function authText(r) {
   if (!r.auth) return null;
-  if (typeof r.auth === "string") return r.auth;
-  return r.auth.verdict || r.auth.result || JSON.stringify(r.auth);
+  return `${r.auth.ok ? "ok" : "REFUSED"} (${r.auth.type})`;
 }
 
 function clock(iso) {
@@ -251,7 +251,7 @@ function renderDetail(r) {
         { class: "verdict " + (ok ? "ok" : signatureClass(r)), id: "verdict" },
         el("b", {}, "signature " + signatureText(r)),
         r.reason,
-        authText(r) ? el("div", {}, "auth: " + authText(r)) : null,
+        authText(r) ? el("div", { class: r.auth.ok ? "ok" : "bad" }, `auth ${authText(r)}: ${r.auth.reason}`) : null,
       ),
     );
     const result = el("span", { class: "result", id: "action-result" });
