@@ -1,7 +1,7 @@
 """The inspector of ``listen --inspect``: a small ASGI app that shows the receiver's request records in a browser.
 
 It is fed the same records as the live view and the log (``Inspector.observe``), keeps the last
-``KEPT`` of them, and serves:
+``KEPT`` of them (fewer when their bodies pass ``KEPT_BYTES``), and serves:
 
 - ``GET /``, ``GET /assets/NAME``: the page, its script and its style (shipped in the package, no CDN);
 - ``GET /events``: server-sent events: ``hello`` (what the page needs to know), then every record
@@ -31,8 +31,9 @@ from connect_hooks.logfile import ndjson_line
 from connect_hooks.receiver import Message, Receive, Received, Scope, Send
 from connect_hooks.urls import is_loopback
 
-#: Records the inspector keeps (and downloads); older ones drop off.
+#: Records the inspector keeps (and downloads): the last KEPT, and bodies of at most KEPT_BYTES in all.
 KEPT = 5000
+KEPT_BYTES = 64 * 1024 * 1024
 DEFAULT_PORT = 4040
 #: The header the page sends with a replay (a cross-site form cannot).
 ACTION_HEADER = "x-connect-hooks-inspector"
@@ -97,8 +98,11 @@ class Entry:
 class Inspector:
     """The inspector's ASGI app and its feed of records."""
 
-    def __init__(self, *, kept: int = KEPT, loopback_only: bool = True) -> None:
-        self.entries: collections.deque[Entry] = collections.deque(maxlen=kept)
+    def __init__(self, *, kept: int = KEPT, kept_bytes: int = KEPT_BYTES, loopback_only: bool = True) -> None:
+        self.entries: collections.deque[Entry] = collections.deque()
+        self.kept = kept
+        self.kept_bytes = kept_bytes
+        self._bytes = 0
         self.loopback_only = loopback_only
         self.config: dict[str, Any] = {}
         self.replayer: Replayer | None = None
@@ -112,6 +116,9 @@ class Inspector:
         entry = Entry(self._next_id, record)
         self._next_id += 1
         self.entries.append(entry)
+        self._bytes += len(record.body)
+        while len(self.entries) > 1 and (len(self.entries) > self.kept or self._bytes > self.kept_bytes):
+            self._bytes -= len(self.entries.popleft().record.body)
         for queue in self._subscribers:
             queue.put_nowait(entry)
 

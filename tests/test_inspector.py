@@ -115,11 +115,15 @@ def test_the_download_is_the_listen_log_format(tmp_path: Path) -> None:
     assert answer.text == (tmp_path / "listen.ndjson").read_text()
 
 
-def test_kept_records_are_bounded() -> None:
+def test_kept_records_are_bounded_in_number_and_in_bytes() -> None:
     app = Inspector(kept=2)
     for gtrid in ("g-1", "g-2", "g-3"):
         app.observe(received(gtrid))
     assert [json.loads(line)["gtrid"] for line in get(app, "/requests.ndjson").text.splitlines()] == ["g-2", "g-3"]
+    app = Inspector(kept_bytes=30)  # each body is 14 bytes: two fit
+    for gtrid in ("g-1", "g-2", "g-3"):
+        app.observe(received(gtrid))
+    assert [entry.record.gtrid for entry in app.entries] == ["g-2", "g-3"]
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:4040", "10.0.0.1:4040"])

@@ -70,7 +70,8 @@ def listening(*args: str) -> Iterator[tuple[str, str | None]]:
         yield receiver, inspector
     finally:
         process.terminate()
-        process.communicate(timeout=10)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err  # stopped cleanly (in the relay test, with the page still connected)
 
 
 @pytest.fixture
