@@ -117,6 +117,11 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("verify-no-signature", ["verify", "--secret", "s", "{files}/plain"], {}, "--signature"),
     ("verify-no-secret", ["verify", "--signature", "sha256=00", "{files}/plain"], {}, "no hub secret"),
     ("demo-extra-argument", ["demo", "now"], {}, "unexpected extra argument"),
+    ("conform-not-url", ["conform", "nonsense"], {}, "not an http(s) URL"),
+    ("conform-unknown-check", ["conform", URL, "--only", "accepts,raw-byte"], {}, "--only 'raw-byte' is not a check"),
+    ("conform-unknown-channel", ["conform", URL, "--channel", "telex"], {}, "--channel 'telex' is not a channel"),
+    ("conform-junit-directory", ["conform", URL, "--junit", "{files}/dir.json"], {}, "is a directory"),
+    ("conform-empty-secret", ["conform", URL, "--secret-file", "{files}/empty-secret"], {}, "empty"),
     ("unknown-command", ["sendd"], {}, "No such command"),
 ]
 
@@ -151,4 +156,5 @@ def test_the_table_is_large_enough() -> None:
         "sign",
         "verify",
         "demo",
+        "conform",
     }

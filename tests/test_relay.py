@@ -8,7 +8,7 @@ import json
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -198,7 +198,7 @@ def test_respond_or_delay_with_forward_to_is_bad_input(option: str) -> None:
 def test_the_inspector_replays_a_relayed_request_to_the_app_and_shows_the_hop() -> None:
     app_records: list[Received] = []
 
-    async def scenario() -> tuple[httpx.Response, list[dict[str, object]]]:
+    async def scenario() -> tuple[httpx.Response, list[dict[str, Any]]]:
         app = ReceiverApp(ReceiverSettings(secret=SECRET), app_records.append)
         async with asyncio.timeout(60), serving(app, bind("127.0.0.1", 0), log_level="critical") as where:
             settings = ListenSettings(
