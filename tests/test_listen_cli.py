@@ -186,6 +186,10 @@ def test_a_port_in_use_is_one_line_of_bad_input() -> None:
         (["--host", "no such host.invalid"], "--host 'no such host.invalid' is not an address to listen on"),
         (["--forward-to", "ftp://app.test/"], "--forward-to 'ftp://app.test/' is not an http(s) URL"),
         (["--inspect-port", "70000"], "70000 is not in the range 0<=x<=65535"),
+        (
+            ["--port", "8080", "--forward-to", "http://localhost:8080/app"],
+            "--forward-to http://localhost:8080/app is this receiver itself (port 8080)",
+        ),
     ],
 )
 def test_bad_options_are_exit_2_before_listening(

@@ -109,16 +109,26 @@ def listen(
     HEAD answers 200 (so 'check' passes); POST verifies x-hub-signature when a secret is set
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
+    With --forward-to, your app answers instead (a relay); --inspect adds a web page of the requests.
     """
     from connect_hooks import listening, receiver
 
     if forward_to is not None:
-        from connect_hooks.urls import parse_url
+        from urllib.parse import urlsplit
+
+        from connect_hooks.urls import is_loopback, parse_url
 
         try:
-            forward_to = parse_url(forward_to).url
+            target = parse_url(forward_to)
         except BadInput as exc:
             raise BadInput(f"--forward-to {exc}") from None
+        target_port = urlsplit(target.url).port or (443 if target.scheme == "https" else 80)
+        if target_port == port and (is_loopback(target.host) or target.host == host):
+            raise BadInput(
+                f"--forward-to {forward_to} is this receiver itself (port {port}): it would relay to itself "
+                "for ever; give your app's URL"
+            )
+        forward_to = target.url
         for option in ("respond", "delay"):
             if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
                 raise BadInput(
