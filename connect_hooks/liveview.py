@@ -6,6 +6,7 @@ Imported only by those commands. The records come from ``receiver`` and ``demo``
 
 from __future__ import annotations
 
+import time
 from typing import IO
 
 from rich.console import Console
@@ -52,7 +53,7 @@ Part = tuple[str, str | None]  # text, style
 
 def received_parts(record: Received) -> list[Part]:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
-    parts: list[Part] = [(record.time.astimezone().strftime("%H:%M:%S"), "dim")]
+    parts: list[Part] = [(time.strftime("%H:%M:%S", time.localtime(record.time.timestamp())), "dim")]
     if record.method != "POST":
         parts.append((f"  {record.method} {record.path}", None))
     else:
