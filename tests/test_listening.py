@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -150,3 +151,32 @@ def test_an_inspector_port_in_use_names_its_option_and_releases_the_receiver_por
         f"port {port} on 127.0.0.1 is already in use: pick another with --inspect-port, or stop what is using it"
     )
     assert listener._sock is None and listener._inspector_sock is None
+
+
+def test_with_tls_the_inspector_replays_to_the_receiver_over_https_it_trusts() -> None:
+    view = Recorder()
+    settings = ListenSettings(port=0, tls=True, inspect=True, inspect_port=0)
+
+    async def story(url: str) -> tuple[int, dict[str, object], list[str]]:
+        started = view.starts[0]
+        assert started.tls is not None and started.inspector is not None and url.startswith("https://")
+        async with httpx.AsyncClient(
+            trust_env=False, verify=ssl.create_default_context(cafile=started.tls.ca_path)
+        ) as client:
+            status = (await client.post(url + "/hooks", content=BODY, headers={"x-wx-gtrid": "g-tls"})).status_code
+        async with httpx.AsyncClient(trust_env=False) as client:
+            replayed = await client.post(
+                started.inspector.url + "/requests/1/replay",
+                json={"to": "receiver"},
+                headers={"x-connect-hooks-inspector": "1"},
+            )
+            lines = (await client.get(started.inspector.url + "/requests.ndjson")).text.splitlines()
+        return status, replayed.json(), lines
+
+    with Listener(settings, view, out=io.StringIO()) as listener:
+        (status, replayed, lines), stopped = serve(listener, view, story)
+    assert status == 200
+    assert (replayed["status"], replayed["error"]) == (200, None)
+    assert str(replayed["url"]).startswith("https://127.0.0.1:")
+    assert [(json.loads(line)["gtrid"], json.loads(line)["attempt"]) for line in lines] == [("g-tls", 1), ("g-tls", 2)]
+    assert stopped == Stopped(2, "the test")
