@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT = 9.0
 HOP_BY_HOP = frozenset(
     {
         "connection",
+        "expect",  # 100-continue was the sender's business with us; the body is all here
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
