@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ class Inspector:
         self._bytes = 0
         self.loopback_only = loopback_only
         self.config: dict[str, Any] = {}
+        self.run = secrets.token_hex(4)  # event ids are RUN-N: a page left open across restarts starts afresh
         self.replayer: Replayer | None = None
         self._next_id = 1
         self._subscribers: set[asyncio.Queue[Entry | None]] = set()
@@ -167,10 +169,8 @@ class Inspector:
             await _answer(send, 404, b"not found\n")
 
     async def events(self, headers: dict[str, str], receive: Receive, send: Send) -> None:
-        try:
-            last = int(headers.get("last-event-id", "0"))
-        except ValueError:
-            last = 0
+        run, _, number = headers.get("last-event-id", "").partition("-")
+        last = int(number) if run == self.run and number.isdigit() else 0  # another run's page: everything
         queue: asyncio.Queue[Entry | None] = asyncio.Queue()
         for entry in list(self.entries):
             if entry.id > last:
@@ -197,13 +197,13 @@ class Inspector:
                     ],
                 }
             )
-            hello = json.dumps(self.config, separators=(",", ":"))
+            hello = json.dumps({**self.config, "run": self.run}, separators=(",", ":"))
             await send(
                 {"type": "http.response.body", "body": f"event: hello\ndata: {hello}\n\n".encode(), "more_body": True}
             )
             while (item := await queue.get()) is not None:
                 data = json.dumps(item.page(), ensure_ascii=False, separators=(",", ":"))
-                chunk = f"id: {item.id}\ndata: {data}\n\n".encode()
+                chunk = f"id: {self.run}-{item.id}\ndata: {data}\n\n".encode()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             with contextlib.suppress(OSError, RuntimeError):
                 await send({"type": "http.response.body", "body": b""})

@@ -309,7 +309,14 @@ function renderDetail(r) {
 function connect() {
   const source = new EventSource("events");
   source.addEventListener("hello", (event) => {
-    state.config = JSON.parse(event.data);
+    const config = JSON.parse(event.data);
+    if (state.config.run && state.config.run !== config.run) {
+      state.records.clear(); // listen was restarted: its requests start over
+      state.selected = null;
+      renderList();
+      renderDetail(null);
+    }
+    state.config = config;
     const where = [`receiver ${state.config.receiver}`];
     if (state.config.forward_to) where.push(`relaying to ${state.config.forward_to}`);
     where.push(state.config.verifies ? "signatures verified" : "signatures not checked (no hub secret)");
