@@ -6,6 +6,9 @@ Imported only by those commands. The records come from ``receiver`` and ``demo``
 
 from __future__ import annotations
 
+import time
+from typing import IO
+
 from rich.console import Console
 from rich.text import Text
 
@@ -31,50 +34,88 @@ def status_style(status: int | None) -> str:
     return "bold yellow" if status >= 500 else "bold red"
 
 
+SIGNATURE_LABEL = {
+    Signature.VALID: "signature valid ({algorithm})",
+    Signature.MISMATCH: "signature MISMATCH",
+    Signature.MALFORMED: "signature malformed",
+    Signature.MISSING: "signature missing",
+    Signature.UNCHECKED: "signature not checked",
+    Signature.NOT_READ: "signature not read",
+    Signature.SKIPPED: "signature not checked",
+}
+
+
 def signature_text(record: Received) -> Text:
-    label = {
-        Signature.VALID: f"signature valid ({record.algorithm})",
-        Signature.MISMATCH: "signature MISMATCH",
-        Signature.MALFORMED: "signature malformed",
-        Signature.MISSING: "signature missing",
-        Signature.UNCHECKED: "signature not checked",
-        Signature.NOT_READ: "signature not read",
-        Signature.SKIPPED: "signature not checked",
-    }[record.signature]
+    label = SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm)
     return Text(label, style=SIGNATURE_STYLE.get(record.signature, "bold red"))
 
 
-def auth_text(record: Received) -> Text:
-    """The credentials' verdict: never the credentials."""
-    assert record.auth is not None
+Part = tuple[str, str | None]  # text, style
+
+
+def received_parts(record: Received) -> list[Part]:
+    """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
+    parts: list[Part] = [(time.strftime("%H:%M:%S", time.localtime(record.time.timestamp())), "dim")]
+    if record.method != "POST" or (record.auth is not None and record.attempt is None):
+        parts.append((f"  {record.method} {record.path}", None))  # a refused POST is no delivery (nor a token request)
+        parts.extend(auth_parts(record))
+    else:
+        gtrid = (record.gtrid or "no-gtrid")[:8]
+        parts.append((f"  {gtrid:<8}  #{record.attempt or '-':<2} ", None))
+        what = record.classification.label if record.classification is not None else "-"
+        parts.append((f"{what:<24}", "cyan"))
+        parts.append(("  ", None))
+        parts.append(
+            (
+                SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm),
+                SIGNATURE_STYLE.get(record.signature, "bold red"),
+            )
+        )
+        parts.extend(auth_parts(record))
+    parts.append(("  → ", None))
+    parts.append(("no answer" if record.status is None else str(record.status), status_style(record.status)))
+    unanswered_or_refused = record.status is None or (record.status != 200 and record.method == "POST")
+    refused = record.status == 401 and record.auth is not None  # a HEAD without credentials, say
+    if record.forward is not None or unanswered_or_refused or refused:
+        parts.append((f"  {record.reason}", "dim"))
+    return parts
+
+
+def auth_parts(record: Received) -> list[Part]:
+    """The credentials' verdict (listen --require-auth): never the credentials."""
+    if record.auth is None:
+        return []
     if record.auth.ok:
-        return Text(f"auth ok ({record.auth.kind})", style="green")
-    return Text(f"auth REFUSED ({record.auth.kind})", style="bold red")
+        return [("  ", None), (f"auth ok ({record.auth.kind})", "green")]
+    return [("  ", None), (f"auth REFUSED ({record.auth.kind})", "bold red")]
 
 
 def received_line(record: Received) -> Text:
-    """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
-    line = Text(record.time.astimezone().strftime("%H:%M:%S"), style="dim")
-    if record.method != "POST" or (record.auth is not None and record.attempt is None):
-        line.append(f"  {record.method} {record.path}")
-        if record.auth is not None:
-            line.append("  ")
-            line.append_text(auth_text(record))
-    else:
-        gtrid = (record.gtrid or "no-gtrid")[:8]
-        line.append(f"  {gtrid:<8}  #{record.attempt or '-':<2} ")
-        what = record.classification.label if record.classification is not None else "-"
-        line.append(f"{what:<24}", style="cyan")
-        line.append("  ")
-        line.append_text(signature_text(record))
-        if record.auth is not None:
-            line.append("  ")
-            line.append_text(auth_text(record))
-    line.append("  → ")
-    line.append("no answer" if record.status is None else str(record.status), style=status_style(record.status))
-    if record.status is None or (record.status != 200 and (record.method == "POST" or record.status == 401)):
-        line.append(f"  {record.reason}", style="dim")
-    return line
+    """The request's line as Rich text (the demo's story)."""
+    return Text.assemble(*((text, style or "") for text, style in received_parts(record)))
+
+
+#: SGR codes of the few styles the receiver's line uses.
+ANSI = {"dim": "2", "cyan": "36", "green": "32", "bold red": "1;31", "bold green": "1;32", "bold yellow": "1;33"}
+
+
+def received_ansi(record: Received, *, color: bool) -> str:
+    """The same line as plain text, or with ANSI colours: cheap enough for thousands per second."""
+    if not color:
+        return "".join(text for text, _ in received_parts(record))
+    return "".join(f"\x1b[{ANSI[style]}m{text}\x1b[0m" if style else text for text, style in received_parts(record))
+
+
+def wants_color(stream: IO[str]) -> bool:
+    """Colour when the stream is a terminal, unless NO_COLOR is set or TERM is dumb."""
+    import os
+
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 class DemoPrinter(DemoView):
