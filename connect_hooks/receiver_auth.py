@@ -30,7 +30,6 @@ import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from connect_hooks.errors import BadInput
@@ -675,31 +674,15 @@ def read_credential(
     environ: Mapping[str, str], variable: str, path: str | None, option: str, what: str, needed_by: str
 ) -> str:
     """A credential from ``option``'s file (the command line wins) or the environment variable; never empty."""
+    from connect_hooks.credentials import read_credential_file  # the sender's reader: one set of messages
+
     if path is not None:
-        return _read_credential_file(path, option, what)
+        return read_credential_file(path, option, what)
     value = environ.get(variable)
     if value is None:
         raise BadInput(f"{needed_by} needs the {what}: set {variable} or give {option} FILE")
     if value == "":
         raise BadInput(f"{variable} is set but empty: give it the {what}, or use {option} FILE")
-    return value
-
-
-def _read_credential_file(path: str, option: str, what: str) -> str:
-    where = repr(str(path))
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise BadInput(f"{option} {where} is a directory: give a file that holds the {what}")
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{option} {where} does not exist: give a file that holds the {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise BadInput(f"cannot read {option} {where}: {reason}; check the file and its permissions") from None
-    value = text.removesuffix("\n").removesuffix("\r")
-    if not value:
-        raise BadInput(f"{option} {where} is empty: put the {what} in it")
     return value
 
 
