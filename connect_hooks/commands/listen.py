@@ -114,6 +114,8 @@ def listen(
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
     With --forward-to, your app answers instead (a relay); --inspect adds a web page of the requests.
+    --require-auth TYPE asks every request for credentials first (401 and a challenge otherwise);
+    --tls --require-client-cert asks for a client certificate (mTLS).
     """
     import os
 
