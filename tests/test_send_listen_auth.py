@@ -92,3 +92,26 @@ def test_send_presents_listens_client_certificate(tmp_path: Path, form: str) -> 
     assert with_cert == 0, output
     assert without == 1
     assert [r["status"] for r in running.records] == [200]
+
+
+@pytest.mark.parametrize(
+    ("listen_options", "send_options"),
+    [PAIRS[0], PAIRS[1], PAIRS[2], PAIRS[3], PAIRS[5]],
+    ids=["basic", "digest", "api-key", "oauth2", "aws-sigv4"],
+)
+def test_conform_finds_listen_refusing_missing_and_wrong_credentials(
+    tmp_path: Path, listen_options: list[str], send_options: list[str]
+) -> None:
+    import json
+
+    checks = "rejects-missing-auth,rejects-wrong-auth,accepts/receipt/sms/delivered"
+    with listen(tmp_path, *listen_options, env=CREDENTIALS) as running:
+        args = [o.replace("{url}", running.url) for o in send_options]
+        result = CliRunner().invoke(
+            main, ["conform", running.url + "/hooks", "--only", checks, "--json", *args], env=CREDENTIALS
+        )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sorted(report["passed"]) == sorted(checks.split(","))
+    refused = [r for r in running.records if r["status"] == 401]
+    assert refused and not any(r["auth"]["ok"] for r in refused)
