@@ -30,7 +30,7 @@ from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 from connect_hooks.relay import Relay
 from connect_hooks.server import Serving, bind, serving
-from connect_hooks.tls import LocalTLS
+from connect_hooks.tls import LocalTLS, MutualTLS
 from connect_hooks.urls import is_loopback
 
 #: At most this many seconds between a request and its line on the output.
@@ -46,6 +46,7 @@ class ListenSettings:
     host: str = "127.0.0.1"
     port: int = 8787  # 0: the OS picks one (read it back from Started.where)
     tls: bool = False
+    mutual: MutualTLS | None = None  # with tls: require client certificates (listen --require-client-cert)
     log_path: str | None = None
     forward_to: str | None = None  # relay every POST that passes the signature check to this URL
     forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
@@ -164,7 +165,7 @@ class Listener:
             if settings.tls:
                 from connect_hooks.tls import make_local_tls
 
-                self._tls = make_local_tls()
+                self._tls = make_local_tls(mutual=settings.mutual)
         except BaseException:
             self.close()
             raise

@@ -22,6 +22,7 @@ SIGNATURE_STYLE = {
     Signature.VALID: "green",
     Signature.UNCHECKED: "dim",
     Signature.NOT_READ: "dim",
+    Signature.SKIPPED: "dim",
 }
 
 
@@ -40,6 +41,7 @@ SIGNATURE_LABEL = {
     Signature.MISSING: "signature missing",
     Signature.UNCHECKED: "signature not checked",
     Signature.NOT_READ: "signature not read",
+    Signature.SKIPPED: "signature not checked",
 }
 
 
@@ -54,8 +56,9 @@ Part = tuple[str, str | None]  # text, style
 def received_parts(record: Received) -> list[Part]:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
     parts: list[Part] = [(time.strftime("%H:%M:%S", time.localtime(record.time.timestamp())), "dim")]
-    if record.method != "POST":
-        parts.append((f"  {record.method} {record.path}", None))
+    if record.method != "POST" or (record.auth is not None and record.attempt is None):
+        parts.append((f"  {record.method} {record.path}", None))  # a refused POST is no delivery (nor a token request)
+        parts.extend(auth_parts(record))
     else:
         gtrid = (record.gtrid or "no-gtrid")[:8]
         parts.append((f"  {gtrid:<8}  #{record.attempt or '-':<2} ", None))
@@ -68,11 +71,23 @@ def received_parts(record: Received) -> list[Part]:
                 SIGNATURE_STYLE.get(record.signature, "bold red"),
             )
         )
+        parts.extend(auth_parts(record))
     parts.append(("  → ", None))
     parts.append(("no answer" if record.status is None else str(record.status), status_style(record.status)))
-    if record.forward is not None or record.status is None or (record.status != 200 and record.method == "POST"):
+    unanswered_or_refused = record.status is None or (record.status != 200 and record.method == "POST")
+    refused = record.status == 401 and record.auth is not None  # a HEAD without credentials, say
+    if record.forward is not None or unanswered_or_refused or refused:
         parts.append((f"  {record.reason}", "dim"))
     return parts
+
+
+def auth_parts(record: Received) -> list[Part]:
+    """The credentials' verdict (listen --require-auth): never the credentials."""
+    if record.auth is None:
+        return []
+    if record.auth.ok:
+        return [("  ", None), (f"auth ok ({record.auth.kind})", "green")]
+    return [("  ", None), (f"auth REFUSED ({record.auth.kind})", "bold red")]
 
 
 def received_line(record: Received) -> Text:

@@ -11,6 +11,11 @@ record and hands it to the observer once the answer is sent (or the sender hung 
   the n-th code of its script, the last one repeating. A notification is told by ``x-wx-gtrid``
   (by its body's hash when the header is missing, since a retry repeats the exact bytes).
 - Any other method answers 405.
+- With ``settings.auth`` (``listen --require-auth``), every request must carry valid credentials
+  first (401 with the verifier's challenge and reason otherwise; a refused POST is not counted as
+  a delivery), and the bearer verifier's token endpoint (``POST /oauth/token``) is served too.
+  Records never carry credentials: Authorization (and the API key header) are redacted, and a
+  token request's body (it holds the client secret) is not kept.
 
 The app never raises into the server: whatever the request, it answers or notes that the sender
 went away. No click, no rich here: the CLI renders the records.
@@ -32,6 +37,7 @@ from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
 from connect_hooks.logfile import body_fields
+from connect_hooks.receiver_auth import AuthRequest, Verdict, Verifier, redact_headers
 from connect_hooks.relay import Hop
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -73,6 +79,7 @@ class ReceiverSettings:
     script: Script = field(default_factory=Script)
     paths: tuple[tuple[str, Script], ...] = ()
     max_body: int = MAX_BODY
+    auth: Verifier | None = None  # listen --require-auth: every request must carry valid credentials
 
     def script_for(self, path: str) -> Script:
         for prefix, script in self.paths:
@@ -104,6 +111,7 @@ class Signature(enum.StrEnum):
     MISSING = "missing"  # a secret is set but the header is absent
     UNCHECKED = "unchecked"  # no secret set: nothing to check against
     NOT_READ = "not-read"  # the request was refused before the body was read
+    SKIPPED = "skipped"  # refused for its credentials first, or a token request: not checked
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,7 @@ class Received:
     algorithm: str | None
     status: int | None  # the answer; None when the sender hung up (or the receiver stopped) first
     reason: str  # one line: why this answer
+    auth: Verdict | None = None  # the credentials' verdict, when the receiver requires auth
     forward: Hop | None = None  # the hop to the app, when relaying (listen --forward-to)
 
     @property
@@ -188,6 +197,7 @@ class Received:
             "algorithm": self.algorithm,
             "status": self.status,
             "reason": self.reason,
+            "auth": None if self.auth is None else self.auth.as_dict(),
             "size": self.size,
             **body_fields(self.body),
         }
@@ -266,8 +276,11 @@ class _Request:
         self.receive = receive
         self.send = send
         self.time = app._clock()
+        self.verdict: Verdict | None = None
         self.method = str(scope.get("method", "")).upper()
         self.path = str(scope.get("path", "/"))
+        self.raw_path = bytes(scope.get("raw_path") or self.path.encode("utf-8")).decode("latin-1")
+        self.query = bytes(scope.get("query_string", b"")).decode("latin-1")
         self.headers = tuple(
             (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
             for name, value in scope.get("headers", [])
@@ -284,7 +297,7 @@ class _Request:
             "time": self.time,
             "method": self.method,
             "path": self.path,
-            "headers": self.headers,
+            "headers": self.redacted_headers(),
             "body": b"",
             "size": 0,
             "gtrid": self.header(GTRID_HEADER),
@@ -296,26 +309,89 @@ class _Request:
         base.update(fields)
         return Received(**base)
 
-    async def answer(self, status: int, text: str = "", extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    def redacted_headers(self) -> tuple[tuple[str, str], ...]:
+        """Records never carry credentials: Authorization (and the API key header) are redacted."""
+        if self.settings.auth is not None:
+            return self.settings.auth.redact(self.headers)
+        return redact_headers(self.headers)
+
+    def auth_request(self, body: bytes = b"") -> AuthRequest:
+        return AuthRequest(self.method, self.raw_path, self.query, self.headers, body)
+
+    async def answer(
+        self,
+        status: int,
+        text: str = "",
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+        content_type: bytes = b"text/plain; charset=utf-8",
+    ) -> None:
         body = b"" if self.method == "HEAD" or not text else (text + "\n").encode("utf-8")
         headers = [
-            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
         ]
         await self.send({"type": "http.response.start", "status": status, "headers": headers + list(extra)})
         await self.send({"type": "http.response.body", "body": body})
 
     async def handle(self) -> None:
+        gate = self.settings.auth
+        if gate is not None and gate.token_path is not None and self.path == gate.token_path:
+            await self.handle_token(gate)
+            return
+        if gate is not None and self.method != "POST":
+            verdict = gate.verify(self.auth_request())
+            if not verdict.ok:
+                await self.refuse(verdict)
+                return
+            self.verdict = verdict
         if self.method == "HEAD":
             await self.answer(200)
-            self.app.notify(self.record(status=200, reason="HEAD: the test call Webex Connect makes"))
+            self.app.notify(
+                self.record(status=200, reason="HEAD: the test call Webex Connect makes", auth=self.verdict)
+            )
             return
         if self.method != "POST":
             reason = f"{self.method} is not how Webex Connect delivers: only POST (and HEAD)"
             await self.answer(405, reason, ((b"allow", b"HEAD, POST"),))
-            self.app.notify(self.record(status=405, reason=reason))
+            self.app.notify(self.record(status=405, reason=reason, auth=self.verdict))
             return
         await self.handle_post()
+
+    async def refuse(self, verdict: Verdict, **fields: Any) -> None:
+        """401 for missing or wrong credentials, with the challenges and the reason line."""
+        challenges = tuple((b"www-authenticate", c.encode("latin-1")) for c in verdict.challenges)
+        await self.answer(401, verdict.reason, challenges)
+        fields.setdefault("signature", Signature.SKIPPED if self.method == "POST" else Signature.NOT_READ)
+        self.app.notify(self.record(status=401, reason=verdict.reason, auth=verdict, **fields))
+
+    async def handle_token(self, gate: Verifier) -> None:
+        """The OAuth 2.0 token endpoint (bearer): the body holds the client secret, so it is not recorded."""
+        try:
+            body = await self.read_body()
+        except _Gone:
+            self.app.notify(self.record(status=None, reason="the sender hung up while sending the token request"))
+            return
+        if isinstance(body, int):
+            reason = f"the token request is over {self.settings.max_body} bytes"
+            await self.answer(413, reason, ((b"connection", b"close"),))
+            self.app.notify(self.record(size=body, status=413, reason=reason))
+            return
+        token = gate.token(self.auth_request(body))
+        extra = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+        extra += [(b"www-authenticate", c.encode("latin-1")) for c in token.challenges]
+        if token.status == 405:
+            extra.append((b"allow", b"POST"))
+        text = json.dumps(token.document, separators=(",", ":"))
+        await self.answer(token.status, text, tuple(extra), content_type=b"application/json")
+        self.app.notify(
+            self.record(
+                size=len(body),
+                status=token.status,
+                reason=token.verdict.reason,
+                signature=Signature.SKIPPED,
+                auth=token.verdict,
+            )
+        )
 
     async def read_body(self) -> bytes | int:
         """The body, or the size that made it too large; raises _Gone on a disconnect."""
@@ -349,6 +425,12 @@ class _Request:
             await self.answer(413, reason, ((b"connection", b"close"),))
             self.app.notify(self.record(size=body, status=413, reason=reason))
             return
+        if settings.auth is not None:
+            verdict = settings.auth.verify(self.auth_request(body))
+            if not verdict.ok:  # not a delivery yet (a Digest challenge, say): no attempt is counted
+                await self.refuse(verdict, body=body, size=len(body))
+                return
+            self.verdict = verdict
         gtrid = self.header(GTRID_HEADER)
         key = gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest()
         attempt = self.app.count(key)
@@ -373,6 +455,7 @@ class _Request:
             "classification": classification,
             "signature": signature,
             "algorithm": algorithm,
+            "auth": self.verdict,
         }
         if script.delay > 0:
             outcome = await self.stall(script.delay)
@@ -401,6 +484,7 @@ class _Request:
             "signature": signature,
             "algorithm": algorithm,
             "forward": hop,
+            "auth": self.verdict,
         }
         if hop.status is None:
             reason = f"relay to {hop.url}: {hop.error}"

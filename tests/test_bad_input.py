@@ -43,7 +43,7 @@ def server() -> Iterator[ScriptedServer]:
         yield running
 
 
-CASES: list[tuple[str, list[str], dict[str, str], str]] = [
+CASES: list[tuple[str, list[str], dict[str, str | None], str]] = [
     # (id, argv, environment, a fragment the one line must contain)
     ("send-ftp-url", ["send", "inbound/sms/mo", "ftp://example.test/x"], {}, "not an http(s) URL"),
     ("send-no-host", ["send", "inbound/sms/mo", "https://"], {}, "has no host"),
@@ -104,6 +104,79 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("send-set-missing-parent", ["send", "inbound/sms/mo", URL, "--set", "no.such.path=1"], {}, "no.such.path"),
     ("send-set-on-a-file", ["send", "{files}/plain", URL, "--set", "a=1"], {}, "--set"),
     ("listen-port-negative", ["listen", "--port", "-1"], {}, "--port"),
+    ("listen-auth-unknown", ["listen", "--require-auth", "kerberos"], {}, "'kerberos' is not one of"),
+    (
+        "listen-basic-no-user",
+        ["listen", "--require-auth", "basic"],
+        {"CONNECT_HOOKS_AUTH_PASSWORD": "p"},
+        "--auth-user",
+    ),
+    (
+        "listen-basic-no-password",
+        ["listen", "--require-auth", "basic", "--auth-user", "u"],
+        {"CONNECT_HOOKS_AUTH_PASSWORD": None},
+        "set CONNECT_HOOKS_AUTH_PASSWORD or give --auth-password-file FILE",
+    ),
+    (
+        "listen-digest-empty-password",
+        ["listen", "--require-auth", "digest", "--auth-user", "u"],
+        {"CONNECT_HOOKS_AUTH_PASSWORD": ""},
+        "set but empty",
+    ),
+    (
+        "listen-digest-password-file-empty",
+        ["listen", "--require-auth", "digest", "--auth-user", "u", "--auth-password-file", "{files}/empty-secret"],
+        {},
+        "is empty",
+    ),
+    (
+        "listen-api-key-no-header",
+        ["listen", "--require-auth", "api-key"],
+        {"CONNECT_HOOKS_API_KEY": "k"},
+        "--api-key-header",
+    ),
+    (
+        "listen-api-key-file-missing",
+        ["listen", "--require-auth", "api-key", "--api-key-header", "X-Key", "--api-key-file", "{files}/nope"],
+        {},
+        "does not exist",
+    ),
+    (
+        "listen-bearer-no-client-id",
+        ["listen", "--require-auth", "bearer"],
+        {"CONNECT_HOOKS_CLIENT_SECRET": "s"},
+        "--client-id",
+    ),
+    (
+        "listen-bearer-no-secret",
+        ["listen", "--require-auth", "bearer", "--client-id", "c"],
+        {"CONNECT_HOOKS_CLIENT_SECRET": None},
+        "CONNECT_HOOKS_CLIENT_SECRET",
+    ),
+    ("listen-bearer-zero-ttl", ["listen", "--require-auth", "bearer", "--token-ttl", "0"], {}, "--token-ttl"),
+    (
+        "listen-aws-no-keys",
+        ["listen", "--require-auth", "aws-sigv4", "--aws-region", "eu-west-1", "--aws-service", "execute-api"],
+        {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+        "needs AWS_ACCESS_KEY_ID",
+    ),
+    (
+        "listen-aws-no-region",
+        ["listen", "--require-auth", "aws-sigv4", "--aws-service", "execute-api"],
+        {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+        "--aws-region",
+    ),
+    ("listen-credential-without-auth", ["listen", "--auth-user", "u"], {}, "only used with --require-auth"),
+    ("listen-client-cert-without-tls", ["listen", "--require-client-cert"], {}, "--require-client-cert needs --tls"),
+    ("listen-client-ca-without-tls", ["listen", "--client-ca", "{files}/plain"], {}, "--client-ca needs --tls"),
+    ("listen-client-ca-missing", ["listen", "--tls", "--client-ca", "{files}/nope.pem"], {}, "does not exist"),
+    ("listen-client-ca-not-a-ca", ["listen", "--tls", "--client-ca", "{files}/not-a-ca.pem"], {}, "holds no PEM CA"),
+    (
+        "listen-empty-p12-password",
+        ["listen", "--tls", "--require-client-cert"],
+        {"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": ""},
+        "set but empty",
+    ),
     ("listen-port-too-big", ["listen", "--port", "65536"], {}, "--port"),
     ("listen-port-in-use", ["listen", "--port", "{busy_port}"], {}, "already in use"),
     ("listen-bad-respond", ["listen", "--respond", "ok"], {}, "--respond"),
@@ -128,7 +201,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
 
 @pytest.mark.parametrize(("argv", "env", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input(
-    argv: list[str], env: dict[str, str], fragment: str, files: Path, server: ScriptedServer, busy_port: int
+    argv: list[str], env: dict[str, str | None], fragment: str, files: Path, server: ScriptedServer, busy_port: int
 ) -> None:
     args = [
         a.replace("{url}", server.url).replace("{files}", str(files)).replace("{busy_port}", str(busy_port))

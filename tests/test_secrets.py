@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,3 +119,115 @@ def test_listen_banner_log_and_records(tmp_path: Path) -> None:
     assert SECRET not in log.read_text()
     assert len(log.read_text().splitlines()) >= 3
     assert [json.loads(line)["status"] for line in out.splitlines()][-2:] == [200, 401]
+
+
+CREDENTIALS = {
+    "CONNECT_HOOKS_AUTH_PASSWORD": "Zq-pass-XYZZY-1",
+    "CONNECT_HOOKS_API_KEY": "Zq-apikey-XYZZY-2",
+    "CONNECT_HOOKS_CLIENT_SECRET": "Zq-client-XYZZY-3",
+    "AWS_ACCESS_KEY_ID": "AKIDXYZZY4",
+    "AWS_SECRET_ACCESS_KEY": "Zq-aws-XYZZY-5",
+    "AWS_SESSION_TOKEN": "Zq-session-XYZZY-6",
+    "CONNECT_HOOKS_CLIENT_CERT_PASSWORD": "Zq-p12-XYZZY-7",
+}
+
+
+def test_listen_help_and_errors_do_not_show_credentials_from_the_environment() -> None:
+    code, output = run("listen", "--help", env=CREDENTIALS)
+    assert code == 0
+    for argv in (
+        ["listen", "--require-auth", "basic"],
+        ["listen", "--require-auth", "aws-sigv4"],
+        ["listen", "--require-client-cert"],
+        ["listen", "--port", "70000", "--require-auth", "bearer"],
+    ):
+        code, more = run(*argv, env=CREDENTIALS)
+        assert code == 2
+        output += more
+    for secret in CREDENTIALS.values():
+        assert secret not in output
+
+
+def _auth_sweep_requests(kind: str) -> list[dict[str, Any]]:
+    body = b'{"a":1}'
+    password = CREDENTIALS["CONNECT_HOOKS_AUTH_PASSWORD"]
+    if kind in ("basic", "digest"):
+        make = httpx.BasicAuth if kind == "basic" else httpx.DigestAuth
+        return [
+            {"content": body, "auth": make("webex", password)},
+            {"content": body, "auth": make("webex", password + "x")},
+        ]
+    if kind == "api-key":
+        key = CREDENTIALS["CONNECT_HOOKS_API_KEY"]
+        return [
+            {"content": body, "headers": {"x-api-key": key}},
+            {"content": body, "headers": {"x-api-key": key + "x"}},
+        ]
+    if kind == "bearer":
+        secret = CREDENTIALS["CONNECT_HOOKS_CLIENT_SECRET"]
+        form = {"grant_type": "client_credentials", "client_id": "webex", "client_secret": secret}
+        return [
+            {"url": "/oauth/token", "data": form},
+            {"url": "/oauth/token", "data": {**form, "client_secret": secret + "x"}},
+            {
+                "url": "/oauth/token",
+                "auth": httpx.BasicAuth("webex", secret),
+                "data": {"grant_type": "client_credentials"},
+            },
+            {"content": body, "headers": {"authorization": "Bearer " + secret}},
+        ]
+    keys = f"{CREDENTIALS['AWS_ACCESS_KEY_ID']}/20260115/eu-west-1/execute-api/aws4_request"
+    forged = f"AWS4-HMAC-SHA256 Credential={keys}, SignedHeaders=host;x-amz-date, Signature={'0' * 64}"
+    return [
+        {
+            "content": body,
+            "headers": {
+                "authorization": forged,
+                "x-amz-date": "20260115T093000Z",
+                "x-amz-security-token": CREDENTIALS["AWS_SESSION_TOKEN"],
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize("kind", ["basic", "digest", "api-key", "bearer", "aws-sigv4"])
+def test_no_credential_in_records_live_view_or_answers(kind: str) -> None:
+    """Good and wrong credentials through the receiver: records, --json, the live view and 401 bodies stay clean."""
+    import asyncio
+
+    from rich.console import Console
+
+    from connect_hooks import liveview
+    from connect_hooks.commands.listen_auth import receiver_auth
+    from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+
+    options = {
+        "require_auth": kind,
+        "auth_user": "webex",
+        "api_key_header": "X-API-Key",
+        "client_id": "webex",
+        "aws_region": "eu-west-1",
+        "aws_service": "execute-api",
+    }
+    verifier = receiver_auth(options, environ=CREDENTIALS)
+    records: list[Received] = []
+    app = ReceiverApp(ReceiverSettings(secret=SECRET, auth=verifier), records.append)
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver.test") as client:
+            return [
+                await client.request(**{"method": "POST", "url": "/hooks", **r}) for r in _auth_sweep_requests(kind)
+            ]
+
+    answers = asyncio.run(go())
+    assert records and any(r.status == 401 for r in records)
+    console = Console(record=True, width=300)
+    for record in records:
+        console.print(liveview.received_line(record))
+    issued = [a for a in answers if a.request.url.path == "/oauth/token" and a.status_code == 200]
+    tokens = [a.json()["access_token"] for a in issued]
+    output = console.export_text() + json.dumps([r.as_dict() for r in records]) + repr(records) + repr(verifier)
+    output += "".join(a.text for a in answers if a not in issued)  # the token answers carry their token, rightly
+    for secret in [SECRET, *(v for k, v in CREDENTIALS.items() if k != "AWS_ACCESS_KEY_ID"), *tokens]:
+        assert secret not in output

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from connect_hooks.commands.listen_auth import listen_auth_options
 from connect_hooks.commands.options import console, resolve_secret, secret_options
 from connect_hooks.errors import BadInput, ExitCode
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
@@ -87,9 +88,11 @@ if TYPE_CHECKING:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print those records to stdout (NDJSON) instead of the live view."
 )
+@listen_auth_options
 @click.pass_context
 def listen(
     ctx: click.Context,
+    /,
     host: str,
     port: int,
     secret: str | None,
@@ -103,6 +106,7 @@ def listen(
     tls: bool,
     log_path: str | None,
     as_json: bool,
+    **auth_options: Any,
 ) -> ExitCode:
     """Receive webhooks like your endpoint should: verify, recognise, answer as scripted.
 
@@ -110,8 +114,13 @@ def listen(
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
     With --forward-to, your app answers instead (a relay); --inspect adds a web page of the requests.
+    --require-auth TYPE asks every request for credentials first (401 and a challenge otherwise);
+    --tls --require-client-cert asks for a client certificate (mTLS).
     """
+    import os
+
     from connect_hooks import listening, receiver
+    from connect_hooks.commands import listen_auth
 
     if forward_to is not None:
         from urllib.parse import urlsplit
@@ -139,10 +148,12 @@ def listen(
         receiver=receiver.ReceiverSettings(
             secret=resolve_secret(ctx, secret, secret_file),
             script=receiver.Script(receiver.parse_respond(respond), delay),
+            auth=listen_auth.receiver_auth(auth_options, environ=os.environ),
         ),
         host=host,
         port=port,
         tls=tls,
+        mutual=listen_auth.mutual_tls(auth_options, tls=tls, environ=os.environ),
         log_path=log_path,
         forward_to=forward_to,
         forward_timeout=forward_timeout,
@@ -202,6 +213,10 @@ class ListenPrinter:
                     "from other machines too, because --host is not a loopback address",
                     style="yellow",
                 )
+        from connect_hooks.commands.listen_auth import banner_lines
+
+        for line in banner_lines(settings.auth, started.tls, where.url):
+            err.print(line, markup=False)
         if started.log_path is not None:
             err.print(f"  log: {started.log_path}")
         extra = f" --ca-bundle {started.tls.ca_path}" if started.tls is not None else ""

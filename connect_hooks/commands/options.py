@@ -168,6 +168,49 @@ def given_on_command_line(ctx: click.Context, name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
+#: The credential options both sides share (send/check's --auth, listen's --require-auth): defined once.
+#: Secrets never go on the command line: they come from the environment variables named here or from files.
+CREDENTIAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "--auth-user": click.option(
+        "--auth-user", metavar="USER", help="basic/digest: the user (password: CONNECT_HOOKS_AUTH_PASSWORD)."
+    ),
+    "--auth-password-file": click.option(
+        "--auth-password-file",
+        type=click.Path(),
+        help="basic/digest: read the password from this file instead of CONNECT_HOOKS_AUTH_PASSWORD.",
+    ),
+    "--api-key-header": click.option(
+        "--api-key-header", metavar="NAME", help="api-key: the header's name (value: CONNECT_HOOKS_API_KEY)."
+    ),
+    "--api-key-file": click.option(
+        "--api-key-file",
+        type=click.Path(),
+        help="api-key: read the key from this file instead of CONNECT_HOOKS_API_KEY.",
+    ),
+    "--client-id": click.option(
+        "--client-id", metavar="ID", help="oauth2/bearer: the client id (secret: CONNECT_HOOKS_CLIENT_SECRET)."
+    ),
+    "--client-secret-file": click.option(
+        "--client-secret-file",
+        type=click.Path(),
+        help="oauth2/bearer: read the client secret from this file instead of CONNECT_HOOKS_CLIENT_SECRET.",
+    ),
+    "--aws-region": click.option(
+        "--aws-region",
+        metavar="REGION",
+        help="aws-sigv4: the region (keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).",
+    ),
+    "--aws-service": click.option("--aws-service", metavar="NAME", help="aws-sigv4: the service name signed for."),
+}
+
+
+def auth_credential_options(func: F) -> F:
+    """The shared credential options alone (``listen --require-auth``); ``auth_options`` adds the sender's own."""
+    for option in reversed(CREDENTIAL_OPTIONS.values()):
+        func = option(func)
+    return func
+
+
 def auth_options(func: F) -> F:
     """``--auth`` with its credentials, and ``--client-cert``/``--client-key`` (mTLS).
 
@@ -199,30 +242,14 @@ def auth_options(func: F) -> F:
             type=click.Choice(["basic", "digest", "api-key", "oauth2", "aws-sigv4"]),
             help="Authorization Webex Connect adds to every request (default: none).",
         ),
-        click.option(
-            "--auth-user", metavar="USER", help="basic/digest: the user (password: CONNECT_HOOKS_AUTH_PASSWORD)."
-        ),
-        click.option(
-            "--auth-password-file",
-            type=click.Path(),
-            help="basic/digest: read the password from this file instead of CONNECT_HOOKS_AUTH_PASSWORD.",
-        ),
-        click.option(
-            "--api-key-header", metavar="NAME", help="api-key: the header's name (value: CONNECT_HOOKS_API_KEY)."
-        ),
-        click.option(
-            "--api-key-file",
-            type=click.Path(),
-            help="api-key: read the key from this file instead of CONNECT_HOOKS_API_KEY.",
-        ),
+        CREDENTIAL_OPTIONS["--auth-user"],
+        CREDENTIAL_OPTIONS["--auth-password-file"],
+        CREDENTIAL_OPTIONS["--api-key-header"],
+        CREDENTIAL_OPTIONS["--api-key-file"],
         click.option("--token-url", metavar="URL", help="oauth2: the token endpoint (client credentials grant)."),
-        click.option("--client-id", metavar="ID", help="oauth2: the client id (secret: CONNECT_HOOKS_CLIENT_SECRET)."),
+        CREDENTIAL_OPTIONS["--client-id"],
         click.option("--scope", metavar="'A B'", help="oauth2: space-separated scopes to ask for (optional)."),
-        click.option(
-            "--client-secret-file",
-            type=click.Path(),
-            help="oauth2: read the client secret from this file instead of CONNECT_HOOKS_CLIENT_SECRET.",
-        ),
+        CREDENTIAL_OPTIONS["--client-secret-file"],
         click.option(
             "--client-auth",
             type=click.Choice(["body", "basic"]),
@@ -230,12 +257,8 @@ def auth_options(func: F) -> F:
             show_default=True,
             help="oauth2: send the client credentials in the token request's body, or with HTTP Basic.",
         ),
-        click.option(
-            "--aws-region",
-            metavar="REGION",
-            help="aws-sigv4: the region (keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).",
-        ),
-        click.option("--aws-service", metavar="NAME", help="aws-sigv4: the service name signed for."),
+        CREDENTIAL_OPTIONS["--aws-region"],
+        CREDENTIAL_OPTIONS["--aws-service"],
         click.option(
             "--client-cert",
             type=click.Path(dir_okay=False),

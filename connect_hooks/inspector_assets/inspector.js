@@ -26,7 +26,7 @@ function statusClass(status) {
 
 const SIGNATURE = {
   valid: "valid", mismatch: "MISMATCH", malformed: "malformed", missing: "missing",
-  unchecked: "not checked", "not-read": "not read",
+  unchecked: "not checked", "not-read": "not read", skipped: "not checked",
 };
 
 function signatureText(r) {
@@ -36,7 +36,7 @@ function signatureText(r) {
 
 function signatureClass(r) {
   if (r.signature === "valid") return "ok";
-  return r.signature === "unchecked" || r.signature === "not-read" ? "muted" : "bad";
+  return ["unchecked", "not-read", "skipped"].includes(r.signature) ? "muted" : "bad";
 }
 
 // listen --require-auth adds {"type", "ok", "reason"}: the credentials' verdict, never the credentials.
