@@ -1,12 +1,14 @@
-"""Shared helpers: running coroutines, free loopback ports."""
+"""Shared helpers: running coroutines, ``connect-hooks`` subprocesses and where they listen."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import signal
-import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -18,12 +20,46 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def free_port() -> int:
-    """A port the OS just handed out on 127.0.0.1 (for subprocesses that need a number up front)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+LISTENING = re.compile(r"listening on (https?://[^\s:]+:(\d+))")
+
+
+def stderr_line(process: subprocess.Popen[Any]) -> str:
+    """One line of the child's stderr, read byte by byte straight from the pipe.
+
+    Nothing past the newline is read, so a later ``communicate()`` still gets the rest.
+    """
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        data += byte
+    return data.decode()
+
+
+def listening_on(process: subprocess.Popen[Any], seconds: float = 20.0) -> tuple[str, int, list[str]]:
+    """Read ``listen``'s stderr up to its ``listening on URL`` line: (url, port, the lines read).
+
+    Started with ``--port 0``, the system picked the port and only this line tells which. When it is
+    printed, the server accepts connections. A child silent for ``seconds`` is killed, so this fails
+    instead of hanging.
+    """
+    lines: list[str] = []
+    watchdog = threading.Timer(seconds, process.kill)
+    watchdog.start()
+    try:
+        while True:
+            line = stderr_line(process)
+            if not line:
+                raise AssertionError(f"listen never said where it listens; stderr: {''.join(lines)!r}")
+            lines.append(line)
+            found = LISTENING.search(line)
+            if found:
+                return found.group(1), int(found.group(2)), lines
+    finally:
+        watchdog.cancel()
 
 
 def _default_sigint() -> None:

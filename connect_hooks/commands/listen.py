@@ -19,7 +19,13 @@ from connect_hooks.errors import ExitCode
     show_default=True,
     help="Address to listen on. 0.0.0.0 lets anyone on your network post to it: only when you mean it.",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="Port to listen on; 0 lets the system pick a free one (the banner shows which).",
+)
 @secret_options
 @click.option(
     "--respond",
