@@ -20,6 +20,37 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+class JumpingLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock a test moves forward: timers due by then fire on its next turn.
+
+    Sender and receiver share the loop in-process, so a receiver that stalls can make the sender's
+    whole-attempt deadline (``asyncio.timeout``) pass at once, after the request has arrived: the
+    sender times out every time, without waiting for it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.ahead
+
+
+def run_jumping(coro: Coroutine[Any, Any, T]) -> T:
+    """``run`` on a ``JumpingLoop``."""
+    with asyncio.Runner(loop_factory=JumpingLoop) as runner:
+        return runner.run(coro)
+
+
+async def stall_past_deadlines(seconds: float) -> None:
+    """A receiver's delay (its injected ``sleep``) under ``run_jumping``: ``seconds`` pass at once on the
+    loop's clock, and the answer never comes (the stall ends when the sender hangs up or the receiver stops)."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, JumpingLoop), "stall_past_deadlines needs run_jumping"
+    loop.ahead += seconds
+    await asyncio.Event().wait()
+
+
 LISTENING = re.compile(r"listening on (https?://[^\s:]+:(\d+))")
 
 
