@@ -1,10 +1,15 @@
+import asyncio
 import json
+import ssl
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from connect_hooks.cli import main
+from connect_hooks.delivery import Delivery, Notification, deliver
 from connect_hooks.explain import explain
+from connect_hooks.policy import Fault, Outcome, Policy
 
 
 def policy(*args: str) -> tuple[int, str, str]:
@@ -52,14 +57,67 @@ def test_bad_input_exits_2_with_one_line(bad: str) -> None:
     assert "give a status code from 100 to 599" in err
 
 
-@pytest.mark.parametrize("status", range(100, 600))
-def test_explain_agrees_with_the_engine_rules(status: int) -> None:
-    item = explain(str(status))
-    assert item.delivered is (status == 200)
-    assert item.retried is (item.outcome.value == "dropped")
-    assert len(item.steps) in (1, 4)
+STATUSES = range(100, 600)
+FAULTS: dict[Fault, Exception] = {
+    Fault.TIMEOUT: httpx.ReadTimeout("no answer"),
+    Fault.CONNECTION_ERROR: httpx.ConnectError("[Errno 111] Connection refused"),
+    Fault.TLS_ERROR: httpx.ConnectError("handshake"),
+    Fault.PROTOCOL_ERROR: httpx.RemoteProtocolError("Server disconnected without sending a response."),
+}
+FAULTS[Fault.TLS_ERROR].__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
 
 
-def test_every_fault_is_explained() -> None:
-    for fault in ("timeout", "connection-error", "tls-error", "protocol-error"):
-        assert explain(fault).outcome.value == "dropped"
+async def engine_story(answer: int | Fault, policy: Policy) -> Delivery:
+    """What the delivery engine does when every attempt gets ``answer``: MockTransport and a fake clock.
+
+    A timeout costs the attempt its whole deadline, as a real one does; anything else costs no time.
+    """
+    clock = 0.0
+
+    async def sleep(seconds: float) -> None:
+        nonlocal clock
+        clock += seconds
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal clock
+        if isinstance(answer, Fault):
+            clock += policy.timeout if answer is Fault.TIMEOUT else 0.0
+            raise FAULTS[answer]
+        return httpx.Response(answer)
+
+    body = b'{"a":1}'
+    notification = Notification(target="-", body=body, gtrid="g", headers=(("Content-Type", "application/json"),))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        return await deliver(notification, "https://r.test/", policy, client=client, sleep=sleep, now=lambda: clock)
+
+
+def disagreements(answer: int | Fault, policy: Policy, delivery: Delivery) -> list[str]:
+    said = explain(str(answer), policy)
+    found = [(a.attempt, a.scheduled_at, a.decision) for a in delivery.attempts]
+    told = [(step.attempt, step.at, step.decision) for step in said.steps]
+    problems = []
+    if isinstance(answer, Fault) and {a.fault for a in delivery.attempts} != {answer}:
+        problems.append(f"{answer}: the engine saw {[a.fault for a in delivery.attempts]} (the story is wrong)")
+    if said.outcome is not delivery.outcome:
+        problems.append(f"{answer}: policy says {said.outcome}, the engine ends {delivery.outcome}")
+    if told != found:
+        problems.append(f"{answer}: policy's timeline {told}, the engine's {found}")
+    if said.delivered is not (delivery.outcome is Outcome.DELIVERED) or said.retried is not (len(found) > 1):
+        problems.append(f"{answer}: delivered={said.delivered} retried={said.retried}, the engine made {found}")
+    return problems
+
+
+def test_the_explainer_agrees_with_the_delivery_engine_on_every_status_and_fault() -> None:
+    """Every status from 100 to 599 and every fault, under the documented policy and another one."""
+    policies = (Policy(), Policy.build(schedule="backoff", retries=2, timeout=4))
+
+    async def everything() -> list[str]:
+        problems: list[str] = []
+        for policy in policies:
+            for answer in [*STATUSES, *Fault]:
+                found = disagreements(answer, policy, await engine_story(answer, policy))
+                problems += [f"under {policy}: {problem}" for problem in found]
+        return problems
+
+    problems = asyncio.run(everything())
+    assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems)
