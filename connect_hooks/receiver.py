@@ -166,10 +166,6 @@ class Received:
     status: int | None  # the answer; None when the sender hung up (or the receiver stopped) first
     reason: str  # one line: why this answer
 
-    @property
-    def answered(self) -> bool:
-        return self.status is not None
-
     def as_dict(self) -> dict[str, Any]:
         """The NDJSON/--json record. Headers and body as received; never the secret."""
         record: dict[str, Any] = {

@@ -111,7 +111,7 @@ def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetU
     if settings.secret is not None and settings.secret == "":
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use {' or '.join(signing.ALGORITHMS)}")
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
     notifications = [make_notification(name, body, settings) for name, body in bodies(settings, stdin)]
     return target, notifications
