@@ -64,7 +64,8 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["nope"], ["send"], ["send", "--bogus"], ["check"], ["policy", "--retries", "-1", "5"]]
+    "args",
+    [["send"], ["send", "--bogus"], ["check"], ["policy", "--retries", "-1", "5"]],  # more: test_bad_input
 )
 def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
