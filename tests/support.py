@@ -6,12 +6,15 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+
+import pytest
 
 T = TypeVar("T")
 
@@ -49,6 +52,19 @@ async def stall_past_deadlines(seconds: float) -> None:
     assert isinstance(loop, JumpingLoop), "stall_past_deadlines needs run_jumping"
     loop.ahead += seconds
     await asyncio.Event().wait()
+
+
+def no_dns_under_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names under ``.invalid`` do not resolve, without asking a real resolver; others resolve as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: bytes | str | None, port: bytes | str | int | None, *args: Any, **kwargs: Any) -> list[Any]:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name.rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 LISTENING = re.compile(r"listening on (https?://[^\s:]+:(\d+))")

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from connect_hooks import sign
 from connect_hooks.cli import main
-from tests.support import listening_on, stderr_line
+from tests.support import listening_on, no_dns_under_invalid, stderr_line
 
 pytestmark = pytest.mark.e2e
 
@@ -176,14 +176,7 @@ def test_a_port_in_use_is_one_line_of_bad_input() -> None:
 def test_bad_options_are_exit_2_before_listening(
     args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = socket.getaddrinfo
-
-    def no_dns(host: object, *rest: object, **kwargs: object) -> object:
-        if isinstance(host, str) and host.endswith(".invalid"):  # never ask a real resolver
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *rest, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    no_dns_under_invalid(monkeypatch)
     result = CliRunner().invoke(main, ["listen", *args])
     assert result.exit_code == 2
     assert message in result.stderr

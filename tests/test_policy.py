@@ -1,3 +1,5 @@
+from typing import TypedDict
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -49,9 +51,17 @@ def test_every_fault_is_retried_then_dropped() -> None:
 def test_defaults_are_webex_connects() -> None:
     policy = Policy()
     assert policy.timeout == 10
-    assert policy.waits == (60, 60, 60)
+    assert policy.waits == (60.0, 60.0, 60.0)
     assert policy.retries == 3
     assert policy.max_attempts == 4
+
+
+class BuildOptions(TypedDict, total=False):
+    """``Policy.build``'s knobs, as the CLI passes them."""
+
+    schedule: str
+    retries: int
+    interval: float
 
 
 @pytest.mark.parametrize(
@@ -67,8 +77,8 @@ def test_defaults_are_webex_connects() -> None:
         ({"schedule": "backoff", "interval": 5, "retries": 2}, (5, 5)),
     ],
 )
-def test_policy_build(kwargs: dict[str, object], waits: tuple[float, ...]) -> None:
-    assert Policy.build(**kwargs).waits == waits  # type: ignore[arg-type]
+def test_policy_build(kwargs: BuildOptions, waits: tuple[float, ...]) -> None:
+    assert Policy.build(**kwargs).waits == waits
 
 
 def test_schedules_are_named() -> None:

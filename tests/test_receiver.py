@@ -16,6 +16,7 @@ from connect_hooks.errors import BadInput
 from connect_hooks.receiver import (
     MAX_BODY,
     Classification,
+    Message,
     Received,
     ReceiverApp,
     ReceiverSettings,
@@ -250,17 +251,17 @@ class RawExchange:
     """Drive the app with hand-made ASGI messages: what a real server would do."""
 
     def __init__(self, body: bytes, hang_up: asyncio.Event) -> None:
-        self.messages: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": False}]
+        self.messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         self.hang_up = hang_up
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[Message] = []
 
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self) -> Message:
         if self.messages:
             return self.messages.pop(0)
         await self.hang_up.wait()
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         self.sent.append(message)
 
 
@@ -274,7 +275,7 @@ def scope(method: str = "POST", headers: list[tuple[bytes, bytes]] | None = None
 
 
 def test_a_sender_hanging_up_during_the_delay_is_recorded_unanswered() -> None:
-    async def scenario() -> tuple[list[Received], list[dict[str, Any]]]:
+    async def scenario() -> tuple[list[Received], list[Message]]:
         records: list[Received] = []
         never = asyncio.Event()
         hang_up = asyncio.Event()
@@ -338,10 +339,10 @@ def test_a_sender_hanging_up_while_sending_the_body_is_recorded() -> None:
 
 def test_non_http_scopes_are_ignored() -> None:
     async def scenario() -> None:
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             raise AssertionError("nothing should be read")
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             raise AssertionError("nothing should be sent")
 
         await ReceiverApp(ReceiverSettings())({"type": "websocket"}, receive, send)

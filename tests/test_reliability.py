@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from connect_hooks.cli import main
 from tests.conftest import LocalCA
 from tests.servers import ScriptedServer, Stall
-from tests.support import connect_hooks_process
+from tests.support import connect_hooks_process, no_dns_under_invalid
 
 SECRET = "do-not-print-me-0451"
 
@@ -48,14 +48,7 @@ def test_expired_certificate_is_a_tls_error_and_retried(test_ca: LocalCA) -> Non
 
 
 def test_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = socket.getaddrinfo
-
-    def fake_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        if host == "receiver.invalid":  # never asks a real resolver
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    no_dns_under_invalid(monkeypatch)
     code, out, _ = send("inbound/sms/mo", "https://receiver.invalid/hooks", "--fast", "--json", "--retries", "0")
     report = json.loads(out)
     assert code == 1
@@ -89,10 +82,10 @@ def test_receiver_dying_mid_send_still_reports_every_notification(tmp_path: Path
     assert [o["gtrid"] for o in outcomes] == [r["gtrid"] for r in reports]
 
 
-def wait_for(predicate: object, seconds: float = 10.0) -> None:
+def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
