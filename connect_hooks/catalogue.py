@@ -2,10 +2,16 @@
 
 A template is a JSON file under ``samples/`` named ``<kind>/<channel>/<status-or-event>.json``::
 
-    {"description": "one line", "generated": {"dotted.path": "generator"}, "payload": {...}}
+    {"description": "one line", "source": "the page it follows", "generated": {"dotted.path": "generator"},
+     "payload": {...}}
 
-``generated`` names the fields Webex Connect fills per notification (ids, timestamps); rendering
-replaces them with fresh values, reproducibly under a seed.
+``source`` names the Webex Connect documentation page (and example) the payload's shape follows,
+with the decision taken where the pages disagree. ``generated`` names the fields Webex Connect
+fills per notification (ids, timestamps); rendering replaces them with fresh values,
+reproducibly under a seed.
+
+Each family (``<kind>/<channel>``: the receipts of one channel, or one channel's incoming events)
+has a JSON Schema under ``samples/schemas/<kind>-<channel>.json``.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class Template:
 
     name: str
     description: str
+    source: str
     generated: tuple[tuple[str, str], ...]
     payload: Any
 
@@ -53,6 +60,11 @@ class Template:
     @property
     def channel(self) -> str:
         return self.name.split("/")[1]
+
+    @property
+    def family(self) -> str:
+        """``<kind>/<channel>``: the family whose schema this sample follows."""
+        return f"{self.kind}/{self.channel}"
 
     @property
     def event(self) -> str:
@@ -66,6 +78,8 @@ class Template:
             "channel": self.channel,
             "event": self.event,
             "description": self.description,
+            "source": self.source,
+            "family": self.family,
             "generated": [path for path, _ in self.generated],
         }
 
@@ -85,6 +99,7 @@ def get(name: str) -> Template:
     return Template(
         name=name,
         description=raw["description"],
+        source=raw["source"],
         generated=tuple(raw.get("generated", {}).items()),
         payload=raw["payload"],
     )
@@ -142,6 +157,8 @@ GENERATORS: dict[str, str] = {
     "uuid_0": "a random UUID v4 with WhatsApp's '_0' suffix",
     "timestamp": "now, ISO-8601 with milliseconds and the local offset (2026-01-15T09:30:00.000+00:00)",
     "timestamp-utc": "now in UTC, ISO-8601 with milliseconds and 'Z' (2026-01-15T09:30:00.000Z)",
+    "epoch-seconds": "now as Unix seconds, a string of digits (1768469400)",
+    "rcs-message-id": "26 lowercase letters and digits, as RBM message ids look (ndzkbkvu4kq2njg3w424tyorja)",
 }
 
 
@@ -167,12 +184,21 @@ class Generators:
     def timestamp_utc(self) -> str:
         return self.now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    def epoch_seconds(self) -> str:
+        return str(int(self.now.timestamp()))
+
+    def rcs_message_id(self) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return "".join(self.random.choice(alphabet) for _ in range(26))
+
     def lookup(self, generator: str) -> Callable[[], str]:
         table: dict[str, Callable[[], str]] = {
             "uuid": self.uuid,
             "uuid_0": lambda: self.uuid() + "_0",
             "timestamp": self.timestamp,
             "timestamp-utc": self.timestamp_utc,
+            "epoch-seconds": self.epoch_seconds,
+            "rcs-message-id": self.rcs_message_id,
         }
         if generator not in table:
             raise ValueError(f"unknown generator {generator!r}")
@@ -211,3 +237,37 @@ def compact(document: Any) -> bytes:
 def render(name: str, *, seed: int | None = None, sets: Sequence[str] = (), now: dt.datetime | None = None) -> bytes:
     """The bytes ``send`` signs and POSTs for sample ``name``."""
     return compact(render_document(get(name), seed=seed, sets=sets, now=now))
+
+
+# ------------------------------------------------------------------------------------- schemas
+
+
+def schemas_root() -> Path:
+    return samples_root() / "schemas"
+
+
+@cache
+def families() -> tuple[str, ...]:
+    """Every family that has a schema: ``receipt/<channel>`` and ``inbound/<channel>``, sorted."""
+    return tuple(sorted(p.stem.replace("-", "/", 1) for p in schemas_root().glob("*.json")))
+
+
+def family_of(target: str) -> str:
+    """The family a sample name or a family name stands for; bad input when it is neither."""
+    if target in families():
+        return target
+    if target in names():
+        return get(target).family
+    import difflib
+
+    close = difflib.get_close_matches(target, [*families(), *names()], n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}?" if close else f"families are {', '.join(families())}"
+    raise BadInput(f"no sample or family named {target!r}: {hint}")
+
+
+def schema(target: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a family, or of the family a sample belongs to."""
+    family = family_of(target)
+    path = schemas_root() / f"{family.replace('/', '-')}.json"
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document

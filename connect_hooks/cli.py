@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Receive webhooks locally: verify, recognise, answer as scripted.",
     ),
     "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
+    "conform": ("connect_hooks.commands.conform:conform", "Does the receiver at URL hold up? Named checks, a verdict."),
     "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
     "samples": ("connect_hooks.commands.samples:samples", "Browse the sample catalogue: what Webex Connect sends."),
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),

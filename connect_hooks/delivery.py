@@ -71,6 +71,13 @@ class Attempt:
             "decision": str(self.decision),
         }
 
+    def __str__(self) -> str:
+        answer = self.status if self.status is not None else f"{self.fault} ({self.error})"
+        return f"#{self.attempt} T+{round(self.scheduled_at, 1):g}s {answer} -> {self.decision}"
+
+    def __repr__(self) -> str:
+        return f"Attempt({self})"  # short, for assertion messages; as_dict() has every field
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -94,6 +101,11 @@ class Delivery:
             "attempts": [a.as_dict() for a in self.attempts],
             "retries_left": self.retries_left,
         }
+
+    def __repr__(self) -> str:
+        # What a failed `assert delivery.outcome == "delivered"` should show: the outcome and each attempt.
+        attempts = ", ".join(str(a) for a in self.attempts) or "no attempt"
+        return f"Delivery({self.outcome}: {self.target} to {self.url}; {attempts})"
 
     @classmethod
     def of(

@@ -40,6 +40,7 @@ class CheckReport:
     status: int | None
     location: str | None
     elapsed_ms: float | None
+    fault: Fault | None = None  # why HEAD got no answer (connection, TLS, timeout), when it got none
 
     @property
     def passed(self) -> bool:
@@ -110,4 +111,5 @@ async def check(
         status=head.status,
         location=location,
         elapsed_ms=elapsed * 1000,
+        fault=head.fault,
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+pytest_plugins = ["pytester"]  # the pytest plugin is tested the way pytest plugins are
+
 
 @dataclass(frozen=True)
 class LocalCA:

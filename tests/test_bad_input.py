@@ -115,6 +115,11 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("sign-algorithm", ["sign", "--secret", "s", "--algorithm", "sha1", "{files}/plain"], {}, "'sha1' is not one of"),
     ("verify-no-signature", ["verify", "--secret", "s", "{files}/plain"], {}, "--signature"),
     ("demo-extra-argument", ["demo", "now"], {}, "unexpected extra argument"),
+    ("conform-not-url", ["conform", "nonsense"], {}, "not an http(s) URL"),
+    ("conform-unknown-check", ["conform", URL, "--only", "accepts,raw-byte"], {}, "--only 'raw-byte' is not a check"),
+    ("conform-unknown-channel", ["conform", URL, "--channel", "telex"], {}, "--channel 'telex' is not a channel"),
+    ("conform-junit-directory", ["conform", URL, "--junit", "{files}/dir.json"], {}, "is a directory"),
+    ("conform-empty-secret", ["conform", URL, "--secret-file", "{files}/empty-secret"], {}, "empty"),
     ("unknown-command", ["sendd"], {}, "No such command"),
 ]
 
@@ -149,4 +154,5 @@ def test_the_table_is_large_enough() -> None:
         "sign",
         "verify",
         "demo",
+        "conform",
     }

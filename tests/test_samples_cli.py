@@ -51,7 +51,9 @@ def test_list_for_people_is_one_aligned_line_per_sample() -> None:
     assert lines[0].split() == ["name", "kind", "channel", "status/event", "description"]
     assert [line.split()[:4] for line in lines[1:]] == [
         ["receipt/apple/failed", "receipt", "apple", "failed"],
+        ["receipt/apple/failed-invitation", "receipt", "apple", "failed-invitation"],
         ["receipt/apple/submitted", "receipt", "apple", "submitted"],
+        ["receipt/apple/submitted-invitation", "receipt", "apple", "submitted-invitation"],
     ]
     assert lines[1].endswith(catalogue.get("receipt/apple/failed").description)
     assert len({line.index("receipt", 1) for line in lines[1:]}) == 1  # the kind column is aligned
@@ -81,12 +83,14 @@ def test_show_raw_is_the_compact_body_with_no_newline_added() -> None:
     assert not result.stdout_bytes.endswith(b"\n")
 
 
-def test_show_pretty_prints_the_same_document() -> None:
+def test_show_pretty_prints_the_same_document_and_says_where_its_shape_comes_from() -> None:
     pretty = run("samples", "show", "inbound/whatsapp/postback", "--seed", "42")
     raw = run("samples", "show", "inbound/whatsapp/postback", "--seed", "42", "--raw")
     assert pretty.exit_code == 0
     assert json.loads(pretty.stdout) == json.loads(raw.stdout_bytes)
     assert pretty.stdout.startswith('{\n  "userId": ""')
+    assert pretty.stderr == 'source: developer page "WhatsApp", example "Postback"\n'
+    assert raw.stderr == ""
 
 
 def test_show_applies_sets_in_order() -> None:
@@ -151,6 +155,37 @@ def test_show_with_a_non_number_seed_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------------- samples schema
+
+
+def test_schema_of_a_sample_is_its_familys_schema_as_json() -> None:
+    by_name = run("samples", "schema", "receipt/voice/released")
+    by_family = run("samples", "schema", "receipt/voice")
+    assert by_name.exit_code == by_family.exit_code == 0
+    assert by_name.stdout == by_family.stdout
+    assert json.loads(by_name.stdout) == catalogue.schema("receipt/voice")
+    assert json.loads(by_name.stdout)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "receipt/sms/deliverd",
+            "no sample or family named 'receipt/sms/deliverd': did you mean receipt/sms/delivered, "
+            "receipt/sms/undelivered, receipt/mms/delivered?",
+        ),
+        (
+            "inbound/push",
+            "no sample or family named 'inbound/push': did you mean inbound/sms, inbound/rcs, inbound/mms?",
+        ),
+        ("zzz", "no sample or family named 'zzz': families are " + ", ".join(catalogue.families())),
+    ],
+)
+def test_schema_of_an_unknown_name_is_bad_input(target: str, message: str) -> None:
+    assert_bad_input(run("samples", "schema", target), message)
 
 
 # ------------------------------------------------------------------- send, against a local server
@@ -232,13 +267,13 @@ def test_send_a_glob_sends_each_sample_as_its_own_notification(receiver: Receive
 
 @pytest.mark.e2e
 def test_send_a_glob_gives_each_notification_its_own_retries(receiver: Receiver) -> None:
-    receiver.statuses = [503, 200, 404]  # apple/failed: retried then delivered; apple/submitted: failed
-    result = run("send", "receipt/apple/*", receiver.url, "--fast", "--json")
+    receiver.statuses = [503, 200, 404]  # apple/failed: retried then delivered; apple/failed-invitation: failed
+    result = run("send", "receipt/apple/failed*", receiver.url, "--fast", "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert [(d["target"], d["outcome"], len(d["attempts"])) for d in report] == [
         ("receipt/apple/failed", "delivered", 2),
-        ("receipt/apple/submitted", "failed", 1),
+        ("receipt/apple/failed-invitation", "failed", 1),
     ]
     first, retry, second = receiver.received
     assert first.body == retry.body and first.headers["x-wx-gtrid"] == retry.headers["x-wx-gtrid"]

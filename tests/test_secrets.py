@@ -46,7 +46,7 @@ def test_send_output_and_log(tmp_path: Path, extra: list[str]) -> None:
 
 
 def test_help_does_not_show_the_secret_from_the_environment() -> None:
-    for command in ("send", "listen", "sign", "verify"):
+    for command in ("send", "listen", "sign", "verify", "conform"):
         code, output = run(command, "--help", env={"CONNECT_HOOKS_SECRET": SECRET})
         assert code == 0
         assert SECRET not in output

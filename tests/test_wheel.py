@@ -34,8 +34,8 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
     sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, ROOT, cwd=tmp_path)
     (wheel,) = dist.glob("connect_hooks-*.whl")
     shipped = [n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("connect_hooks/samples/")]
-    checkout = sorted((ROOT / "samples").glob("*/*/*.json"))
-    assert len(shipped) == len(checkout)
+    checkout = sorted((ROOT / "samples").rglob("*.json"))  # templates and their families' schemas
+    assert sorted(shipped) == sorted(f"connect_hooks/{p.relative_to(ROOT).as_posix()}" for p in checkout)
 
     # A fresh venv that gets the wheel; its dependencies come from this interpreter's
     # site-packages through a .pth line (which adds the directory but does not run the .pth
@@ -74,6 +74,8 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
 
     script = venv / "bin" / "connect-hooks"
     listed = sh(script, "samples", "list", "--json", cwd=outside, env=env)
-    assert len(json.loads(listed.stdout)) == len(checkout)
+    assert len(json.loads(listed.stdout)) == len(list((ROOT / "samples").glob("*/*/*.json")))
+    schema = sh(script, "samples", "schema", "receipt/sms/delivered", cwd=outside, env=env)
+    assert json.loads(schema.stdout) == json.loads((ROOT / "samples" / "schemas" / "receipt-sms.json").read_text())
     shown = sh(script, "samples", "show", "receipt/sms/delivered", "--seed", "42", "--raw", cwd=outside, env=env)
     assert shown.stdout == (GOLDEN / "receipt-sms-delivered.json").read_bytes()

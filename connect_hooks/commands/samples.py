@@ -51,7 +51,8 @@ def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
 def samples_show(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) -> ExitCode:
     """Show sample NAME rendered as 'send' would send it (fresh ids and times).
 
-    Pretty-printed for people; --raw for the exact body, e.g. to sign it yourself.
+    Pretty-printed for people, with the page its shape follows on stderr; --raw for the exact
+    body, e.g. to sign it yourself.
     """
     from connect_hooks import catalogue
 
@@ -61,5 +62,20 @@ def samples_show(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) 
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return ExitCode.OK
+    click.echo(f"source: {catalogue.get(name).source}", err=True)
     console().print_json(body.decode("utf-8"), indent=2, ensure_ascii=False)
+    return ExitCode.OK
+
+
+@samples.command("schema")
+@click.argument("target", metavar="NAME|FAMILY")
+def samples_schema(target: str) -> ExitCode:
+    """Print the JSON Schema of a family (receipt/sms, inbound/whatsapp, ...) or of a sample's family.
+
+    Draft 2020-12, strict about key names, casing, the fields each status or event carries and
+    their types: validate your own fixtures or parser tests with it, in any language.
+    """
+    from connect_hooks import catalogue
+
+    dump_json(catalogue.schema(target))
     return ExitCode.OK

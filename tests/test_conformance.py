@@ -1,0 +1,300 @@
+"""The conformance core: checks as data, the runner, the report, through injected clients.
+
+In-process runs go through ``httpx.ASGITransport`` (as the pytest plugin does); the judges of
+time and faults use ``httpx.MockTransport`` and an injected clock. The CLI and the flawed
+receivers over real sockets are in ``test_cli_conform.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connect_hooks import catalogue, signing
+from connect_hooks.conformance import (
+    RAW_BODIES,
+    WRONG_SECRET,
+    ConformReport,
+    ConformSettings,
+    Status,
+    check_ids,
+    probe_sample,
+    run_conformance,
+    run_sync,
+)
+from connect_hooks.errors import BadInput
+from connect_hooks.receiver import ReceiverApp, ReceiverSettings
+from tests import conform_receivers as receivers
+from tests.support import run
+
+SECRET = receivers.SECRET
+IN_PROCESS = "http://testserver/hooks"
+PROBE = probe_sample()  # the sample most probes are made from
+
+
+def in_process(app: Any, **options: Any) -> ConformReport:
+    settings = ConformSettings(url=IN_PROCESS, secret=SECRET, in_process=True, **options)
+    return run_sync(settings, client_factory=lambda: httpx.AsyncClient(transport=httpx.ASGITransport(app)))
+
+
+def mocked(
+    handler: Callable[[httpx.Request], httpx.Response], url: str, now: Any = None, **options: Any
+) -> ConformReport:
+    async def main() -> ConformReport:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            settings = ConformSettings(url=url, **options)
+            if now is None:
+                return await run_conformance(settings, client=client)
+            return await run_conformance(settings, client=client, now=now)
+
+    return run(main())
+
+
+def test_the_project_receiver_passes_every_check_in_process() -> None:
+    seen: list[str] = []
+    app = ReceiverApp(ReceiverSettings(secret=SECRET), lambda r: seen.append(r.method))
+    report = in_process(app)
+    assert report.ok
+    assert report.failed == report.warned == ()
+    assert report.skipped == ("url-https", "url-tls")
+    assert {c.message for c in report.checks if c.status is Status.SKIP} == {
+        "in-process app: no network, so no scheme or certificate to judge"
+    }
+    accepts = [c.id for c in report.checks if c.id.startswith("accepts/")]
+    assert accepts == [f"accepts/{name}" for name in catalogue.names()]
+    # HEAD once; a POST per sample, 4 forgeries, 10 raw bodies, 2 duplicates, 1, 1 and 25 at once.
+    assert seen.count("HEAD") == 1
+    assert seen.count("POST") == len(catalogue.names()) + 4 + 2 * len(RAW_BODIES) + 2 + 1 + 1 + 25
+    assert report.checks[-1].id == "latency"
+
+
+def test_as_dict_is_the_json_shape_and_str_is_a_verdict() -> None:
+    report = in_process(receivers.AcceptsUnsigned(), only=("rejects", "url-head-200"))
+    document = report.as_dict()
+    assert list(document) == ["url", "passed", "failed", "warned", "skipped", "checks"]
+    assert document["url"] == IN_PROCESS
+    assert document["failed"] == ["rejects-unsigned"]
+    assert document["passed"] == [
+        "url-head-200",
+        "rejects-wrong-secret",
+        "rejects-tampered-body",
+        "rejects-bad-signature-format",
+    ]
+    failed = next(c for c in document["checks"] if c["id"] == "rejects-unsigned")
+    assert set(failed) == {"id", "status", "message", "why", "evidence", "reproduce", "duration_ms"}
+    assert failed["status"] == "fail"
+    assert failed["reproduce"].startswith(f"env -u CONNECT_HOOKS_SECRET connect-hooks send {PROBE} ")
+    assert "\n  x-hub-signature:" not in failed["evidence"]  # it was sent without one
+    assert "answer: 200 in" in failed["evidence"]
+    json.dumps(document)  # serialisable as it is
+    text = str(report)
+    assert text.splitlines()[0] == f"conform {IN_PROCESS}: does not hold up (4 passed, 1 failed)"
+    assert "FAIL rejects-unsigned: answered 200 to a notification without x-hub-signature" in text
+    assert "    reproduce: env -u CONNECT_HOOKS_SECRET connect-hooks send" in text
+    assert SECRET not in text + json.dumps(document)
+
+
+def test_reserializing_receiver_fails_raw_bytes_only_in_process() -> None:
+    report = in_process(receivers.VerifiesReserialized())
+    assert report.failed == ("raw-bytes",)
+    raw = next(c for c in report.checks if c.id == "raw-bytes")
+    # Python's json keeps key order: only the unusual-key-order body survives this re-serializer.
+    assert raw.message.startswith(f"{len(RAW_BODIES) - 1} of {len(RAW_BODIES)} bodies refused as written; ")
+    assert "the one with escaped slashes got 401 in " in raw.message
+    assert raw.message.endswith("its compact form got 200: verify the raw bytes received, never a re-serialized body")
+    assert raw.reproduce is not None and raw.reproduce.startswith("printf '%s' '{")
+
+
+def test_signature_checks_are_skipped_without_a_secret() -> None:
+    report = run_sync(
+        ConformSettings(url=IN_PROCESS, in_process=True, only=("rejects", f"accepts/{PROBE}")),
+        client_factory=lambda: httpx.AsyncClient(transport=httpx.ASGITransport(ReceiverApp(ReceiverSettings()))),
+    )
+    assert report.passed == (f"accepts/{PROBE}",)
+    assert report.skipped == (
+        "rejects-unsigned",
+        "rejects-wrong-secret",
+        "rejects-tampered-body",
+        "rejects-bad-signature-format",
+    )
+
+
+def test_probes_are_what_their_ids_say() -> None:
+    """What each rejects-* probe sends, as the receiver sees it."""
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append((request.content, dict(request.headers)))
+        return httpx.Response(401)
+
+    report = mocked(handler, "https://example.test/hooks", secret=SECRET, only=("rejects",), seed=7)
+    assert len(report.passed) == 4
+    unsigned, wrong, tampered, garbage = received
+    assert signing.HEADER not in unsigned[1]
+    assert unsigned[0] == catalogue.render(PROBE, seed=7)
+    assert wrong[1][signing.HEADER] == signing.sign(wrong[0], WRONG_SECRET)
+    original = catalogue.render(PROBE, seed=7)
+    assert tampered[1][signing.HEADER] == signing.sign(original, SECRET)
+    assert len(tampered[0]) == len(original)
+    assert sum(a != b for a, b in zip(tampered[0], original, strict=True)) == 1
+    assert garbage[1][signing.HEADER] == "sha256=this-is-not-a-hex-digest!"
+    assert len({h["x-wx-gtrid"] for _, h in received}) == 4
+
+
+def test_concurrent_sends_25_different_notifications_and_its_line_sends_the_same() -> None:
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", only=("concurrent",), seed=100)
+    assert report.passed == ("concurrent",)
+    assert len(set(bodies)) == 25
+    line = report.checks[0].reproduce
+    assert line is not None
+    # Run the line with a connect-hooks that prints its arguments instead of sending.
+    shown = subprocess.run(
+        ["bash", "-c", 'connect-hooks() { echo "$@"; }; ' + line], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    seeds = sorted(int(args.split("--seed ")[1]) for args in shown)
+    assert seeds == list(range(101, 126))
+    assert all(args.startswith(f"send {PROBE} https://example.test/hooks --retries 0") for args in shown)
+    assert sorted(bodies) == sorted(catalogue.render(PROBE, seed=seed) for seed in seeds)
+
+
+def test_plain_http_to_another_host_fails_url_https_and_loopback_skips_it() -> None:
+    ok = lambda request: httpx.Response(200)  # noqa: E731
+    remote = mocked(ok, "http://example.test/hooks", only=("url",))
+    assert [(c.id, c.status) for c in remote.checks] == [
+        ("url-https", Status.FAIL),
+        ("url-tls", Status.SKIP),
+        ("url-head-200", Status.PASS),
+    ]
+    assert remote.checks[0].message == "plain http: Webex Connect only calls https:// URLs"
+    local = mocked(ok, "http://127.0.0.1:9/hooks", only=("url",))
+    assert local.checks[0].status is Status.SKIP
+    assert local.checks[0].message.startswith("plain http on loopback")
+
+
+def test_latency_fails_on_a_deadline_and_reports_percentiles() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get(signing.HEADER) is None:
+            raise httpx.ReadTimeout("stalled", request=request)
+        return httpx.Response(200 if signing.verify(request.content, request.headers[signing.HEADER], SECRET) else 401)
+
+    report = mocked(handler, "https://example.test/hooks", secret=SECRET, only=("rejects", "latency"))
+    assert report.failed == ("latency",)
+    latency = report.checks[-1]
+    assert latency.message.startswith("1 attempt(s) hit the 10 s deadline (rejects-unsigned); p50 ")
+    assert "over 4 answers" in latency.message
+
+
+def test_latency_warns_when_p95_is_over_half_the_deadline() -> None:
+    ticks = itertools.count()
+
+    def clock() -> float:  # every attempt takes 6 s of the 10 s deadline
+        return next(ticks) * 6.0
+
+    report = mocked(
+        lambda request: httpx.Response(200),
+        "https://example.test/hooks",
+        now=clock,
+        only=(f"accepts/{PROBE}", "latency"),
+    )
+    assert report.ok
+    assert report.warned == ("latency",)
+    assert report.checks[-1].message.startswith(
+        "p50 6000 ms, p95 6000 ms, max 6000 ms over 1 answers: p95 is over half"
+    )
+
+
+def test_accepts_explains_the_policy_for_each_answer() -> None:
+    statuses = iter([201, 202, 500, 404])
+
+    report = mocked(
+        lambda request: httpx.Response(next(statuses)),
+        "https://example.test/hooks",
+        only=[f"accepts/{n}" for n in catalogue.names()[:4]],
+    )
+    messages = [c.message for c in report.checks]
+    assert messages == [
+        "answered 201, not 200: Webex Connect counts only 200 as delivered, so it retries 3 times and then drops the notification",
+        "answered 202: that stops Webex Connect's retries, but only 200 is delivered: the notification is lost",
+        "answered 500: Webex Connect retries 3 times, then drops the notification",
+        "answered 404, on the no-retry list: Webex Connect gives up at once and the notification is lost",
+    ]
+
+
+def test_selection_by_id_family_and_channel() -> None:
+    base = ConformSettings(url=IN_PROCESS)
+    assert check_ids(ConformSettings(url=IN_PROCESS, only=("rejects",))) == (
+        "rejects-unsigned",
+        "rejects-wrong-secret",
+        "rejects-tampered-body",
+        "rejects-bad-signature-format",
+    )
+    assert check_ids(ConformSettings(url=IN_PROCESS, only=("url",))) == ("url-https", "url-tls", "url-head-200")
+    sms = [n for n in catalogue.names() if n.split("/")[1] == "sms"]
+    assert check_ids(ConformSettings(url=IN_PROCESS, only=("accepts",), channels=("sms",))) == tuple(
+        f"accepts/{n}" for n in sms
+    )
+    everything = check_ids(base)
+    skipped = check_ids(ConformSettings(url=IN_PROCESS, skip=("accepts", "latency")))
+    assert skipped == tuple(i for i in everything if not i.startswith("accepts/") and i != "latency")
+    assert check_ids(ConformSettings(url=IN_PROCESS, only=("accepts/receipt/sms",))) == tuple(
+        f"accepts/{n}" for n in sms if n.startswith("receipt/")
+    )
+    for name in catalogue.names():  # a full ID is that check only, even when another ID extends it
+        assert check_ids(ConformSettings(url=IN_PROCESS, only=(f"accepts/{name}",))) == (f"accepts/{name}",)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"only": ("accept",)}, "--only 'accept' is not a check ID or family"),
+        ({"skip": ("latencyy",)}, "--skip 'latencyy' is not a check ID or family"),
+        ({"channels": ("pigeon",)}, "--channel 'pigeon' is not a channel of the catalogue: use apple, email"),
+        ({"only": ("accepts",), "skip": ("accepts",)}, "leave no check to run"),
+    ],
+)
+def test_bad_selection_is_bad_input(options: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        check_ids(ConformSettings(url=IN_PROCESS, **options))
+    assert fragment in str(caught.value)
+
+
+ID_TEXT = st.text(alphabet="acdeiklnoprstuwxy-/", max_size=30) | st.sampled_from(
+    check_ids(ConformSettings(url=IN_PROCESS))
+)
+
+
+@given(only=st.lists(ID_TEXT, max_size=3), skip=st.lists(ID_TEXT, max_size=3))
+def test_any_selection_is_bad_input_or_exactly_the_matching_checks(only: list[str], skip: list[str]) -> None:
+    settings = ConformSettings(url=IN_PROCESS, only=tuple(only), skip=tuple(skip))
+    every = check_ids(ConformSettings(url=IN_PROCESS))
+
+    def matches(check_id: str, token: str) -> bool:
+        return (
+            check_id == token
+            or check_id.startswith(token + "/")
+            or ("/" not in token and check_id.startswith(token + "-"))
+        )
+
+    try:
+        chosen = check_ids(settings)
+    except BadInput as exc:
+        unknown = [t for t in only + skip if not any(matches(i, t) for i in every)]
+        assert unknown or "leave no check to run" in str(exc)
+        return
+    assert chosen == tuple(
+        i for i in every if (not only or any(matches(i, t) for t in only)) and not any(matches(i, t) for t in skip)
+    )
