@@ -24,6 +24,7 @@ NO_RETRY_STATUSES: frozenset[int] = frozenset(
 )  # fmt: skip
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
 DEFAULT_INTERVAL = 60.0
 
 #: Named retry schedules: the waits before each retry, in seconds.
