@@ -47,7 +47,10 @@ def run_jumping(coro: Coroutine[Any, Any, T]) -> T:
 
 async def stall_past_deadlines(seconds: float) -> None:
     """A receiver's delay (its injected ``sleep``) under ``run_jumping``: ``seconds`` pass at once on the
-    loop's clock, and the answer never comes (the stall ends when the sender hangs up or the receiver stops)."""
+    loop's clock, and the answer never comes (the stall ends when the sender hangs up or the receiver stops).
+
+    ``seconds`` must exceed the sender's deadline, as a delay meant to trip it does.
+    """
     loop = asyncio.get_running_loop()
     assert isinstance(loop, JumpingLoop), "stall_past_deadlines needs run_jumping"
     loop.ahead += seconds
