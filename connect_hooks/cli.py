@@ -7,6 +7,7 @@ uvicorn) happen inside the commands that need them, so ``--help`` starts fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -14,6 +15,11 @@ import click
 
 from connect_hooks import __version__
 from connect_hooks.errors import ConnectHooksError, ExitCode
+
+# httpx imports its own command line (click, rich.progress, rich.syntax, pygments) whenever those are
+# installed, as they are beside connect-hooks. This process never runs httpx's CLI: skip that import
+# (httpx then defines a stub ``main``). Saves a third of the start-up of any command that sends.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 #: name -> (module:attribute, short help). Commands load on first use; the short help is here so
 #: that ``connect-hooks --help`` lists them without importing any (a meta-test keeps it in sync).
@@ -26,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("connect_hooks.commands.check:check", "Would Webex Connect accept URL? (https, HEAD 200, TLS)"),
     "conform": ("connect_hooks.commands.conform:conform", "Does the receiver at URL hold up? Named checks, a verdict."),
     "policy": ("connect_hooks.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
+    "replay": (
+        "connect_hooks.commands.replay:replay",
+        "Send again what 'send --log' or 'listen --log' recorded.",
+    ),
     "samples": ("connect_hooks.commands.samples:samples", "Browse the sample catalogue: what Webex Connect sends."),
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
     "sign": ("connect_hooks.commands.signature:sign_command", "Print the x-hub-signature for exactly these bytes."),
@@ -78,8 +88,19 @@ class App(click.Group):
         sys.exit(int(code or 0))
 
 
+def _help_width(most: int = 100) -> int:
+    """Click's help width (terminal columns, at most ``most``), without importing shutil as click would."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        columns = 80
+    return max(min(columns, most) - 2, 50)
+
+
 @click.group(
-    name="connect-hooks", cls=App, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    name="connect-hooks",
+    cls=App,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": _help_width()},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="connect-hooks")
 def main() -> None:

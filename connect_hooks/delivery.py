@@ -3,22 +3,25 @@
 Time and I/O are injected: ``sleep`` waits (the CLI scales or skips the waits), ``now`` measures
 each attempt, and the ``httpx.AsyncClient`` carries any transport (a real one, or
 ``httpx.MockTransport`` in tests). The engine keeps the *simulated* timeline itself: an attempt
-is scheduled at the sum of the earlier attempts' durations and the policy's waits, whatever the
-real clock did, so reports read the same at any speed.
+is scheduled at the sum of the earlier attempts' charged durations (``charged_seconds``) and the
+policy's waits, whatever the real clock did, so reports read the same at any speed and under any
+machine load. Many notifications at once: ``scheduler.deliver_all`` runs these stories on one clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from connect_hooks.errors import ConnectHooksError, ExitCode
 from connect_hooks.logfile import body_fields
 from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
 
@@ -57,9 +60,12 @@ class Attempt:
     status: int | None
     error: str | None
     fault: Fault | None
-    elapsed_ms: float
+    elapsed_ms: float  # real duration of the exchange
     decision: Decision
     wait: float | None = None  # seconds until the next attempt, when there is one
+    #: real time from the attempt's intended start (its place on the schedule) to its answer: the
+    #: exchange plus any queueing behind the concurrency bound. None when nothing was scheduled.
+    latency_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -193,6 +199,57 @@ async def attempt_once(client: httpx.AsyncClient, request: httpx.Request, timeou
     return Exchange(status=response.status_code, headers=response.headers)
 
 
+def charged_seconds(fault: Fault | None, elapsed: float, timeout: float) -> float:
+    """The simulated duration of one attempt: deterministic, so timelines do not wobble with load.
+
+    A timeout is charged the full deadline (Webex Connect waited that long); any other attempt its
+    real duration in whole seconds, rounded down (an answer within a second costs nothing, so a
+    receiver answering in milliseconds gives T+0s, T+60s, ... on an idle or a loaded machine).
+    The real duration is reported separately, in ``elapsed_ms``.
+    """
+    if fault is Fault.TIMEOUT:
+        return timeout
+    return float(min(math.floor(max(elapsed, 0.0)), timeout))
+
+
+async def make_attempt(
+    notification: Notification,
+    url: str,
+    policy: Policy,
+    number: int,
+    scheduled_at: float,
+    *,
+    client: httpx.AsyncClient,
+    now: Now,
+    intended: float | None = None,
+) -> tuple[Attempt, float]:
+    """POST ``notification`` once (attempt ``number``, at simulated ``scheduled_at``).
+
+    Returns the record and the simulated seconds the attempt is charged. ``intended`` is the real
+    time (``now``'s clock) the attempt was meant to start, for ``latency_ms``.
+    """
+    request = client.build_request("POST", url, content=notification.body, headers=list(notification.headers))
+    started = now()
+    exchange = await attempt_once(client, request, policy.timeout)
+    answered = now()
+    elapsed = max(0.0, answered - started)
+    decision = decide(exchange.result, policy.max_attempts - number)
+    wait = policy.waits[number - 1] if decision is Decision.RETRY else None
+    record = Attempt(
+        gtrid=notification.gtrid,
+        attempt=number,
+        scheduled_at=scheduled_at,
+        status=exchange.status,
+        error=exchange.error,
+        fault=exchange.fault,
+        elapsed_ms=elapsed * 1000,
+        decision=decision,
+        wait=wait,
+        latency_ms=None if intended is None else max(0.0, answered - intended) * 1000,
+    )
+    return record, charged_seconds(exchange.fault, elapsed, policy.timeout)
+
+
 async def deliver(
     notification: Notification,
     url: str,
@@ -205,48 +262,49 @@ async def deliver(
 ) -> Delivery:
     """POST ``notification`` to ``url`` until it is delivered, failed or dropped.
 
-    If the task is cancelled (Ctrl-C), raises ``Interrupted`` carrying the interrupted record.
+    ``sleep(seconds)`` is called with each simulated wait of the policy. If the task is cancelled
+    (Ctrl-C), raises ``Interrupted`` carrying the interrupted record.
     """
     attempts: list[Attempt] = []
     simulated = 0.0
-    number = 0
     try:
-        while True:
-            number += 1
-            retries_left = policy.max_attempts - number
-            request = client.build_request("POST", url, content=notification.body, headers=list(notification.headers))
-            started = now()
-            exchange = await attempt_once(client, request, policy.timeout)
-            elapsed = max(0.0, now() - started)
-            decision = decide(exchange.result, retries_left)
-            wait = policy.waits[number - 1] if decision is Decision.RETRY else None
-            record = Attempt(
-                gtrid=notification.gtrid,
-                attempt=number,
-                scheduled_at=simulated,
-                status=exchange.status,
-                error=exchange.error,
-                fault=exchange.fault,
-                elapsed_ms=elapsed * 1000,
-                decision=decision,
-                wait=wait,
-            )
+        for number in range(1, policy.max_attempts + 1):
+            record, charged = await make_attempt(notification, url, policy, number, simulated, client=client, now=now)
             attempts.append(record)
             if on_attempt is not None:
                 on_attempt(record)
-            if wait is None:
-                return Delivery.of(notification, url, Outcome(str(decision)), tuple(attempts))
-            await sleep(wait)
-            simulated += elapsed + wait
+            if record.wait is None:
+                break
+            await sleep(record.wait)
+            simulated += charged + record.wait
+        return Delivery.of(notification, url, Outcome(str(attempts[-1].decision)), tuple(attempts))
     except (asyncio.CancelledError, KeyboardInterrupt):
-        # An attempt cut short does not count: its retries are still owed.
-        retries_left = policy.max_attempts - max(len(attempts), 1)
-        raise Interrupted(Delivery.of(notification, url, Outcome.INTERRUPTED, tuple(attempts), retries_left)) from None
+        raise Interrupted([interrupted(notification, url, policy, attempts)]) from None
 
 
-class Interrupted(Exception):
-    """A delivery was stopped from outside (Ctrl-C) before it ended."""
+def interrupted(notification: Notification, url: str, policy: Policy, attempts: Sequence[Attempt] = ()) -> Delivery:
+    """The record of a notification stopped from outside: an attempt cut short does not count,
+    so its retries are still owed."""
+    retries_left = policy.max_attempts - max(len(attempts), 1)
+    return Delivery.of(notification, url, Outcome.INTERRUPTED, tuple(attempts), retries_left)
 
-    def __init__(self, delivery: Delivery) -> None:
-        super().__init__(f"interrupted after {len(delivery.attempts)} attempt(s)")
-        self.delivery = delivery
+
+class Interrupted(ConnectHooksError):
+    """Deliveries stopped from outside (Ctrl-C, SIGTERM, a cancelled task) before they ended.
+
+    ``deliveries`` holds the records the raiser owns: ``deliver`` its one notification,
+    ``scheduler.deliver_all`` the notifications it interrupted (each also went to ``on_finish``),
+    ``sending.send_all`` every notification of the send, finished or not, in order.
+    """
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, deliveries: Sequence[Delivery] | Delivery) -> None:
+        super().__init__("interrupted")
+        # One record is accepted too, as round 1's Interrupted(delivery) was called.
+        self.deliveries: tuple[Delivery, ...] = (deliveries,) if isinstance(deliveries, Delivery) else tuple(deliveries)
+
+    @property
+    def delivery(self) -> Delivery:
+        """The first (for ``deliver``: the only) interrupted record."""
+        return self.deliveries[0]

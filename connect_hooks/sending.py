@@ -1,28 +1,43 @@
-"""``send`` as one core function: settings in, notifications prepared, deliveries out.
+"""``send`` as core functions: settings in, a checked plan, deliveries streamed out, a summary.
 
-Everything the user gave is checked in ``prepare`` before anything is sent: a bad target, URL,
-header or secret sends nothing.
+Everything the user gave is checked in ``plan`` (and ``prepare``) before anything is sent: a bad
+target, URL, header, secret or contradictory option sends nothing. ``run`` owns the send's
+lifecycle: the event loop, SIGTERM treated like Ctrl-C, the ``--log`` file, a reader of stdout
+that went away, and exactly one terminal record per notification.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import json
+import os
+import signal
+import sys
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from connect_hooks import __version__, catalogue, signing
-from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
-from connect_hooks.errors import BadInput, ConnectHooksError, ExitCode
+from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver, interrupted
+from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
+from connect_hooks.scheduler import MAX_CONCURRENCY, Clock, RealSleep, deliver_all
+from connect_hooks.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url
 
 USER_AGENT = f"connect-hooks/{__version__}"
+EXAMPLE = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
+#: Above this many notifications, people get the summary instead of a table per notification.
+TABLES_UP_TO = 20
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,13 @@ class SendSettings:
     allow_http: bool = False
     seed: int | None = None
     sets: tuple[str, ...] = ()
+    # How the send runs: copies, the clock, the concurrency bound, the arrival schedule, the log.
+    count: int = 1
+    concurrency: int = 10
+    rate: float | None = None  # first attempts per simulated second; None: all due at T+0
+    speed: float | None = None  # simulated seconds per real second; None: 1 (real time)
+    fast: bool = False  # skip the waits
+    log_path: str | None = None
 
 
 def parse_header_option(text: str) -> tuple[str, str]:
@@ -67,7 +89,7 @@ def bodies(settings: SendSettings, stdin: Callable[[], bytes]) -> list[tuple[str
     """(target name, body bytes) for every notification the targets stand for, in order."""
     out: list[tuple[str, bytes]] = []
     for target in settings.targets:
-        if target == "-" or Path(target).exists() or target.endswith(".json"):
+        if _is_file(target):
             if settings.sets:
                 where = "stdin" if target == "-" else repr(target)
                 raise BadInput(f"--set changes samples only: {where} is sent byte for byte, so edit it instead")
@@ -106,25 +128,126 @@ def make_notification(
     )
 
 
-def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetURL, list[Notification]]:
-    """Check everything and build the notifications; raises BadInput before anything is sent."""
+def check(settings: SendSettings) -> None:
+    """Every check on the settings alone; BadInput (one line: what, and how to fix it) otherwise."""
+    url, targets = settings.url, settings.targets
+    if not targets:
+        raise BadInput(f"send needs a TARGET and then a URL, and got only {url!r}: {EXAMPLE}")
+    if not url.lower().startswith(("http://", "https://")) and any(
+        t.lower().startswith(("http://", "https://")) for t in targets
+    ):
+        raise BadInput(f"the URL goes last, after the TARGETs: {EXAMPLE}")
+    check_run(settings)
+    if settings.count < 1:
+        raise BadInput(f"--count {settings.count} sends nothing: give 1 or more")
     if settings.secret is not None and settings.secret == "":
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
         raise BadInput(f"unknown algorithm {settings.algorithm!r}: use {' or '.join(signing.ALGORITHMS)}")
+
+
+class RunSettings(Protocol):
+    """What ``run`` reads from settings: the policy, the clock, the concurrency bound, the arrival
+    schedule and the log (``SendSettings`` has them, and so has a replay's settings)."""
+
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def speed(self) -> float | None: ...
+    @property
+    def fast(self) -> bool: ...
+    @property
+    def log_path(self) -> str | None: ...
+
+
+class Runnable(Protocol):
+    """What ``run`` delivers: settings, and the notifications grouped by URL (a ``SendPlan`` has one
+    group; a replay of a send log has one per original URL). Groups run one after another."""
+
+    @property
+    def settings(self) -> RunSettings: ...
+    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]: ...
+
+
+def check_run(settings: RunSettings) -> None:
+    """The checks on how a run goes (time, concurrency, rate); BadInput otherwise."""
+    if settings.fast and settings.speed is not None:
+        raise BadInput("--fast and --speed contradict each other: give one of them")
+    if settings.speed is not None and not settings.speed > 0:
+        raise BadInput(f"--speed {settings.speed:g} is not positive: give e.g. --speed 60 (a minute a second)")
+    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency {settings.concurrency} is out of range: give 1 to {MAX_CONCURRENCY}")
+    if settings.rate is not None and not settings.rate > 0:
+        raise BadInput(f"--rate {settings.rate:g} is not positive: give notifications per second, e.g. --rate 50")
+
+
+def make_clock(settings: RunSettings, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+    """The run's clock: real time, ``--speed`` S, or ``--fast``."""
+    return Clock(speed=None if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """A checked send: where to, and the notifications it stands for (made lazily, copy by copy)."""
+
+    settings: SendSettings
+    target: TargetURL
+    #: (target name, the first copy's bytes, rendered from a sample) for each target, in order
+    sources: tuple[tuple[str, bytes, bool], ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.sources) * self.settings.count
+
+    @property
+    def tables(self) -> bool:
+        """Whether people get a table per notification (else only the summary)."""
+        return self.total <= TABLES_UP_TO
+
+    @property
+    def single(self) -> bool:
+        """One notification from one plain target: --json prints an object, not a list."""
+        targets = self.settings.targets
+        return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[")
+
+    def notifications(self) -> Iterator[Notification]:
+        """Every notification, copy after copy; samples are rendered afresh for each copy."""
+        settings = self.settings
+        for copy in range(settings.count):
+            for name, body, sample in self.sources:
+                if copy and sample:
+                    seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
+                    body = catalogue.render(name, seed=seed, sets=settings.sets)
+                yield make_notification(name, body, settings)
+
+    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]:
+        """One group: every notification, to the one URL."""
+        yield self.target.url, self.notifications()
+
+    def clock(self, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+        return make_clock(self.settings, sleep, now)
+
+
+def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
+    """Check everything and render the first copy of each target; raises BadInput before anything is sent."""
+    check(settings)
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
-    notifications = [make_notification(name, body, settings) for name, body in bodies(settings, stdin)]
-    return target, notifications
+    sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
+    return SendPlan(settings, target, sources)
 
 
-class SendInterrupted(ConnectHooksError):
-    """Ctrl-C during a send: carries every notification's record, finished or not."""
+def _is_file(target: str) -> bool:
+    return target == "-" or Path(target).exists() or target.endswith(".json")
 
-    exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, deliveries: list[Delivery]) -> None:
-        super().__init__("interrupted")
-        self.deliveries = deliveries
+def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetURL, list[Notification]]:
+    """Check everything and build every notification; raises BadInput before anything is sent."""
+    checked = plan(settings, stdin)
+    return checked.target, list(checked.notifications())
 
 
 async def send_all(
@@ -141,7 +264,7 @@ async def send_all(
     """Deliver each notification in turn, each with its own retry story.
 
     On cancellation every unfinished notification gets an ``interrupted`` record (and
-    ``on_finish`` is called for it) before ``SendInterrupted`` is raised.
+    ``on_finish`` is called for it) before ``Interrupted`` is raised with every record, in order.
     """
     done: list[Delivery] = []
     for index, notification in enumerate(notifications):
@@ -158,7 +281,7 @@ async def send_all(
                 done.append(record)
                 if on_finish is not None:
                     on_finish(record)
-            raise SendInterrupted(done) from None
+            raise Interrupted(done) from None
         done.append(delivery)
         if on_finish is not None:
             on_finish(delivery)
@@ -166,21 +289,179 @@ async def send_all(
 
 
 class SendLog:
-    """The NDJSON story of a send (``--log``): each notification before anything is sent, then
-    each attempt as it happens, then one outcome per notification. Replay reads the same records."""
+    """The NDJSON story of a send (``--log``): each notification (its exact body and headers) just
+    before its first attempt, each attempt as it is answered, one outcome per notification, and a
+    closing summary. Replay reads the same records. One writer, whole lines: never interleaved.
+    ``url`` is the URL of the group being run (``run`` sets it before each group)."""
 
-    def __init__(self, log: NdjsonLog, url: str, notifications: Sequence[Notification]) -> None:
+    def __init__(self, log: NdjsonLog, url: str) -> None:
         self.log = log
         self.url = url
-        self.targets = {n.gtrid: n.target for n in notifications}
-        for notification in notifications:
-            log.write({"type": "notification", "url": url, **notification.as_dict()})
 
-    def attempt(self, attempt: Attempt) -> None:
-        target = self.targets[attempt.gtrid]
+    def notification(self, notification: Notification) -> None:
+        self.log.write({"type": "notification", "url": self.url, **notification.as_dict()})
+
+    def attempt(self, target: str, attempt: Attempt) -> None:
         self.log.write(
             {"type": "attempt", "url": self.url, "target": target, "gtrid": attempt.gtrid, **attempt.as_dict()}
         )
 
     def outcome(self, delivery: Delivery) -> None:
         self.log.write({"type": "outcome", **delivery.as_dict()})
+
+    def summary(self, summary: Summary) -> None:
+        self.log.write({"type": "summary", **summary.as_dict()})
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How a send ended: the summary always; every record (in order) only when asked to keep them."""
+
+    url: str
+    summary: Summary
+    deliveries: tuple[Delivery, ...] = field(default=())
+    interrupted: bool = False
+
+    @property
+    def all_delivered(self) -> bool:
+        return (
+            not self.interrupted and self.summary.outcomes.get(str(Outcome.DELIVERED), 0) == self.summary.notifications
+        )
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def quiet_when_stdout_goes(func: F) -> F:
+    """Wrap a printing callback: when the reader of stdout goes away (``| head``), further output
+    goes to /dev/null and the send carries on, on record in its log."""
+
+    def call(*args: Any) -> None:
+        try:
+            func(*args)
+        except BrokenPipeError:
+            stdout_gone()
+
+    return call  # type: ignore[return-value]
+
+
+def stdout_gone() -> None:
+    """Point stdout at /dev/null (after a broken pipe), so later writes and the final flush succeed."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def run(
+    plan: Runnable,
+    *,
+    client: httpx.AsyncClient,
+    clock: Clock | None = None,
+    on_begin: Callable[[], None] | None = None,
+    on_start: Callable[[Notification], None] | None = None,
+    on_attempt: Callable[[str, Attempt], None] | None = None,
+    on_finish: Callable[[Delivery], None] | None = None,
+    keep: bool = True,
+) -> SendResult:
+    """Run a planned send (or a replay) to the end (or to Ctrl-C/SIGTERM) in its own event loop.
+
+    Opens and closes the ``--log`` file, closes ``client``, treats SIGTERM like Ctrl-C (every
+    unfinished notification ends ``interrupted``, on record), and makes the callbacks survive a
+    reader of stdout that went away. ``on_attempt`` gets (target, attempt). ``keep`` keeps every
+    record for the result (``--json`` lists, tables); without it memory stays flat. ``on_begin``
+    is called once everything is open (the log), before the first notification is made.
+    Several groups (URLs) run one after another; once one is interrupted, every notification of
+    the groups after it ends ``interrupted`` too, on record. One summary covers them all.
+    """
+    settings = plan.settings
+    log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
+    counter = SummaryCounter()
+    active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
+    kept: list[tuple[int, Delivery]] = []
+    start_cb = quiet_when_stdout_goes(on_start) if on_start is not None else None
+    attempt_cb = quiet_when_stdout_goes(on_attempt) if on_attempt is not None else None
+    finish_cb = quiet_when_stdout_goes(on_finish) if on_finish is not None else None
+    clock = clock or make_clock(settings)
+    began = clock.now()
+    ended = [began]
+    urls: list[str] = []
+    numbering = itertools.count()
+
+    def notifications(items: Iterator[Notification]) -> Iterator[Notification]:
+        for notification in items:
+            active[notification.gtrid] = (next(numbering), notification.target)
+            if log is not None:
+                log.notification(notification)
+            if start_cb is not None:
+                start_cb(notification)
+            yield notification
+
+    def attempted(attempt: Attempt) -> None:
+        counter.attempt(attempt)
+        target = active[attempt.gtrid][1]
+        if log is not None:
+            log.attempt(target, attempt)
+        if attempt_cb is not None:
+            attempt_cb(target, attempt)
+
+    def finished(delivery: Delivery) -> None:
+        index, _ = active.pop(delivery.gtrid)
+        counter.finish(delivery)
+        ended[0] = clock.now()
+        if log is not None:
+            log.outcome(delivery)
+        if keep:
+            kept.append((index, delivery))
+        if finish_cb is not None:
+            finish_cb(delivery)
+
+    async def main() -> None:
+        # SIGTERM (a CI job cancelled, a container stopped) ends the send like Ctrl-C: on record.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            async with client:
+                groups = plan.groups()
+                for url, items in groups:
+                    urls.append(url)
+                    if log is not None:
+                        log.url = url
+                    try:
+                        await deliver_all(
+                            notifications(items),
+                            url,
+                            settings.policy,
+                            client=client,
+                            clock=clock,
+                            concurrency=settings.concurrency,
+                            rate=settings.rate,
+                            on_attempt=attempted,
+                            on_finish=finished,
+                        )
+                    except Interrupted:
+                        for later_url, later in groups:  # never started: interrupted before a first attempt
+                            if log is not None:
+                                log.url = later_url
+                            for notification in notifications(later):
+                                finished(interrupted(notification, later_url, settings.policy))
+                        raise
+        finally:
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    stopped = False
+    try:
+        if on_begin is not None:
+            on_begin()
+        asyncio.run(main())
+    except Interrupted:
+        stopped = True
+    finally:
+        summary = counter.summary(max(ended[0] - began, 0.0))
+        if log is not None:
+            log.summary(summary)
+            log.log.close()
+    kept.sort(key=lambda pair: pair[0])
+    return SendResult(urls[0] if urls else "", summary, tuple(d for _, d in kept), stopped)

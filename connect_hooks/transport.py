@@ -37,10 +37,14 @@ def make_client(
     ca_bundle: str | Path | None = None,
     insecure: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
+    tls: bool = True,
 ) -> httpx.AsyncClient:
-    """An AsyncClient that never follows redirects and leaves deadlines to the caller."""
+    """An AsyncClient that never follows redirects and leaves deadlines to the caller.
+
+    ``tls=False`` (the URL is plain http) skips loading CA certificates no request will use.
+    """
     return httpx.AsyncClient(
-        verify=ssl_context(ca_bundle=ca_bundle, insecure=insecure),
+        verify=ssl_context(ca_bundle=ca_bundle, insecure=insecure) if tls else False,
         follow_redirects=False,
         timeout=httpx.Timeout(None),
         transport=transport,

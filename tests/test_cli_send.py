@@ -36,8 +36,8 @@ def test_sample_is_signed_and_retried_until_delivered() -> None:
     assert report["outcome"] == "delivered"
     assert [a["status"] for a in report["attempts"]] == [503, 503, 200]
     assert [a["decision"] for a in report["attempts"]] == ["retry", "retry", "delivered"]
-    assert report["attempts"][0]["scheduled_at"] == 0
-    assert 60 <= report["attempts"][1]["scheduled_at"] < 61
+    # Answers within a second cost no simulated time: the timeline is exact whatever the machine's load.
+    assert [a["scheduled_at"] for a in report["attempts"]] == [0, 60, 120]
     assert report["algorithm"] == "sha256"
     assert SECRET not in json.dumps(report)
 
@@ -135,24 +135,23 @@ def test_retries_and_interval_options() -> None:
     code, report, server = send_json([503], "inbound/sms/mo", "--retries", "1", "--interval", "5")
     assert code == 1
     assert len(server.posts) == 2
-    assert 5 <= report["attempts"][1]["scheduled_at"] < 6
+    assert [a["scheduled_at"] for a in report["attempts"]] == [0, 5]
 
 
 def test_backoff_schedule_timeline() -> None:
     _, report, _ = send_json([503], "inbound/sms/mo", "--schedule", "backoff")
-    at = [round(a["scheduled_at"]) for a in report["attempts"]]
-    assert at == [0, 30, 90, 210]
+    assert [a["scheduled_at"] for a in report["attempts"]] == [0, 30, 90, 210]
 
 
 def test_stall_past_the_timeout_is_a_timeout() -> None:
-    # The server never answers, so the timeout trips whatever the load (retrying a timeout: test_delivery).
-    code, report, server = send_json([Stall()], "inbound/sms/mo", "--timeout", "0.1", "--retries", "0")
+    # The server never answers, so the timeout trips whatever the load.
+    code, report, server = send_json([Stall()], "inbound/sms/mo", "--timeout", "0.1", "--retries", "1")
     assert code == 1
-    (only,) = report["attempts"]
-    assert only["status"] is None
-    assert only["error"] == "no complete answer within 0.1 s"
-    assert only["decision"] == "dropped"
-    assert len(server.posts) == 1
+    first, retry = report["attempts"]
+    assert (first["status"], first["error"], first["decision"]) == (None, "no complete answer within 0.1 s", "retry")
+    assert retry["decision"] == "dropped"
+    assert retry["scheduled_at"] == 60.1  # a timeout is charged its whole deadline
+    assert len(server.posts) == 2
 
 
 def test_trickled_headers_are_cut_by_the_whole_attempt_deadline() -> None:
@@ -195,10 +194,13 @@ def test_log_records_each_attempt_then_the_outcome(tmp_path: Path) -> None:
     code, report, server = send_json([503, 200], "inbound/sms/mo", "--log", str(log), "--secret", SECRET)
     assert code == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["type"] for r in records] == ["notification", "attempt", "attempt", "outcome"]
+    assert [r["type"] for r in records] == ["notification", "attempt", "attempt", "outcome", "summary"]
     assert [r.get("status") for r in records[1:3]] == [503, 200]
-    assert {r["gtrid"] for r in records} == {report["gtrid"]}
+    assert {r["gtrid"] for r in records[:4]} == {report["gtrid"]}
     assert records[3]["outcome"] == "delivered"
+    assert records[4]["notifications"] == 1
+    assert records[4]["attempts"] == 2
+    assert records[4]["answers"] == {"200": 1, "503": 1}
     assert SECRET not in log.read_text()
     # The notification record is enough to send the same bytes again.
     sent = records[0]

@@ -8,7 +8,7 @@ import pytest
 
 from connect_hooks.delivery import Delivery, Interrupted, Notification, classify, deliver
 from connect_hooks.policy import Decision, Fault, Outcome, Policy
-from connect_hooks.sending import SendInterrupted, send_all
+from connect_hooks.sending import send_all
 
 URL = "https://receiver.test/hooks"
 
@@ -125,10 +125,20 @@ def test_backoff_schedule_waits() -> None:
     assert clock.waits == [30, 60, 120]
 
 
-def test_simulated_time_counts_attempt_durations() -> None:
+def test_simulated_time_charges_attempt_durations_in_whole_seconds() -> None:
     delivery, _, _ = run(503, clock=FakeTime(attempt_cost=2.5))
-    assert [a.scheduled_at for a in delivery.attempts] == [0, 62.5, 125, 187.5]
+    assert [a.scheduled_at for a in delivery.attempts] == [0, 62, 124, 186]
     assert [a.elapsed_ms for a in delivery.attempts] == [2500, 2500, 2500, 2500]
+
+
+def test_answers_within_a_second_do_not_move_the_timeline() -> None:
+    delivery, _, _ = run(503, clock=FakeTime(attempt_cost=0.999))
+    assert [a.scheduled_at for a in delivery.attempts] == [0, 60, 120, 180]
+
+
+def test_a_timeout_is_charged_the_whole_deadline() -> None:
+    delivery, _, _ = run(httpx.ReadTimeout("slow"), clock=FakeTime(attempt_cost=0.2))
+    assert [a.scheduled_at for a in delivery.attempts] == [0, 70, 140, 210]
 
 
 def test_connection_errors_are_retried() -> None:
@@ -226,7 +236,7 @@ def test_send_all_interrupted_records_every_notification() -> None:
                 batch, URL, Policy(), client=client, sleep=cancelled_sleep, now=lambda: 0.0, on_finish=finished.append
             )
 
-    with pytest.raises(SendInterrupted) as stop:
+    with pytest.raises(Interrupted) as stop:
         asyncio.run(go())
     outcomes = [d.outcome for d in stop.value.deliveries]
     assert outcomes == [Outcome.DELIVERED, Outcome.INTERRUPTED, Outcome.INTERRUPTED]
@@ -248,3 +258,10 @@ def test_as_dict_is_the_json_contract() -> None:
         "elapsed_ms": 0.0,
         "decision": "retry",
     }
+
+
+def test_interrupted_carries_its_records_and_means_exit_130() -> None:
+    record = Delivery.of(notification(), URL, Outcome.INTERRUPTED, retries_left=3)
+    assert Interrupted(record).deliveries == (record,)
+    assert Interrupted([record, record]).delivery is record
+    assert Interrupted(record).exit_code == 130

@@ -82,7 +82,8 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"httpx", "rich", "uvicorn", "anyio", "asyncio"})
+loaded = [m for m, module in sys.modules.items() if module is not None]  # None: an import blocked on purpose
+heavy = sorted({m.split(".")[0] for m in loaded} & {"httpx", "rich", "uvicorn", "anyio", "asyncio"})
 commands = sorted(m for m in sys.modules if m.startswith("connect_hooks.commands."))
 print(json.dumps({"heavy": heavy, "commands": commands}), file=sys.stderr)
 """

@@ -69,6 +69,8 @@ def test_receiver_dying_mid_send_still_reports_every_notification(tmp_path: Path
             "--json",
             "--retries",
             "1",
+            "--concurrency",
+            "1",  # one at a time: which notification meets the dying receiver is then known
             "--log",
             str(log),
         )
@@ -79,7 +81,7 @@ def test_receiver_dying_mid_send_still_reports_every_notification(tmp_path: Path
     assert reports[1]["attempts"][1]["status"] is None  # refused, or reset while the server shuts down
     assert reports[2]["attempts"][-1]["error"] == "cannot connect: connection refused"
     outcomes = [json.loads(line) for line in log.read_text().splitlines() if '"type":"outcome"' in line]
-    assert [o["gtrid"] for o in outcomes] == [r["gtrid"] for r in reports]
+    assert sorted(o["gtrid"] for o in outcomes) == sorted(r["gtrid"] for r in reports)  # in the order they ended
 
 
 def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -98,7 +100,7 @@ def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, a
         args = ["inbound/sms/mo", "receipt/sms/delivered", server.url, "--log", str(log)]
         env = {**os.environ, "CONNECT_HOOKS_SECRET": SECRET}
         with connect_hooks_process("send", *args, *(["--json"] if as_json else []), env=env) as proc:
-            wait_for(lambda: log.exists() and '"type":"attempt"' in log.read_text())
+            wait_for(lambda: log.exists() and log.read_text().count('"type":"attempt"') == 2)  # both wait to retry
             proc.send_signal(stop)
             out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130
@@ -106,15 +108,14 @@ def test_ctrl_c_during_a_retry_wait_records_every_notification(tmp_path: Path, a
     outcomes = [r for r in records if r["type"] == "outcome"]
     assert [o["outcome"] for o in outcomes] == ["interrupted", "interrupted"]
     assert [o["retries_left"] for o in outcomes] == [3, 3]
-    assert len(outcomes[0]["attempts"]) == 1
-    assert outcomes[1]["attempts"] == []
+    assert [len(o["attempts"]) for o in outcomes] == [1, 1]
     assert b"Traceback" not in err
     assert SECRET.encode() not in out + err + log.read_bytes()
     if as_json:
         assert [d["outcome"] for d in json.loads(out)] == ["interrupted", "interrupted"]
     else:
         assert b"inbound/sms/mo: interrupted after 1 attempt, 3 retries not made" in out
-        assert b"receipt/sms/delivered: interrupted before its first attempt" in out
+        assert b"receipt/sms/delivered: interrupted after 1 attempt, 3 retries not made" in out
 
 
 def test_ctrl_c_during_an_attempt_stops_at_once_and_keeps_its_retries(tmp_path: Path) -> None:
@@ -131,5 +132,5 @@ def test_ctrl_c_during_an_attempt_stops_at_once_and_keeps_its_retries(tmp_path: 
     assert report["outcome"] == "interrupted"
     assert report["attempts"] == []  # the cut attempt is not counted as made
     assert report["retries_left"] == 3
-    assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == ["notification", "outcome"]
+    assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == ["notification", "outcome", "summary"]
     assert b"Traceback" not in err

@@ -138,3 +138,53 @@ def signature_options(func: F) -> F:
         help="HMAC algorithm of the x-hub-signature.",
     )(func)
     return func
+
+
+def header_option(func: F) -> F:
+    """-H/--header, shared by 'send' and 'replay'."""
+    return click.option(
+        "-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable)."
+    )(func)
+
+
+def allow_http_option(func: F) -> F:
+    return click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")(func)
+
+
+def time_options(func: F) -> F:
+    """How simulated time maps onto real time: --speed and --fast ('send', 'replay')."""
+    func = click.option("--fast", is_flag=True, help="Skip the waits entirely.")(func)
+    func = click.option(
+        "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
+    )(func)
+    return func
+
+
+def concurrency_options(func: F) -> F:
+    """The concurrency bound and the arrival schedule: --concurrency and --rate ('send', 'replay')."""
+    func = click.option(
+        "--rate",
+        type=click.FloatRange(min=0, min_open=True),
+        help="First attempts per (simulated) second, on a fixed schedule; default: all at once.",
+    )(func)
+    func = click.option(
+        "--concurrency",
+        type=click.IntRange(min=1, max=10_000),
+        default=10,
+        show_default=True,
+        help="Attempts in flight at most (a notification waiting for a retry holds none).",
+    )(func)
+    return func
+
+
+def summary_option(func: F) -> F:
+    return click.option(
+        "--summary", "summary_only", is_flag=True, help="Print only the summary (default above 20 notifications)."
+    )(func)
+
+
+def log_option(func: F) -> F:
+    """--log: the NDJSON story of a run, which 'replay' reads back."""
+    return click.option(
+        "--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file."
+    )(func)

@@ -1,4 +1,4 @@
-"""``connect-hooks send``: options in, ``sending.prepare`` and ``sending.send_all``, a report out."""
+"""``connect-hooks send``: options in, ``sending.plan`` and ``sending.run``, a report out."""
 
 from __future__ import annotations
 
@@ -9,37 +9,52 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.commands.options import (
+    allow_http_option,
+    concurrency_options,
     console,
     dump_json,
+    header_option,
+    log_option,
     output_options,
     policy_options,
     resolve_secret,
     secret_options,
     set_option,
     signature_options,
+    summary_option,
+    time_options,
     tls_options,
 )
-from connect_hooks.errors import BadInput, ExitCode
+from connect_hooks.errors import ExitCode
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    import httpx
     from rich.console import Console
 
+    from connect_hooks import sending
 
-def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[float], Any]:
-    """The engine's sleep: real waits (with a countdown on a terminal), scaled by --speed, or none."""
+    class Reported(sending.Runnable, Protocol):
+        """What the reports need of a plan: a ``SendPlan``, or a replay's plan."""
+
+        @property
+        def total(self) -> int: ...
+        @property
+        def single(self) -> bool: ...  # --json prints one object instead of a list
+
+
+def make_sleep(*, speed: float, show: Console | None) -> Callable[[float], Any]:
+    """The scheduler's real sleep, with a countdown of the simulated wait on a terminal."""
 
     import asyncio
 
     async def sleep(seconds: float) -> None:
-        if fast:
-            await asyncio.sleep(0)
-            return
-        real = seconds / speed
-        if show is None or not show.is_terminal:
-            await asyncio.sleep(real)
+        if show is None or not show.is_terminal or seconds < 0.5:
+            await asyncio.sleep(seconds)
             return
         loop = asyncio.get_running_loop()
-        end = loop.time() + real
+        end = loop.time() + seconds
         with show.status("") as status:
             while (left := end - loop.time()) > 0:
                 simulated = left * speed
@@ -56,17 +71,19 @@ def make_sleep(*, fast: bool, speed: float, show: Console | None) -> Callable[[f
 @click.argument("url")
 @secret_options
 @signature_options
-@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
+@header_option
 @policy_options
+@time_options
 @click.option(
-    "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
+    "--count", type=click.IntRange(min=1), default=1, show_default=True, help="Send every TARGET this many times."
 )
-@click.option("--fast", is_flag=True, help="Skip the waits entirely.")
-@click.option("--allow-http", is_flag=True, help="Allow plain http:// to hosts that are not loopback.")
+@concurrency_options
+@summary_option
+@allow_http_option
 @tls_options
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
 @set_option
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append NDJSON records to this file.")
+@log_option
 @output_options
 @click.pass_context
 def send(
@@ -84,6 +101,10 @@ def send(
     interval: float | None,
     speed: float | None,
     fast: bool,
+    count: int,
+    concurrency: int,
+    rate: float | None,
+    summary_only: bool,
     allow_http: bool,
     ca_bundle: str | None,
     insecure: bool,
@@ -97,24 +118,10 @@ def send(
     TARGET is a sample name (or a glob such as 'receipt/sms/*'), a JSON file sent byte for byte,
     or - for stdin.
     """
-    import asyncio
-    import signal
-    import time
-
     from connect_hooks import sending
-    from connect_hooks.logfile import NdjsonLog
     from connect_hooks.policy import Policy
     from connect_hooks.transport import make_client
 
-    example = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
-    if not targets:
-        raise BadInput(f"send needs a TARGET and then a URL, and got only {url!r}: {example}")
-    if not url.lower().startswith(("http://", "https://")) and any(
-        t.lower().startswith(("http://", "https://")) for t in targets
-    ):
-        raise BadInput(f"the URL goes last, after the TARGETs: {example}")
-    if fast and speed is not None:
-        raise BadInput("--fast and --speed contradict each other: give one of them")
     settings = sending.SendSettings(
         url=url,
         targets=targets,
@@ -126,68 +133,88 @@ def send(
         allow_http=allow_http,
         seed=seed,
         sets=sets,
+        count=count,
+        concurrency=concurrency,
+        rate=rate,
+        speed=speed,
+        fast=fast,
+        log_path=log_path,
     )
-    target, notifications = sending.prepare(settings, stdin=sys.stdin.buffer.read)
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure)
-    log = NdjsonLog(log_path) if log_path else None
-    story = sending.SendLog(log, target.url, notifications) if log is not None else None
+    plan = sending.plan(settings, stdin=sys.stdin.buffer.read)
+    tls = plan.target.scheme == "https" or ca_bundle is not None
+    client = make_client(ca_bundle=ca_bundle, insecure=insecure, tls=tls)
+    summary_only = summary_only or (not as_json and not plan.tables)
+
+    def preamble() -> None:  # click, not Rich: --json never loads Rich
+        def note(text: str, **style: Any) -> None:
+            click.echo(click.style(text, **style), err=True)
+
+        if plan.target.note:
+            note(plan.target.note, dim=True)
+        if settings.secret is not None and not as_json:
+            from connect_hooks.hubsecret import masked
+
+            note(f"signing with {settings.algorithm}: hub secret {masked(settings.secret)}", dim=True)
+        if insecure:
+            note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
+
+    if as_json:
+        return json_report(plan, client, summary_only, preamble)
+    return people_report(plan, client, summary_only, preamble)
+
+
+def json_report(
+    plan: Reported, client: httpx.AsyncClient, summary_only: bool, preamble: Callable[[], None]
+) -> ExitCode:
+    from connect_hooks import sending
+
+    result = sending.run(plan, client=client, on_begin=preamble, keep=not summary_only)
+    if summary_only:
+        document: Any = result.summary.as_dict()
+    else:
+        documents = [d.as_dict() for d in result.deliveries]
+        document = documents[0] if plan.single else documents
+    try:
+        dump_json(document)
+    except BrokenPipeError:
+        sending.stdout_gone()
+    return exit_code(result)
+
+
+def exit_code(result: sending.SendResult) -> ExitCode:
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if result.all_delivered else ExitCode.FAILED
+
+
+def people_report(
+    plan: Reported,
+    client: httpx.AsyncClient,
+    summary_only: bool,
+    preamble: Callable[[], None],
+) -> ExitCode:
+    from connect_hooks import render, sending
+
     out = console()
     err = console(stderr=True)
-    if target.note:
-        err.print(target.note, style="dim")
-    if settings.secret is not None and not as_json:
-        from connect_hooks.hubsecret import masked
-
-        err.print(f"signing with {algorithm}: hub secret {masked(settings.secret)}", style="dim")
-    if insecure:
-        err.print(
-            "warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", style="yellow"
-        )
-    live = not as_json and out.is_terminal
-
-    from connect_hooks import render
-    from connect_hooks.delivery import Attempt, Delivery
-
-    names = {n.gtrid: n.target for n in notifications}
-
-    def on_attempt(attempt: Attempt) -> None:
-        if story is not None:
-            story.attempt(attempt)
-        if live:
-            out.print(render.attempt_line(names[attempt.gtrid], attempt))
-
-    async def run() -> list[Delivery]:
-        # SIGTERM (a CI job cancelled, a container stopped) ends the send like Ctrl-C: on record.
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        async with client:
-            return await sending.send_all(
-                notifications,
-                target.url,
-                settings.policy,
-                client=client,
-                sleep=make_sleep(fast=fast, speed=speed or 1.0, show=None if as_json else err),
-                now=time.monotonic,
-                on_attempt=on_attempt,
-                on_finish=story.outcome if story is not None else None,
+    settings = plan.settings
+    live = out.is_terminal and not summary_only
+    clock = sending.make_clock(settings, sleep=make_sleep(speed=settings.speed or 1.0, show=err if live else None))
+    if summary_only and err.is_terminal:
+        with render.BurstProgress(err, plan.total) as progress:
+            result = sending.run(
+                plan, client=client, clock=clock, on_begin=preamble, on_finish=progress.finished, keep=False
             )
-
-    interrupted = False
-    try:
-        deliveries = asyncio.run(run())
-    except sending.SendInterrupted as stop:
-        deliveries, interrupted = stop.deliveries, True
-    finally:
-        if log is not None:
-            log.close()
-    single = len(targets) == 1 and len(deliveries) == 1 and not any(c in targets[0] for c in "*?[")
-    if as_json:
-        documents = [d.as_dict() for d in deliveries]
-        dump_json(documents[0] if single else documents)
     else:
-        render.print_deliveries(out, deliveries, tables=not live)
-    if interrupted:
-        return ExitCode.INTERRUPTED
-    ok = all(str(d.outcome) == "delivered" for d in deliveries)
-    return ExitCode.OK if ok else ExitCode.FAILED
+        on_attempt = (lambda target, attempt: out.print(render.attempt_line(target, attempt))) if live else None
+        result = sending.run(
+            plan, client=client, clock=clock, on_begin=preamble, on_attempt=on_attempt, keep=not summary_only
+        )
+    try:
+        if summary_only:
+            render.print_summary(out, result.summary)
+        else:
+            render.print_deliveries(out, result.deliveries, tables=not live)
+    except BrokenPipeError:
+        sending.stdout_gone()
+    return exit_code(result)

@@ -1,0 +1,338 @@
+"""The scheduler with httpx.MockTransport and a fake clock: order, bound and schedule, no real waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification
+from connect_hooks.explain import explain
+from connect_hooks.policy import Outcome, Policy
+from connect_hooks.scheduler import Clock, deliver_all
+
+URL = "https://receiver.test/hooks"
+
+
+class FakeClock:
+    """Real time that passes only when someone sleeps (or a fake receiver takes its time)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+        await asyncio.sleep(0)
+
+    def clock(self, speed: float | None) -> Clock:
+        return Clock(speed=speed, sleep=self.sleep, now=self.now)
+
+
+def gtrid(index: int) -> str:
+    return f"{index:08d}-2222-4333-8444-555555555555"
+
+
+def notification(index: int) -> Notification:
+    g = gtrid(index)
+    return Notification(target=f"n{index}", body=b'{"n":%d}' % index, gtrid=g, headers=(("x-wx-gtrid", g),))
+
+
+Answer = int | Exception
+
+
+@dataclass
+class Receiver:
+    """Answers the n-th attempt of notification i with ``script(i, n)``; records who came when."""
+
+    clock: FakeClock
+    script: Callable[[int, int], Answer] = lambda index, number: 200
+    takes: Callable[[int, int], float] = lambda index, number: 0.0  # fake seconds an answer takes
+    hold: dict[int, asyncio.Event] = field(default_factory=dict)  # notifications whose answer waits for an event
+    arrivals: list[tuple[int, int, float]] = field(default_factory=list)  # (index, attempt, fake time)
+    counts: dict[int, int] = field(default_factory=dict)  # attempts seen per notification
+    story: list[tuple[str, int, int]] = field(default_factory=list)  # ("start" | "answer", index, attempt)
+    active: int = 0
+    most_active: int = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        index = int(request.headers["x-wx-gtrid"][:8])
+        number = self.counts[index] = self.counts.get(index, 0) + 1
+        self.arrivals.append((index, number, self.clock.t))
+        self.story.append(("start", index, number))
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            for _ in range(3):  # let others run meanwhile, as a real receiver would
+                await asyncio.sleep(0)
+            if index in self.hold:
+                await self.hold[index].wait()
+            self.clock.t += self.takes(index, number)
+        finally:
+            self.active -= 1
+        self.story.append(("answer", index, number))
+        answer = self.script(index, number)
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(answer)
+
+    @property
+    def order(self) -> list[tuple[int, int]]:
+        return [(i, n) for i, n, _ in self.arrivals]
+
+
+@dataclass
+class Run:
+    attempts: list[Attempt]
+    finished: list[Delivery]
+    delivered: int
+
+
+def run(
+    receiver: Receiver,
+    count: int,
+    *,
+    speed: float | None = None,
+    policy: Policy | None = None,
+    **kw: object,
+) -> Run:
+    attempts: list[Attempt] = []
+    finished: list[Delivery] = []
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            return await deliver_all(
+                [notification(i) for i in range(count)],
+                URL,
+                policy or Policy(),
+                client=client,
+                clock=receiver.clock.clock(speed),
+                on_attempt=attempts.append,
+                on_finish=finished.append,
+                **kw,  # type: ignore[arg-type]
+            )
+
+    return Run(attempts, finished, asyncio.run(go()))
+
+
+def first_fails(index: int, number: int) -> Answer:
+    return 503 if number == 1 else 200
+
+
+@pytest.mark.parametrize("speed", [None, 1.0, 600.0])
+def test_every_first_attempt_is_answered_before_any_retry_at_any_speed(speed: float | None) -> None:
+    receiver = Receiver(FakeClock(), script=first_fails)
+    result = run(receiver, 6, speed=speed, concurrency=3)
+    assert receiver.order == [(i, 1) for i in range(6)] + [(i, 2) for i in range(6)]
+    assert [(a.attempt, a.scheduled_at) for a in result.attempts[:6]] == [(1, 0.0)] * 6
+    assert sorted({a.scheduled_at for a in result.attempts[6:]}) == [60.0]
+    assert [d.outcome for d in result.finished] == [Outcome.DELIVERED] * 6
+    assert result.delivered == 6
+
+
+@pytest.mark.parametrize("speed", [None, 1.0, 600.0])
+def test_no_retry_starts_before_every_earlier_attempt_is_answered(speed: float | None) -> None:
+    slow = asyncio.Event()
+    receiver = Receiver(FakeClock(), script=first_fails, hold={2: slow})
+
+    async def release_later() -> None:
+        for _ in range(200):  # plenty of turns for a wrong scheduler to start a retry meanwhile
+            await asyncio.sleep(0)
+        slow.set()
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            releaser = asyncio.ensure_future(release_later())
+            await deliver_all(
+                [notification(i) for i in range(3)], URL, Policy(), client=client, clock=receiver.clock.clock(speed)
+            )
+            await releaser
+
+    asyncio.run(go())
+    assert receiver.story.index(("answer", 2, 1)) < receiver.story.index(("start", 0, 2))
+    assert receiver.order == [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize("speed", [None, 1.0, 600.0])
+def test_a_retry_due_before_the_next_arrival_goes_first(speed: float | None) -> None:
+    # Notification 0 is slow; at rate 0.01 the next arrival is due at T+100, its retry at T+60:
+    # nothing may start before 0's answer says whether a retry comes first.
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if (i, n) == (0, 1) else 200, takes=lambda i, n: 5.0)
+    result = run(receiver, 3, speed=speed, rate=0.01)
+    assert receiver.order == [(0, 1), (0, 2), (1, 1), (2, 1)]
+    assert (
+        [(a.gtrid[:8], a.attempt, a.scheduled_at) for a in result.attempts]
+        == [
+            (gtrid(0)[:8], 1, 0.0),
+            (gtrid(0)[:8], 2, 65.0),  # 5 s of answer time charged, then the 60 s wait
+            (gtrid(1)[:8], 1, 100.0),
+            (gtrid(2)[:8], 1, 200.0),
+        ]
+    )
+
+
+def test_the_concurrency_bound_is_held_and_used() -> None:
+    receiver = Receiver(FakeClock())
+    result = run(receiver, 25, concurrency=4)
+    assert receiver.most_active == 4
+    assert result.delivered == 25
+    assert receiver.order == [(i, 1) for i in range(25)]
+
+
+def test_answer_time_is_charged_in_whole_seconds() -> None:
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503, takes=lambda i, n: [0.9, 1.6, 0.2, 0.0][n - 1])
+    result = run(receiver, 1, speed=1.0)
+    assert [a.scheduled_at for a in result.attempts] == [0, 60, 121, 181]
+    assert [round(a.elapsed_ms) for a in result.attempts] == [900, 1600, 200, 0]
+
+
+def test_a_notification_waiting_for_its_retry_holds_no_slot() -> None:
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if (i, n) == (0, 1) else 200)
+    run(receiver, 3, concurrency=1, speed=1.0)
+    assert receiver.order == [(0, 1), (1, 1), (2, 1), (0, 2)]
+    assert [t for _, _, t in receiver.arrivals] == [0, 0, 0, 60]
+
+
+def test_speed_sleeps_the_scaled_difference_and_never_scales_the_answer() -> None:
+    clock = FakeClock()
+    receiver = Receiver(clock, script=lambda i, n: 503)
+    result = run(receiver, 1, speed=600.0)
+    assert [t for _, _, t in receiver.arrivals] == pytest.approx([0, 0.1, 0.2, 0.3])
+    assert [a.scheduled_at for a in result.attempts] == [0, 60, 120, 180]
+    assert result.finished[0].outcome is Outcome.DROPPED
+
+
+def test_fast_never_sleeps_without_a_rate() -> None:
+    clock = FakeClock()
+    receiver = Receiver(clock, script=lambda i, n: 503)
+    result = run(receiver, 5)
+    assert clock.sleeps == []
+    assert len(receiver.arrivals) == 20
+    assert [d.outcome for d in result.finished] == [Outcome.DROPPED] * 5
+
+
+@pytest.mark.parametrize(("speed", "spacing"), [(None, 0.25), (1.0, 0.25), (60.0, 0.25 / 60)])
+def test_first_attempts_follow_the_rate_schedule(speed: float | None, spacing: float) -> None:
+    receiver = Receiver(FakeClock())
+    result = run(receiver, 6, speed=speed, rate=4.0)
+    assert [t for _, _, t in receiver.arrivals] == pytest.approx([i * spacing for i in range(6)])
+    assert [a.scheduled_at for a in result.attempts] == [i * 0.25 for i in range(6)]
+
+
+def test_latency_counts_from_the_intended_start_so_queueing_shows() -> None:
+    # 2 arrivals a second, one at a time, each answer takes 1 s: the receiver falls behind.
+    receiver = Receiver(FakeClock(), takes=lambda i, n: 1.0)
+    result = run(receiver, 4, speed=1.0, rate=2.0, concurrency=1)
+    assert [t for _, _, t in receiver.arrivals] == [0, 1, 2, 3]
+    assert [a.elapsed_ms for a in result.attempts] == [1000] * 4
+    assert [a.latency_ms for a in result.attempts] == [1000, 1500, 2000, 2500]
+
+
+@pytest.mark.parametrize(
+    ("answer", "text"),
+    [
+        (503, "503"),
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectError("no"), "connection-error"),
+        (404, "404"),
+    ],
+)
+def test_the_timeline_agrees_with_the_policy_explainer(answer: Answer, text: str) -> None:
+    result = run(Receiver(FakeClock(), script=lambda i, n: answer), 1, speed=60.0)
+    explanation = explain(text)
+    assert [a.scheduled_at for a in result.attempts] == [step.at for step in explanation.steps]
+    assert result.finished[0].outcome is explanation.outcome
+
+
+def test_the_explainer_agrees_with_the_engine_for_every_status_and_fault() -> None:
+    answers: list[tuple[str, Answer]] = [(str(status), status) for status in range(100, 600)]
+    answers += [("timeout", httpx.ReadTimeout("slow")), ("connection-error", httpx.ConnectError("refused"))]
+    result = run(Receiver(FakeClock(), script=lambda i, n: answers[i][1]), len(answers), concurrency=100)
+    disagreements = []
+    for delivery in result.finished:
+        text = answers[int(delivery.target[1:])][0]
+        explanation = explain(text)
+        engine = ([a.scheduled_at for a in delivery.attempts], delivery.outcome)
+        explained = ([step.at for step in explanation.steps], explanation.outcome)
+        if engine != explained:
+            disagreements.append((text, engine, explained))
+    assert len(result.finished) == len(answers)
+    assert disagreements == []
+
+
+def test_notifications_are_pulled_only_when_due() -> None:
+    pulled: list[int] = []
+    receiver = Receiver(FakeClock())
+    most_ahead = 0
+
+    def lazily() -> Iterator[Notification]:
+        for i in range(50):
+            pulled.append(i)
+            yield notification(i)
+
+    def on_attempt(attempt: Attempt) -> None:
+        nonlocal most_ahead
+        most_ahead = max(most_ahead, len(pulled) - int(attempt.gtrid[:8]))
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            return await deliver_all(
+                lazily(),
+                URL,
+                Policy(),
+                client=client,
+                clock=receiver.clock.clock(None),
+                concurrency=3,
+                on_attempt=on_attempt,
+            )
+
+    assert asyncio.run(go()) == 50
+    assert most_ahead <= 5  # the in-flight ones and the next, not all 50
+
+
+def test_cancelled_burst_gives_every_notification_one_terminal_record() -> None:
+    blocked = asyncio.Event()
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if i == 1 else 200, hold={2: blocked, 3: blocked})
+    finished: list[Delivery] = []
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            task = asyncio.ensure_future(
+                deliver_all(
+                    [notification(i) for i in range(5)],
+                    URL,
+                    Policy(),
+                    client=client,
+                    clock=receiver.clock.clock(1.0),
+                    concurrency=2,
+                    on_finish=finished.append,
+                )
+            )
+            while receiver.active < 2 or len(receiver.arrivals) < 4:
+                await asyncio.sleep(0)
+            task.cancel()
+            await task
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(d.target, d.outcome, len(d.attempts), d.retries_left) for d in finished] == [
+        ("n0", Outcome.DELIVERED, 1, 0),
+        ("n1", Outcome.INTERRUPTED, 1, 3),  # waiting for its retry
+        ("n2", Outcome.INTERRUPTED, 0, 3),  # cut in flight: the cut attempt is still owed
+        ("n3", Outcome.INTERRUPTED, 0, 3),
+        ("n4", Outcome.INTERRUPTED, 0, 3),  # never started
+    ]
+    assert list(stop.value.deliveries) == finished[1:]
+
+
+@pytest.mark.parametrize(("concurrency", "rate"), [(0, None), (1, 0.0)])
+def test_bad_bounds_are_refused(concurrency: int, rate: float | None) -> None:
+    with pytest.raises(ValueError):
+        run(Receiver(FakeClock()), 1, concurrency=concurrency, rate=rate)
