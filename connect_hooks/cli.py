@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("connect_hooks.commands.send:send", "Send notifications to URL with Webex Connect's retry policy."),
     "sign": ("connect_hooks.commands.signature:sign_command", "Print the x-hub-signature for exactly these bytes."),
     "verify": ("connect_hooks.commands.signature:verify_command", "Check an x-hub-signature; say why it mismatches."),
+    "webhooks": (
+        "connect_hooks.commands.webhooks:webhooks",
+        "List the webhook profiles (connect-hooks.toml), secrets masked.",
+    ),
 }
 
 

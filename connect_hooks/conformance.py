@@ -21,7 +21,10 @@ Library API (``connect-hooks conform`` and the pytest plugin both use it)::
   ``channels`` (limits the ``accepts/*`` family), ``seed`` (random when None; reproduce lines
   carry it) and ``in_process`` (an app served through ``httpx.ASGITransport``: no network, so
   ``url-https`` and ``url-tls`` are skipped). ``ca_bundle`` and ``insecure`` only describe the
-  client, for the reproduce lines.
+  client, for the reproduce lines. ``auth`` (an ``AuthSettings``; the client carries it, made
+  with ``auth.build``) adds ``rejects-missing-auth`` and ``rejects-wrong-auth``, whose probes
+  replace the client's authorization; ``client_cert`` names the certificate file for the
+  reproduce lines.
 - ``run_conformance(settings, *, client, now=time.monotonic, on_result=None,
   verifying_client=None)``: raises ``BadInput`` for an unknown check ID or channel before
   anything is sent; ``on_result`` gets each ``CheckResult`` as it is decided;
@@ -65,6 +68,7 @@ from connect_hooks.urls import is_loopback, parse_url
 if TYPE_CHECKING:
     import httpx
 
+    from connect_hooks.credentials import AuthSettings
     from connect_hooks.endpoint import CheckReport
 
 #: The secret the ``rejects-wrong-secret`` probe signs with (public on purpose: it must be wrong).
@@ -106,6 +110,8 @@ class ConformSettings:
     in_process: bool = False
     ca_bundle: str | None = None
     insecure: bool = False
+    auth: AuthSettings | None = field(default=None, repr=False)  # the client carries it; rejects-*-auth
+    client_cert: str | None = None  # the client certificate's file, for the reproduce lines
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class Probe:
     label: str
     notification: Notification
     reproduce: str
+    auth: str | None = None  # None: the client's authorization; "none": without any; "wrong": wrong credentials
 
 
 @dataclass(frozen=True)
@@ -252,6 +259,21 @@ class Run:
         self.endpoint: CheckReport | None = None
         self.endpoint_ms = 0.0
         self.unreachable: str | None = None  # why nothing can be sent, when HEAD could not connect
+        self._wrong_auth: httpx.Auth | None = None
+
+    def probe_auth(self, probe: Probe) -> httpx.Auth | None:
+        """The authorization a probe is sent with instead of the client's (None: the client's)."""
+        import httpx
+
+        if probe.auth is None or self.settings.auth is None:
+            return None
+        if probe.auth == "none":
+            return httpx.Auth()  # the base class adds nothing
+        if self._wrong_auth is None:
+            from connect_hooks.auth import build, wrong_credentials
+
+            self._wrong_auth = build(wrong_credentials(self.settings.auth))
+        return self._wrong_auth
 
     def sender(self, *, secret: str | None, extra: tuple[tuple[str, str], ...] = ()) -> SendSettings:
         s = self.settings
@@ -287,6 +309,7 @@ class Run:
         extra: Sequence[str] = (),
         signature_options: bool = True,
         unsigned: bool = False,
+        auth: bool = True,
     ) -> str:
         """The ``connect-hooks send`` line that sends the same bytes once, the secret from the environment.
 
@@ -308,6 +331,10 @@ class Run:
             parts.append("--insecure")
         for name, _ in s.headers:
             parts += ["-H", f"{name}: <value given to conform>"]
+        if s.auth is not None and auth:
+            parts += s.auth.command_args()
+        if s.client_cert is not None:
+            parts += ["--client-cert", s.client_cert]
         parts += extra
         line = shlex.join(parts)
         if seed is not None:
@@ -444,6 +471,10 @@ def check_command(run: Run) -> str:
         parts += ["--ca-bundle", s.ca_bundle]
     if s.insecure:
         parts.append("--insecure")
+    if s.auth is not None:
+        parts += s.auth.command_args()
+    if s.client_cert is not None:
+        parts += ["--client-cert", s.client_cert]
     return shlex.join(parts)
 
 
@@ -467,6 +498,33 @@ def wrong_secret_probe(run: Run) -> list[Probe]:
     wrong = WRONG_SECRET if run.settings.secret != WRONG_SECRET else WRONG_SECRET + "-2"
     line = run.command(name, extra=["--secret", wrong])  # on the command line, --secret wins
     return [Probe("signed with another secret", run.notify(name, body, secret=wrong), line)]
+
+
+#: For rejects-wrong-auth's reproduce line: where each type's secret comes from.
+WRONG_AUTH_VARIABLE = {
+    "basic": "CONNECT_HOOKS_AUTH_PASSWORD",
+    "digest": "CONNECT_HOOKS_AUTH_PASSWORD",
+    "api-key": "CONNECT_HOOKS_API_KEY",
+    "aws-sigv4": "AWS_SECRET_ACCESS_KEY",
+}
+
+
+def missing_auth_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    body = run.render(name)
+    return [Probe("without authorization", run.notify(name, body), run.command(name, auth=False), auth="none")]
+
+
+def wrong_auth_probe(run: Run) -> list[Probe]:
+    assert run.settings.auth is not None
+    kind = run.settings.auth.type
+    name = probe_sample()
+    body = run.render(name)
+    if kind == "oauth2":
+        line = run.command(name, auth=False, extra=["-H", "Authorization: Bearer wrong-token"])
+    else:
+        line = f"{WRONG_AUTH_VARIABLE[kind]}=wrong-secret " + run.command(name)
+    return [Probe(f"with wrong {kind} credentials", run.notify(name, body), line, auth="wrong")]
 
 
 def _one_byte_change(run: Run, name: str) -> str:
@@ -774,9 +832,27 @@ def accepts_checks(only_channels: Sequence[str] = ()) -> tuple[Check, ...]:
     )
 
 
+AUTH_CHECK_IDS = ("rejects-missing-auth", "rejects-wrong-auth")
+
+
 def auth_checks(settings: ConformSettings) -> tuple[Check, ...]:
-    """Checks that need authorization settings (``rejects-missing-auth``, ...): none yet."""
-    return ()
+    """With an authorization (``--auth``): a notification without it, and one with wrong credentials."""
+    if settings.auth is None:
+        return ()
+    return (
+        Check(
+            AUTH_CHECK_IDS[0],
+            "Webex Connect sends the configured authorization on every call: without it, anyone can post",
+            must_refuse,
+            missing_auth_probe,
+        ),
+        Check(
+            AUTH_CHECK_IDS[1],
+            "credentials other than the configured ones prove nothing: they must be refused",
+            must_refuse,
+            wrong_auth_probe,
+        ),
+    )
 
 
 def all_checks(settings: ConformSettings, *, only_channels: Sequence[str] = ()) -> tuple[Check, ...]:
@@ -807,6 +883,8 @@ def select(settings: ConformSettings) -> tuple[Check, ...]:
     every = [c.id for c in all_checks(settings)]
     for option, tokens in (("--only", settings.only), ("--skip", settings.skip)):
         for token in tokens:
+            if token in AUTH_CHECK_IDS and settings.auth is None:
+                raise BadInput(f"{option} {token!r} runs only with --auth: give the receiver's authorization")
             if not any(_matches(check_id, token) for check_id in every):
                 raise BadInput(
                     f"{option} {token!r} is not a check ID or family: use url, accepts, rejects, raw-bytes, "
@@ -862,7 +940,7 @@ async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient,
     n = probe.notification
     request = client.build_request("POST", run.settings.url, content=n.body, headers=list(n.headers))
     started = now()
-    exchange = await attempt_once(client, request, run.settings.timeout)
+    exchange = await attempt_once(client, request, run.settings.timeout, auth=run.probe_auth(probe))
     elapsed = max(0.0, now() - started) * 1000
     return Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
 

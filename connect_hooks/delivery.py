@@ -23,7 +23,7 @@ import httpx
 
 from connect_hooks.errors import ConnectHooksError, ExitCode
 from connect_hooks.logfile import body_fields
-from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
+from connect_hooks.policy import AttemptFault, Decision, Fault, Outcome, Policy, decide
 
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], float]
@@ -145,6 +145,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     """Map an exception from one attempt to a fault and a one-line description."""
+    if isinstance(exc, AttemptFault):
+        return exc.fault, exc.description
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
     causes = _causes(exc)
@@ -184,16 +186,23 @@ class Exchange:
         return self.status if self.status is not None else Fault.PROTOCOL_ERROR
 
 
-async def attempt_once(client: httpx.AsyncClient, request: httpx.Request, timeout: float) -> Exchange:
-    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte)."""
+async def attempt_once(
+    client: httpx.AsyncClient, request: httpx.Request, timeout: float, *, auth: httpx.Auth | None = None
+) -> Exchange:
+    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte).
+
+    ``auth`` replaces the client's authorization for this request (``httpx.Auth()``: none).
+    """
     try:
         async with asyncio.timeout(timeout):
-            response = await client.send(request, stream=True, follow_redirects=False)
+            response = await client.send(
+                request, stream=True, follow_redirects=False, auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth
+            )
             try:
                 await response.aread()
             finally:
                 await response.aclose()
-    except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError) as exc:
+    except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:
         fault, error = classify(exc, timeout)
         return Exchange(status=None, fault=fault, error=error)
     return Exchange(status=response.status_code, headers=response.headers)

@@ -6,6 +6,9 @@ Imported only by those commands. The records come from ``receiver`` and ``demo``
 
 from __future__ import annotations
 
+import time
+from typing import IO
+
 from rich.console import Console
 from rich.text import Text
 
@@ -30,35 +33,74 @@ def status_style(status: int | None) -> str:
     return "bold yellow" if status >= 500 else "bold red"
 
 
+SIGNATURE_LABEL = {
+    Signature.VALID: "signature valid ({algorithm})",
+    Signature.MISMATCH: "signature MISMATCH",
+    Signature.MALFORMED: "signature malformed",
+    Signature.MISSING: "signature missing",
+    Signature.UNCHECKED: "signature not checked",
+    Signature.NOT_READ: "signature not read",
+}
+
+
 def signature_text(record: Received) -> Text:
-    label = {
-        Signature.VALID: f"signature valid ({record.algorithm})",
-        Signature.MISMATCH: "signature MISMATCH",
-        Signature.MALFORMED: "signature malformed",
-        Signature.MISSING: "signature missing",
-        Signature.UNCHECKED: "signature not checked",
-        Signature.NOT_READ: "signature not read",
-    }[record.signature]
+    label = SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm)
     return Text(label, style=SIGNATURE_STYLE.get(record.signature, "bold red"))
 
 
-def received_line(record: Received) -> Text:
+Part = tuple[str, str | None]  # text, style
+
+
+def received_parts(record: Received) -> list[Part]:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
-    line = Text(record.time.astimezone().strftime("%H:%M:%S"), style="dim")
+    parts: list[Part] = [(time.strftime("%H:%M:%S", time.localtime(record.time.timestamp())), "dim")]
     if record.method != "POST":
-        line.append(f"  {record.method} {record.path}")
+        parts.append((f"  {record.method} {record.path}", None))
     else:
         gtrid = (record.gtrid or "no-gtrid")[:8]
-        line.append(f"  {gtrid:<8}  #{record.attempt or '-':<2} ")
+        parts.append((f"  {gtrid:<8}  #{record.attempt or '-':<2} ", None))
         what = record.classification.label if record.classification is not None else "-"
-        line.append(f"{what:<24}", style="cyan")
-        line.append("  ")
-        line.append_text(signature_text(record))
-    line.append("  → ")
-    line.append("no answer" if record.status is None else str(record.status), style=status_style(record.status))
-    if record.status is None or (record.status != 200 and record.method == "POST"):
-        line.append(f"  {record.reason}", style="dim")
-    return line
+        parts.append((f"{what:<24}", "cyan"))
+        parts.append(("  ", None))
+        parts.append(
+            (
+                SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm),
+                SIGNATURE_STYLE.get(record.signature, "bold red"),
+            )
+        )
+    parts.append(("  → ", None))
+    parts.append(("no answer" if record.status is None else str(record.status), status_style(record.status)))
+    if record.forward is not None or record.status is None or (record.status != 200 and record.method == "POST"):
+        parts.append((f"  {record.reason}", "dim"))
+    return parts
+
+
+def received_line(record: Received) -> Text:
+    """The request's line as Rich text (the demo's story)."""
+    return Text.assemble(*((text, style or "") for text, style in received_parts(record)))
+
+
+#: SGR codes of the few styles the receiver's line uses.
+ANSI = {"dim": "2", "cyan": "36", "green": "32", "bold red": "1;31", "bold green": "1;32", "bold yellow": "1;33"}
+
+
+def received_ansi(record: Received, *, color: bool) -> str:
+    """The same line as plain text, or with ANSI colours: cheap enough for thousands per second."""
+    if not color:
+        return "".join(text for text, _ in received_parts(record))
+    return "".join(f"\x1b[{ANSI[style]}m{text}\x1b[0m" if style else text for text, style in received_parts(record))
+
+
+def wants_color(stream: IO[str]) -> bool:
+    """Colour when the stream is a terminal, unless NO_COLOR is set or TERM is dumb."""
+    import os
+
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 class DemoPrinter(DemoView):

@@ -26,8 +26,7 @@ class NdjsonLog:
     def write(self, record: dict[str, Any]) -> None:
         if self._file is None:
             return
-        stamped = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **record}
-        self._file.write(json.dumps(stamped, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(ndjson_line(record))
         self._file.flush()
 
     def close(self) -> None:
@@ -40,6 +39,12 @@ class NdjsonLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def ndjson_line(record: dict[str, Any]) -> str:
+    """One log line: the record, stamped with the time now unless it has its own, and a newline."""
+    stamped = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **record}
+    return json.dumps(stamped, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def body_fields(body: bytes) -> dict[str, str | None]:

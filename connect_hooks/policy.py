@@ -43,6 +43,16 @@ class Fault(enum.StrEnum):
     PROTOCOL_ERROR = "protocol-error"
 
 
+class AttemptFault(Exception):
+    """Raised from inside an attempt (e.g. by an authorization step such as an OAuth token fetch)
+    to end that attempt with ``fault`` and its own one-line ``description``; retried like any fault."""
+
+    def __init__(self, fault: Fault, description: str) -> None:
+        super().__init__(description)
+        self.fault = fault
+        self.description = description
+
+
 class Decision(enum.StrEnum):
     """What the sender does after one attempt."""
 

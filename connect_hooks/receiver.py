@@ -32,6 +32,7 @@ from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
 from connect_hooks.logfile import body_fields
+from connect_hooks.relay import Hop
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 GTRID_HEADER = "x-wx-gtrid"
@@ -165,6 +166,7 @@ class Received:
     algorithm: str | None
     status: int | None  # the answer; None when the sender hung up (or the receiver stopped) first
     reason: str  # one line: why this answer
+    forward: Hop | None = None  # the hop to the app, when relaying (listen --forward-to)
 
     def as_dict(self) -> dict[str, Any]:
         """The NDJSON/--json record. Headers and body as received; never the secret."""
@@ -185,6 +187,8 @@ class Received:
             "size": self.size,
             **body_fields(self.body),
         }
+        if self.forward is not None:
+            record["forward"] = self.forward.as_dict()
         return record
 
 
@@ -196,6 +200,8 @@ def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 Observer = Callable[[Received], None]
+#: Passes a request (headers, body) on to the app and returns the hop: ``relay.Relay.forward``.
+Forward = Callable[[tuple[tuple[str, str], ...], bytes], Awaitable[Hop]]
 
 
 def _utc_now() -> dt.datetime:
@@ -216,9 +222,11 @@ class ReceiverApp:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = _utc_now,
+        forward: Forward | None = None,
     ) -> None:
         self.settings = settings
         self.observer = observer
+        self.forward = forward
         self._sleep = sleep
         self._clock = clock
         self._attempts: collections.OrderedDict[str, int] = collections.OrderedDict()
@@ -346,6 +354,9 @@ class _Request:
         script = settings.script_for(self.path)
         if signature in (Signature.MISMATCH, Signature.MALFORMED, Signature.MISSING):
             status, reason = 401, sig_reason
+        elif self.app.forward is not None:
+            await self.relay(self.app.forward, body, attempt, classification, signature, algorithm)
+            return
         elif json_error is not None:
             status, reason = 400, json_error
         else:
@@ -366,6 +377,38 @@ class _Request:
                 return
         await self.answer(status, reason if status != 200 else "")
         self.app.notify(self.record(status=status, reason=reason, **fields))
+
+    async def relay(
+        self,
+        forward: Forward,
+        body: bytes,
+        attempt: int,
+        classification: Classification | None,
+        signature: Signature,
+        algorithm: str | None,
+    ) -> None:
+        """Pass the request on to the app; answer with its status, headers and body (502 without one)."""
+        hop = await forward(self.headers, body)
+        fields: dict[str, Any] = {
+            "body": body,
+            "size": len(body),
+            "attempt": attempt,
+            "classification": classification,
+            "signature": signature,
+            "algorithm": algorithm,
+            "forward": hop,
+        }
+        if hop.status is None:
+            reason = f"relay to {hop.url}: {hop.error}"
+            await self.answer(502, reason)
+            self.app.notify(self.record(status=502, reason=reason, **fields))
+            return
+        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in hop.headers]
+        headers.append((b"content-length", str(len(hop.body)).encode()))
+        await self.send({"type": "http.response.start", "status": hop.status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": hop.body})
+        reason = f"relayed to {hop.url}: the app answered {hop.status} in {hop.elapsed_ms:.0f} ms"
+        self.app.notify(self.record(status=hop.status, reason=reason, **fields))
 
     def check_signature(self, body: bytes) -> tuple[Signature, str | None, str]:
         header = self.header(signing.HEADER)

@@ -208,6 +208,18 @@ def print_check(console: Console, report: CheckReport) -> None:
         console.print(Text("Webex Connect would refuse this URL.", style="bold red"))
 
 
+def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> None:
+    """``connect-hooks webhooks``: one block per profile, only the settings it has (secrets masked)."""
+    for document in documents:
+        console.print(Text(str(document["name"]), style="bold"), Text(f"({document['source']})", style="dim"))
+        for key, value in document.items():
+            if key in ("name", "source") or value is None:
+                continue
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            console.print(f"  {key:<21} {value}")
+
+
 def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
     """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
     urls = {item.url for item in planned}

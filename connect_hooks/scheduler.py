@@ -20,12 +20,14 @@ order, so the receiver sees attempts in simulated-time order whatever the speed:
 - **Real time.** ``Clock.speed`` S: an event due at simulated T starts at real ``t0 + T / S``
   (anchored to the start, so sleeps do not drift). ``speed=None`` (fast): no waiting at all,
   except that an arrival schedule (``rate``) keeps its real pace: first attempt i starts at real
-  ``t0 + i / rate``. Timeouts are never scaled.
+  ``t0 + i / rate``, and until the last arrival every event keeps its place on that real clock.
+  Timeouts are never scaled.
 - **Concurrency.** At most ``concurrency`` attempts are in flight; a notification waiting for
   its next attempt holds no slot.
 - **Latency** (``Attempt.latency_ms``) runs from an attempt's intended start (where the schedule
-  put it in real time; with ``--fast``, for a retry, the moment its previous attempt was answered)
-  to its answer, so queueing behind a slow receiver is not hidden (no coordinated omission).
+  put it in real time; with ``--fast`` and no schedule left, for a retry, the moment its previous
+  attempt was answered) to its answer, so queueing behind a slow receiver or the concurrency
+  bound is not hidden (no coordinated omission).
 
 Notifications are pulled from the iterable only when their first attempt is due, and results
 stream to ``on_attempt`` and ``on_finish`` as frozen records: nothing is kept per notification
@@ -107,7 +109,7 @@ async def deliver_all(
     spaces the first attempts (open model: the schedule is fixed in advance, whatever the
     receiver does); without it every first attempt is due at T+0. ``on_attempt`` gets each
     attempt as it is answered, ``on_finish`` each notification's record as its story ends.
-    Returns the number of notifications delivered to the end.
+    Returns how many notifications' stories ended (delivered, failed or dropped).
 
     If the task is cancelled (Ctrl-C, SIGTERM), the attempts in flight are cut, every unfinished
     notification (in flight, waiting for a retry, or not started yet) goes to ``on_finish`` as
@@ -120,7 +122,7 @@ async def deliver_all(
     clock = clock or Clock()
     pending: Iterator[tuple[int, Notification]] = enumerate(notifications)
     next_arrival: tuple[int, Notification] | None = next(pending, None)
-    heap: list[tuple[float, int, int, float, _Story]] = []  # key..., intended real start, story
+    heap: list[tuple[float, int, int, float, _Story]] = []  # key..., real time its attempt was answered, story
     in_flight: dict[asyncio.Task[tuple[Attempt, float]], tuple[_Story, float]] = {}  # task -> (story, sim start)
     flying: set[tuple[int, int]] = set()  # (notification index, attempt number) of the attempts in flight
     done: collections.deque[asyncio.Task[tuple[Attempt, float]]] = collections.deque()
@@ -133,9 +135,12 @@ async def deliver_all(
         return index / rate if rate is not None else 0.0
 
     def real_due(due: float, arrival: bool) -> float:
+        """When an event due at simulated ``due`` may start in real time (-inf: at once)."""
         if clock.speed is not None:
             return t0 + due / clock.speed
-        return t0 + due if arrival and rate is not None else -math.inf
+        if rate is not None and (arrival or next_arrival is not None):
+            return t0 + due  # fast, but the arrival schedule still pins the clock to real time
+        return -math.inf
 
     def bound(story: _Story, start: float) -> _Key:
         """How far the clock may run while an attempt made at simulated ``start`` is unanswered.
@@ -182,10 +187,9 @@ async def deliver_all(
                 on_finish(Delivery.of(story.notification, url, outcome, tuple(story.attempts)))
             return
         due = start + charged + record.wait
-        intended = real_due(due, False)
-        if intended == -math.inf:
-            intended = clock.now()
-        heapq.heappush(heap, (due, story.index, record.attempt + 1, intended, story))
+        # With --fast a retry is intended as soon as its attempt is answered (unless the arrival
+        # schedule still pins the clock: then at its place on the schedule, see the launch).
+        heapq.heappush(heap, (due, story.index, record.attempt + 1, clock.now(), story))
 
     def launch(story: _Story, due: float, intended: float) -> None:
         number = len(story.attempts) + 1
@@ -227,8 +231,8 @@ async def deliver_all(
                     next_arrival = next(pending, None)
                     launch(_Story(index, notification), key[0], t0 if due_at == -math.inf else due_at)
                 else:
-                    _, _, _, intended, story = heapq.heappop(heap)
-                    launch(story, key[0], intended)
+                    _, _, _, answered, story = heapq.heappop(heap)
+                    launch(story, key[0], answered if due_at == -math.inf else due_at)
             if not in_flight and head() is None and not done:
                 return finished
             if wait_until is not None and wait_until > clock.now():

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
@@ -33,6 +33,10 @@ from connect_hooks.policy import Outcome, Policy
 from connect_hooks.scheduler import MAX_CONCURRENCY, Clock, RealSleep, deliver_all
 from connect_hooks.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url
+
+if TYPE_CHECKING:
+    from connect_hooks.clientcert import ClientCert
+    from connect_hooks.credentials import AuthSettings
 
 USER_AGENT = f"connect-hooks/{__version__}"
 EXAMPLE = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
@@ -54,6 +58,8 @@ class SendSettings:
     allow_http: bool = False
     seed: int | None = None
     sets: tuple[str, ...] = ()
+    auth: AuthSettings | None = None  # applied by the client (transport.make_client), not the engine
+    client_cert: ClientCert | None = None
     # How the send runs: copies, the clock, the concurrency bound, the arrival schedule, the log.
     count: int = 1
     concurrency: int = 10

@@ -15,13 +15,22 @@ import ipaddress
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver import ReceiverApp
+from connect_hooks.receiver import Receive, Scope, Send
 from connect_hooks.tls import LocalTLS
 
 #: Seconds uvicorn waits for requests still in flight when stopping, before cancelling them.
 GRACEFUL_SHUTDOWN = 1
+
+
+class App(Protocol):
+    """An ASGI app that can be told to stop (end stalled answers, event streams) when the server stops."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Serving:
             return False
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, port_option: str = "--port") -> socket.socket:
     """A TCP socket bound to (host, port), not yet listening; port 0 lets the OS pick one."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -61,10 +70,12 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise BadInput(
-                f"port {port} on {host} is already in use: pick another with --port, or stop what is using it"
+                f"port {port} on {host} is already in use: pick another with {port_option}, or stop what is using it"
             ) from None
         if exc.errno == errno.EACCES:
-            raise BadInput(f"no permission to listen on port {port}: pick a port above 1023 with --port") from None
+            raise BadInput(
+                f"no permission to listen on port {port}: pick a port above 1023 with {port_option}"
+            ) from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise BadInput(f"{host} is not an address of this machine: give e.g. 127.0.0.1 with --host") from None
         raise BadInput(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
@@ -73,7 +84,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: ReceiverApp,
+    app: App,
     sock: socket.socket,
     *,
     tls: LocalTLS | None = None,

@@ -51,7 +51,7 @@ def parse_header(header: str) -> tuple[str, str] | None:
         algorithm = matches[0]
     if len(hexdigest) != DIGEST_HEX_LENGTHS[algorithm]:
         return None
-    if any(c not in "0123456789abcdef" for c in hexdigest):
+    if hexdigest.strip("0123456789abcdef"):  # something besides hex digits is left: not a digest
         return None
     return algorithm, hexdigest
 

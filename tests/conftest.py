@@ -37,6 +37,20 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCA]:
     yield LocalCA(ca, path)
 
 
+#: Credentials the sender reads from the environment (issue 11): no test sees the developer's.
+CREDENTIAL_VARIABLES = (
+    "CONNECT_HOOKS_AUTH_PASSWORD",
+    "CONNECT_HOOKS_API_KEY",
+    "CONNECT_HOOKS_CLIENT_SECRET",
+    "CONNECT_HOOKS_CLIENT_CERT_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
 @pytest.fixture(autouse=True)
 def _no_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONNECT_HOOKS_SECRET", raising=False)
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

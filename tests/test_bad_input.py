@@ -103,6 +103,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("samples-bad-set-json", ["samples", "show", "inbound/sms/mo", "--set", "message:={oops"], {}, "--set"),
     ("send-set-missing-parent", ["send", "inbound/sms/mo", URL, "--set", "no.such.path=1"], {}, "no.such.path"),
     ("send-set-on-a-file", ["send", "{files}/plain", URL, "--set", "a=1"], {}, "--set"),
+    ("listen-port-negative", ["listen", "--port", "-1"], {}, "--port"),
     ("listen-port-too-big", ["listen", "--port", "65536"], {}, "--port"),
     ("listen-port-in-use", ["listen", "--port", "{busy_port}"], {}, "already in use"),
     ("listen-bad-respond", ["listen", "--respond", "ok"], {}, "--respond"),

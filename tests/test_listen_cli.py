@@ -166,11 +166,18 @@ def test_a_port_in_use_is_one_line_of_bad_input() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--port", "-1"], "-1 is not in the range 0<=x<=65535"),
         (["--port", "70000"], "70000 is not in the range 0<=x<=65535"),
         (["--respond", "503,abc"], "--respond '503,abc': 'abc' is not a status code from 200 to 599"),
         (["--delay", "-1"], "-1.0 is not in the range x>=0"),
         (["--secret", ""], "the hub secret from --secret is empty"),
         (["--host", "no such host.invalid"], "--host 'no such host.invalid' is not an address to listen on"),
+        (["--forward-to", "ftp://app.test/"], "--forward-to 'ftp://app.test/' is not an http(s) URL"),
+        (["--inspect-port", "70000"], "70000 is not in the range 0<=x<=65535"),
+        (
+            ["--port", "8080", "--forward-to", "http://localhost:8080/app"],
+            "--forward-to http://localhost:8080/app is this receiver itself (port 8080)",
+        ),
     ],
 )
 def test_bad_options_are_exit_2_before_listening(

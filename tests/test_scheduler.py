@@ -29,8 +29,9 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        for _ in range(20):  # answers that take no time land first, as they would in real time
+            await asyncio.sleep(0)
         self.t += seconds
-        await asyncio.sleep(0)
 
     def clock(self, speed: float | None) -> Clock:
         return Clock(speed=speed, sleep=self.sleep, now=self.now)
@@ -233,6 +234,15 @@ def test_latency_counts_from_the_intended_start_so_queueing_shows() -> None:
     assert [t for _, _, t in receiver.arrivals] == [0, 1, 2, 3]
     assert [a.elapsed_ms for a in result.attempts] == [1000] * 4
     assert [a.latency_ms for a in result.attempts] == [1000, 1500, 2000, 2500]
+
+
+def test_fast_with_a_rate_keeps_retries_on_the_schedule_too() -> None:
+    # 70 arrivals a second apart: notification 0's retry (T+60) falls among them, at real 60 s.
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if (i, n) == (0, 1) else 200)
+    result = run(receiver, 70, rate=1.0)
+    retry = next(a for a in result.attempts if a.attempt == 2)
+    assert (retry.scheduled_at, receiver.arrivals[60]) == (60.0, (0, 2, 60.0))  # after arrivals 0..59
+    assert max(a.latency_ms or 0 for a in result.attempts) < 1000  # nobody waited a minute for nothing
 
 
 @pytest.mark.parametrize(

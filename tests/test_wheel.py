@@ -36,6 +36,12 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
     shipped = [n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("connect_hooks/samples/")]
     checkout = sorted((ROOT / "samples").rglob("*.json"))  # templates and their families' schemas
     assert sorted(shipped) == sorted(f"connect_hooks/{p.relative_to(ROOT).as_posix()}" for p in checkout)
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assets = {
+        f"connect_hooks/inspector_assets/{p.name}" for p in (ROOT / "connect_hooks" / "inspector_assets").iterdir()
+    }
+    assert assets == {f"connect_hooks/inspector_assets/{n}" for n in ("index.html", "inspector.js", "inspector.css")}
+    assert assets <= names  # the inspector works offline: its page ships in the wheel
 
     # A fresh venv that gets the wheel; its dependencies come from this interpreter's
     # site-packages through a .pth line (which adds the directory but does not run the .pth
@@ -79,3 +85,11 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
     assert json.loads(schema.stdout) == json.loads((ROOT / "samples" / "schemas" / "receipt-sms.json").read_text())
     shown = sh(script, "samples", "show", "receipt/sms/delivered", "--seed", "42", "--raw", cwd=outside, env=env)
     assert shown.stdout == (GOLDEN / "receipt-sms-delivered.json").read_bytes()
+    page = sh(
+        python,
+        "-c",
+        "from connect_hooks.inspector import _asset; print(len(_asset('inspector.js')))",
+        cwd=outside,
+        env=env,
+    )
+    assert int(page.stdout) == (ROOT / "connect_hooks" / "inspector_assets" / "inspector.js").stat().st_size

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from connect_hooks.commands.options import (
+    announce_credentials,
+    auth_options,
     console,
     dump_json,
     output_options,
+    resolve_credentials,
     resolve_secret,
     secret_options,
     signature_options,
@@ -68,6 +72,7 @@ def check_junit_path(path: str) -> Path:
 )
 @click.option("--seed", type=int, help="Render the samples reproducibly (default: a random seed, shown).")
 @click.option("--junit", "junit_path", type=click.Path(), help="Also write a JUnit XML report to this file.")
+@auth_options
 @output_options
 @click.pass_context
 def conform(
@@ -86,6 +91,7 @@ def conform(
     channel: tuple[str, ...],
     seed: int | None,
     junit_path: str | None,
+    credentials: Any,
     as_json: bool,
 ) -> ExitCode:
     """Does the receiver at URL hold up against Webex Connect? One verdict from named checks.
@@ -104,6 +110,7 @@ def conform(
     from connect_hooks.urls import parse_url
 
     parse_url(url)
+    auth, client_cert = resolve_credentials(credentials)
     settings = conformance.ConformSettings(
         url=url,
         secret=resolve_secret(ctx, secret, secret_file),
@@ -117,10 +124,18 @@ def conform(
         seed=seed,
         ca_bundle=ca_bundle,
         insecure=insecure,
+        auth=auth,
+        client_cert=client_cert.source if client_cert is not None else None,
     )
     conformance.select(settings)  # unknown IDs and channels are bad input before anything is sent
     junit_file = check_junit_path(junit_path) if junit_path is not None else None
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure)
+    from connect_hooks.auth import build
+
+    def client_auth() -> Any:
+        return build(auth) if auth is not None else None
+
+    client = make_client(ca_bundle=ca_bundle, insecure=insecure, auth=client_auth(), client_cert=client_cert)
+    announce_credentials(auth, client_cert, quiet=as_json)
     err = console(stderr=True)
     if not as_json:
         if settings.secret is not None:
@@ -149,7 +164,9 @@ def conform(
                 return await conformance.run_conformance(
                     settings, client=client, now=time.monotonic, on_result=on_result
                 )
-            async with make_client(ca_bundle=ca_bundle) as verifying:  # url-tls verifies, as Webex Connect does
+            async with make_client(
+                ca_bundle=ca_bundle, auth=client_auth(), client_cert=client_cert
+            ) as verifying:  # url-tls verifies, as Webex Connect does
                 return await conformance.run_conformance(
                     settings, client=client, now=time.monotonic, on_result=on_result, verifying_client=verifying
                 )

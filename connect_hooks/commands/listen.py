@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from connect_hooks.commands.options import console, resolve_secret, secret_options
-from connect_hooks.errors import ExitCode
+from connect_hooks.errors import BadInput, ExitCode
+from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
+
+if TYPE_CHECKING:
+    from connect_hooks.listening import Started
+    from connect_hooks.receiver import Received
 
 
 @click.command()
@@ -24,7 +29,7 @@ from connect_hooks.errors import ExitCode
     type=click.IntRange(0, 65535),
     default=8787,
     show_default=True,
-    help="Port to listen on; 0 lets the system pick a free one (the banner shows which).",
+    help="Port to listen on; 0 lets the OS pick one (printed at start-up).",
 )
 @secret_options
 @click.option(
@@ -41,6 +46,32 @@ from connect_hooks.errors import ExitCode
     default=0.0,
     metavar="SECONDS",
     help="Stall this long before answering a POST (12 trips Webex Connect's 10 s timeout).",
+)
+@click.option(
+    "--forward-to",
+    metavar="URL",
+    help="Relay: pass every POST that passes the signature check on to your app at URL, and its answer back "
+    "(502 when it cannot be reached or is too slow).",
+)
+@click.option(
+    "--forward-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_FORWARD_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the app behind --forward-to gets to answer (under Webex Connect's 10 s).",
+)
+@click.option(
+    "--inspect",
+    is_flag=True,
+    help="Also serve the inspector, a web page of the requests (live), on the same address: open the URL it prints.",
+)
+@click.option(
+    "--inspect-port",
+    type=click.IntRange(0, 65535),
+    default=4040,
+    show_default=True,
+    help="Port of the inspector; 0 lets the OS pick one.",
 )
 @click.option(
     "--tls",
@@ -65,6 +96,10 @@ def listen(
     secret_file: str | None,
     respond: str,
     delay: float,
+    forward_to: str | None,
+    forward_timeout: float,
+    inspect: bool,
+    inspect_port: int,
     tls: bool,
     log_path: str | None,
     as_json: bool,
@@ -74,108 +109,105 @@ def listen(
     HEAD answers 200 (so 'check' passes); POST verifies x-hub-signature when a secret is set
     (401 otherwise), needs JSON (400), at most 1 MiB (413); other methods get 405. One line per
     request: time, gtrid, attempt, what it is, signature verdict, the answer. Ctrl-C stops it.
+    With --forward-to, your app answers instead (a relay); --inspect adds a web page of the requests.
     """
-    import os
-    import signal
+    from connect_hooks import listening, receiver
 
-    from connect_hooks import receiver, server
-    from connect_hooks.hubsecret import masked
-    from connect_hooks.logfile import NdjsonLog
+    if forward_to is not None:
+        from urllib.parse import urlsplit
 
-    hub_secret = resolve_secret(ctx, secret, secret_file)
-    settings = receiver.ReceiverSettings(
-        secret=hub_secret, script=receiver.Script(receiver.parse_respond(respond), delay)
-    )
-    sock = server.bind(host, port)
-    log: NdjsonLog | None = None
-    files = None
-    try:
-        log = NdjsonLog(log_path) if log_path else None
-        if tls:
-            from connect_hooks.tls import make_local_tls
+        from connect_hooks.urls import is_loopback, parse_url
 
-            files = make_local_tls()
-    except BaseException:
-        sock.close()
-        if log is not None:
-            log.close()
-        raise
-
-    from connect_hooks import liveview
-
-    out = console()
-    err = console(stderr=True)
-    count = 0
-    stop = asyncio.Event()
-    stopped_by: list[str] = []
-
-    def stop_for(reason: str) -> None:
-        if not stopped_by:
-            stopped_by.append(reason)
-        stop.set()
-
-    def observe(record: receiver.Received) -> None:
-        nonlocal count
-        count += 1
-        document = record.as_dict()
-        if log is not None:
-            log.write({"type": "request", **document})
         try:
-            if as_json:
-                click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-            else:
-                out.print(liveview.received_line(record))
-        except BrokenPipeError:  # whoever read our stdout is gone (e.g. '| head'): stop, quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            stop_for("stdout closed")
+            target = parse_url(forward_to)
+        except BadInput as exc:
+            raise BadInput(f"--forward-to {exc}") from None
+        target_port = urlsplit(target.url).port or (443 if target.scheme == "https" else 80)
+        if target_port == port and (is_loopback(target.host) or target.host == host):
+            raise BadInput(
+                f"--forward-to {forward_to} is this receiver itself (port {port}): it would relay to itself "
+                "for ever; give your app's URL"
+            )
+        forward_to = target.url
+        for option in ("respond", "delay"):
+            if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
+                raise BadInput(
+                    f"--{option} and --forward-to exclude each other: with --forward-to your app answers; "
+                    f"drop --{option}, or drop --forward-to to script the answers"
+                )
+    settings = listening.ListenSettings(
+        receiver=receiver.ReceiverSettings(
+            secret=resolve_secret(ctx, secret, secret_file),
+            script=receiver.Script(receiver.parse_respond(respond), delay),
+        ),
+        host=host,
+        port=port,
+        tls=tls,
+        log_path=log_path,
+        forward_to=forward_to,
+        forward_timeout=forward_timeout,
+        inspect=inspect,
+        inspect_port=inspect_port,
+    )
+    stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
+    s = "s" if stopped.requests != 1 else ""
+    console(stderr=True).print(f"stopped by {stopped.reason} after {stopped.requests} request{s}", style="dim")
+    return ExitCode.OK
 
-    app = receiver.ReceiverApp(settings, observe)
 
-    def banner(where: server.Serving) -> None:
+class ListenPrinter:
+    """The banner on stderr; one line per request on stdout: the live view, or the JSON record."""
+
+    def __init__(self, as_json: bool) -> None:
+        from connect_hooks import liveview
+
+        self.as_json = as_json
+        self.color = liveview.wants_color(sys.stdout)
+        self.err = console(stderr=True)
+
+    def line(self, record: Received) -> str:
+        if self.as_json:
+            return json.dumps(record.as_dict(), ensure_ascii=False, separators=(",", ":"))
+        from connect_hooks.liveview import received_ansi
+
+        return received_ansi(record, color=self.color)
+
+    def started(self, started: Started) -> None:
+        from connect_hooks.hubsecret import masked
+
+        err, where, settings = self.err, started.where, started.settings.receiver
         err.print(f"listening on {where.url}", style="bold")
         if not where.loopback_only:
             err.print(
                 f"warning: {where.host} is not a loopback address: anyone who can reach this machine can post here",
                 style="yellow",
             )
-        if hub_secret is not None:
-            err.print(f"  hub secret {masked(hub_secret)}: x-hub-signature is verified (401 when it does not)")
+        if settings.secret is not None:
+            err.print(f"  hub secret {masked(settings.secret)}: x-hub-signature is verified (401 when it does not)")
         else:
             err.print("  no hub secret: signatures are not checked (give --secret or CONNECT_HOOKS_SECRET)")
-        err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
-        if files is not None:
-            err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {files.ca_path}")
-        if log is not None:
-            err.print(f"  log: {log.path}")
-        extra = f" --ca-bundle {files.ca_path}" if files is not None else ""
-        secret_hint = " (with the same hub secret)" if hub_secret is not None else ""
+        relay = started.settings.forward_to
+        if relay is not None:
+            timeout = started.settings.forward_timeout
+            err.print(f"  relays every POST that passes the signature check to {relay} (502 after {timeout:g} s)")
+        else:
+            err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
+        if started.tls is not None:
+            err.print(f"  TLS: a local test CA signed the certificate; trust it with --ca-bundle {started.tls.ca_path}")
+        if started.inspector is not None:
+            err.print(f"  inspector: {started.inspector.url}/", style="bold")
+            if not started.inspector.loopback_only:
+                err.print(
+                    "  warning: the inspector (which shows every request and can replay them) is reachable "
+                    "from other machines too, because --host is not a loopback address",
+                    style="yellow",
+                )
+        if started.log_path is not None:
+            err.print(f"  log: {started.log_path}")
+        extra = f" --ca-bundle {started.tls.ca_path}" if started.tls is not None else ""
+        secret_hint = " (with the same hub secret)" if settings.secret is not None else ""
         err.print(
             f"  try: connect-hooks send receipt/sms/delivered {where.url}/hooks{extra}{secret_hint}",
             style="dim",
         )
         err.print("  Ctrl-C to stop", style="dim")
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop_for, sig.name)
-        try:
-            async with server.serving(app, sock, tls=files) as where:
-                banner(where)
-                await stop.wait()
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-
-    try:
-        asyncio.run(run())
-    finally:
-        sock.close()
-        if log is not None:
-            log.close()
-        if files is not None:
-            from connect_hooks.tls import remove_local_tls
-
-            remove_local_tls(files)
-    err.print(f"stopped by {stopped_by[0]} after {count} request{'s' if count != 1 else ''}", style="dim")
-    return ExitCode.OK

@@ -5,6 +5,7 @@ Output options live here, in one place, so every command spells them the same wa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -138,6 +139,202 @@ def signature_options(func: F) -> F:
         help="HMAC algorithm of the x-hub-signature.",
     )(func)
     return func
+
+
+# -- authorization and client certificate (send, check, conform) ------------------------------------
+
+#: The keyword arguments ``auth_options`` adds, packed into one ``credentials`` (an ``auth.AuthSpec``).
+AUTH_PARAMS: dict[str, str] = {
+    # click parameter name -> AuthSpec field
+    "auth_type": "type",
+    "auth_user": "user",
+    "auth_password_file": "password_file",
+    "api_key_header": "api_key_header",
+    "api_key_file": "api_key_file",
+    "token_url": "token_url",
+    "client_id": "client_id",
+    "scope": "scope",
+    "client_secret_file": "client_secret_file",
+    "client_auth": "client_auth",
+    "aws_region": "aws_region",
+    "aws_service": "aws_service",
+    "client_cert": "client_cert",
+    "client_key": "client_key",
+}
+
+
+def given_on_command_line(ctx: click.Context, name: str) -> bool:
+    """Whether the user set parameter ``name`` (on the command line or through its variable)."""
+    source = ctx.get_parameter_source(name)
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
+def auth_options(func: F) -> F:
+    """``--auth`` with its credentials, and ``--client-cert``/``--client-key`` (mTLS).
+
+    The command gets one ``credentials`` argument (an ``auth.AuthSpec``) instead of these options;
+    a webhook profile (``webhook_options``) fills in what the command line left out. Secrets come
+    only from environment variables or files, never from an option's value.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from connect_hooks.credentials import AuthSpec
+
+        values = {field: kwargs.pop(param) for param, field in AUTH_PARAMS.items()}
+        profile = kwargs.pop("webhook_profile", None)
+        spec = AuthSpec(**values)
+        if profile is not None:
+            from connect_hooks.profiles import merge_credentials
+
+            ctx = click.get_current_context()
+            explicit = {field for param, field in AUTH_PARAMS.items() if given_on_command_line(ctx, param)}
+            spec = merge_credentials(profile, spec, explicit)
+        kwargs["credentials"] = spec
+        return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--auth",
+            "auth_type",
+            type=click.Choice(["basic", "digest", "api-key", "oauth2", "aws-sigv4"]),
+            help="Authorization Webex Connect adds to every request (default: none).",
+        ),
+        click.option(
+            "--auth-user", metavar="USER", help="basic/digest: the user (password: CONNECT_HOOKS_AUTH_PASSWORD)."
+        ),
+        click.option(
+            "--auth-password-file",
+            type=click.Path(),
+            help="basic/digest: read the password from this file instead of CONNECT_HOOKS_AUTH_PASSWORD.",
+        ),
+        click.option(
+            "--api-key-header", metavar="NAME", help="api-key: the header's name (value: CONNECT_HOOKS_API_KEY)."
+        ),
+        click.option(
+            "--api-key-file",
+            type=click.Path(),
+            help="api-key: read the key from this file instead of CONNECT_HOOKS_API_KEY.",
+        ),
+        click.option("--token-url", metavar="URL", help="oauth2: the token endpoint (client credentials grant)."),
+        click.option("--client-id", metavar="ID", help="oauth2: the client id (secret: CONNECT_HOOKS_CLIENT_SECRET)."),
+        click.option("--scope", metavar="'A B'", help="oauth2: space-separated scopes to ask for (optional)."),
+        click.option(
+            "--client-secret-file",
+            type=click.Path(),
+            help="oauth2: read the client secret from this file instead of CONNECT_HOOKS_CLIENT_SECRET.",
+        ),
+        click.option(
+            "--client-auth",
+            type=click.Choice(["body", "basic"]),
+            default="body",
+            show_default=True,
+            help="oauth2: send the client credentials in the token request's body, or with HTTP Basic.",
+        ),
+        click.option(
+            "--aws-region",
+            metavar="REGION",
+            help="aws-sigv4: the region (keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).",
+        ),
+        click.option("--aws-service", metavar="NAME", help="aws-sigv4: the service name signed for."),
+        click.option(
+            "--client-cert",
+            type=click.Path(dir_okay=False),
+            help="mTLS: present this client certificate: a PEM with certificate and key, or a .p12/.pfx "
+            "(password: CONNECT_HOOKS_CLIENT_CERT_PASSWORD).",
+        ),
+        click.option(
+            "--client-key", type=click.Path(dir_okay=False), help="mTLS: the private key, when not in --client-cert."
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def webhook_options(func: F) -> F:
+    """``--webhook NAME`` and ``--config FILE``: take the URL and settings from a webhook profile.
+
+    Must sit above ``auth_options`` (it hands the profile on). What the user gave on the command
+    line (or through an environment variable) wins over the profile.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        name = kwargs.pop("webhook")
+        config = kwargs.pop("config")
+        if name is None:
+            if config is not None:
+                raise BadInput("--config names the profiles file: add --webhook NAME to use one of its webhooks")
+            return func(*args, **kwargs)
+        import os
+        from pathlib import Path
+
+        from connect_hooks.profiles import load_webhook
+
+        ctx = click.get_current_context()
+        profile = load_webhook(name, config, Path.cwd())
+        if "url" in kwargs and profile.url is not None:
+            url = kwargs["url"]
+            if url is None:
+                kwargs["url"] = profile.url  # 'check --webhook NAME'
+            elif "targets" in kwargs and not url.lower().startswith(("http://", "https://")):
+                kwargs["targets"] = (*kwargs.get("targets", ()), url)  # 'send TARGET --webhook NAME'
+                kwargs["url"] = profile.url
+        if "targets" in kwargs and not kwargs["targets"]:
+            raise BadInput(f"--webhook {name} gives the URL; the TARGET is still needed: e.g. receipt/sms/delivered")
+        for param, value in profile.plain_settings().items():
+            if param in kwargs and value is not None and not given_on_command_line(ctx, param):
+                kwargs[param] = value
+        if "secret" in kwargs and kwargs["secret"] is None and kwargs.get("secret_file") is None:
+            if profile.secret_file is not None:
+                kwargs["secret_file"] = profile.secret_file
+            elif profile.secret_env is not None:
+                value = os.environ.get(profile.secret_env)
+                if not value:
+                    raise BadInput(
+                        f"webhook {name!r} takes its hub secret from {profile.secret_env}, which is not set: set it"
+                    )
+                kwargs["secret"] = value
+        kwargs["webhook_profile"] = profile
+        return func(*args, **kwargs)
+
+    decorated: Any = click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        help="Webhook profiles file (default: connect-hooks.toml here, or [tool.connect-hooks] in pyproject.toml).",
+    )(wrapper)
+    decorated = click.option(
+        "--webhook", metavar="NAME", help="Take the URL and settings from this webhook profile (see 'webhooks')."
+    )(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def resolve_credentials(credentials: Any) -> tuple[Any, Any]:
+    """Resolve ``credentials`` (an ``auth.AuthSpec``) against the environment and files, before
+    anything is sent: (``AuthSettings`` or None, ``ClientCert`` or None); BadInput when unusable."""
+    import os
+
+    from connect_hooks.credentials import resolve, resolve_client_cert
+
+    return resolve(credentials, os.environ), resolve_client_cert(credentials, os.environ)
+
+
+def announce_credentials(auth: Any, cert: Any, *, quiet: bool) -> None:
+    """On stderr: which authorization and client certificate are used (never a secret) unless
+    ``quiet``; always a warning when the client certificate expires within 60 days. Plain click,
+    so ``--json`` runs never load Rich."""
+    import datetime as dt
+
+    if auth is not None and not quiet:
+        click.echo(click.style(f"authorization: {auth.describe()}", dim=True), err=True)
+    if cert is not None:
+        if not quiet:
+            click.echo(click.style(f"client certificate: {cert.subject} from {cert.source}", dim=True), err=True)
+        warning = cert.expiry_warning(dt.datetime.now(dt.UTC))
+        if warning is not None:
+            click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)
 
 
 def header_option(func: F) -> F:

@@ -9,12 +9,15 @@ import click
 
 from connect_hooks.commands.options import (
     allow_http_option,
+    announce_credentials,
+    auth_options,
     concurrency_options,
     dump_json,
     header_option,
     log_option,
     output_options,
     policy_options,
+    resolve_credentials,
     resolve_secret,
     secret_options,
     signature_options,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
 @tls_options
 @click.option("--dry-run", is_flag=True, help="List what would be sent, and send nothing.")
 @log_option
+@auth_options
 @output_options
 @click.pass_context
 def replay(
@@ -89,13 +93,15 @@ def replay(
     insecure: bool,
     dry_run: bool,
     log_path: str | None,
+    credentials: Any,
     as_json: bool,
 ) -> ExitCode:
     """Send again what LOG recorded ('send --log' or 'listen --log'; - for stdin) to URL.
 
     URL defaults to each notification's original URL (send logs); a listen log needs it. By
     default a replay is exact: the same body bytes, x-wx-gtrid and x-hub-signature, so the
-    receiver's idempotency is tested. Skipped log lines are reported on stderr.
+    receiver's idempotency is tested. Skipped log lines are reported on stderr. A recorded
+    Authorization is never sent again: give --auth (and --client-cert) as for 'send'.
     """
     from connect_hooks import replay as core
     from connect_hooks.policy import Policy
@@ -125,6 +131,7 @@ def replay(
         fast=fast,
         log_path=None if dry_run else log_path,
     )
+    auth, client_cert = resolve_credentials(credentials)
     plan = core.prepare_replay(settings, stdin=sys.stdin.buffer.read)
 
     for problem in plan.problems:
@@ -138,7 +145,15 @@ def replay(
         return ExitCode.OK
     if dry_run:
         return _dry_run(plan, as_json)
-    return _replay(plan, summary_only=summary_only, as_json=as_json, ca_bundle=ca_bundle, insecure=insecure)
+    return _replay(
+        plan,
+        summary_only=summary_only,
+        as_json=as_json,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        auth=auth,
+        client_cert=client_cert,
+    )
 
 
 def _note(text: str, **style: Any) -> None:  # click, not Rich: --json never loads Rich
@@ -160,16 +175,28 @@ def _dry_run(plan: ReplayPlan, as_json: bool) -> ExitCode:
     return ExitCode.OK
 
 
-def _replay(plan: ReplayPlan, *, summary_only: bool, as_json: bool, ca_bundle: str | None, insecure: bool) -> ExitCode:
-    from connect_hooks.commands.send import json_report, people_report
+def _replay(
+    plan: ReplayPlan,
+    *,
+    summary_only: bool,
+    as_json: bool,
+    ca_bundle: str | None,
+    insecure: bool,
+    auth: Any,
+    client_cert: Any,
+) -> ExitCode:
+    from connect_hooks.commands.send import build_auth, json_report, people_report
     from connect_hooks.transport import make_client
 
     settings = plan.settings
     tls = ca_bundle is not None or any(item.url.lower().startswith("https:") for item in plan.planned)
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure, tls=tls)
+    client = make_client(
+        ca_bundle=ca_bundle, insecure=insecure, tls=tls, auth=build_auth(auth), client_cert=client_cert
+    )
     summary_only = summary_only or (not as_json and not plan.tables)
 
     def preamble() -> None:
+        announce_credentials(auth, client_cert, quiet=as_json)
         for remark in plan.notes:
             _note(remark, dim=True)
         selected, recorded = len(plan.planned), len(plan.log.records)

@@ -10,6 +10,8 @@ import click
 
 from connect_hooks.commands.options import (
     allow_http_option,
+    announce_credentials,
+    auth_options,
     concurrency_options,
     console,
     dump_json,
@@ -17,6 +19,7 @@ from connect_hooks.commands.options import (
     log_option,
     output_options,
     policy_options,
+    resolve_credentials,
     resolve_secret,
     secret_options,
     set_option,
@@ -24,8 +27,9 @@ from connect_hooks.commands.options import (
     summary_option,
     time_options,
     tls_options,
+    webhook_options,
 )
-from connect_hooks.errors import ExitCode
+from connect_hooks.errors import BadInput, ExitCode
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -68,7 +72,7 @@ def make_sleep(*, speed: float, show: Console | None) -> Callable[[float], Any]:
 
 @click.command()
 @click.argument("targets", metavar="TARGET...", nargs=-1)
-@click.argument("url")
+@click.argument("url", required=False)
 @secret_options
 @signature_options
 @header_option
@@ -84,12 +88,14 @@ def make_sleep(*, speed: float, show: Console | None) -> Callable[[float], Any]:
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
 @set_option
 @log_option
+@webhook_options
+@auth_options
 @output_options
 @click.pass_context
 def send(
     ctx: click.Context,
     targets: tuple[str, ...],
-    url: str,
+    url: str | None,
     secret: str | None,
     secret_file: str | None,
     algorithm: str,
@@ -111,6 +117,7 @@ def send(
     seed: int | None,
     sets: tuple[str, ...],
     log_path: str | None,
+    credentials: Any,
     as_json: bool,
 ) -> ExitCode:
     """Send TARGET to URL the way Webex Connect does: signed, with its retry policy.
@@ -122,6 +129,9 @@ def send(
     from connect_hooks.policy import Policy
     from connect_hooks.transport import make_client
 
+    if url is None:
+        raise BadInput(f"send needs a TARGET and then a URL (or --webhook NAME): {sending.EXAMPLE}")
+    auth, client_cert = resolve_credentials(credentials)
     settings = sending.SendSettings(
         url=url,
         targets=targets,
@@ -139,16 +149,21 @@ def send(
         speed=speed,
         fast=fast,
         log_path=log_path,
+        auth=auth,
+        client_cert=client_cert,
     )
     plan = sending.plan(settings, stdin=sys.stdin.buffer.read)
     tls = plan.target.scheme == "https" or ca_bundle is not None
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure, tls=tls)
+    client = make_client(
+        ca_bundle=ca_bundle, insecure=insecure, tls=tls, auth=build_auth(auth), client_cert=client_cert
+    )
     summary_only = summary_only or (not as_json and not plan.tables)
 
     def preamble() -> None:  # click, not Rich: --json never loads Rich
         def note(text: str, **style: Any) -> None:
             click.echo(click.style(text, **style), err=True)
 
+        announce_credentials(auth, client_cert, quiet=as_json)
         if plan.target.note:
             note(plan.target.note, dim=True)
         if settings.secret is not None and not as_json:
@@ -161,6 +176,16 @@ def send(
     if as_json:
         return json_report(plan, client, summary_only, preamble)
     return people_report(plan, client, summary_only, preamble)
+
+
+def build_auth(auth: Any) -> httpx.Auth | None:
+    """The client's ``httpx.Auth`` for resolved ``AuthSettings`` (one per run: an OAuth token cache
+    shared by every notification), or None."""
+    if auth is None:
+        return None
+    from connect_hooks.auth import build
+
+    return build(auth)
 
 
 def json_report(

@@ -1,0 +1,245 @@
+"""``listen --forward-to``: a real listener relays to a real app on 127.0.0.1, and answers with what the app said."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from connect_hooks import sign
+from connect_hooks.cli import main
+from connect_hooks.listening import Listener, ListenSettings, Started
+from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
+from connect_hooks.relay import Relay, forwarded_headers
+from connect_hooks.server import bind, serving
+from tests.support import run
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "relay-hub-secret"
+# Not canonical JSON on purpose: spaces, key order and a non-ASCII character must survive the hop.
+BODY = '{ "deliveryInfoNotification": {"deliveryInfo": {"deliveryChannel": "SMS", "deliveryStatus": "Delivered"}}, "note": "café" }'.encode()
+T = TypeVar("T")
+
+
+class View:
+    def __init__(self) -> None:
+        self.where: list[Started] = []
+        self.up = asyncio.Event()
+
+    def started(self, started: Started) -> None:
+        self.where.append(started)
+        self.up.set()
+
+    def line(self, record: Received) -> str:
+        return record.reason
+
+
+def relaying(
+    app_settings: ReceiverSettings | None,
+    story: Callable[[str], Awaitable[T]],
+    *,
+    forward_timeout: float = 5.0,
+    log: Path | None = None,
+) -> tuple[T, list[Received], str]:
+    """Run an app (a scripted receiver; None: nothing listening) and a relaying listener in front of it."""
+    app_records: list[Received] = []
+
+    async def scenario() -> T:
+        async with asyncio.timeout(60):
+            if app_settings is None:
+                with socket.socket() as closed:  # bound, never listening: connections are refused
+                    closed.bind(("127.0.0.1", 0))
+                    return await in_front_of(f"http://127.0.0.1:{closed.getsockname()[1]}/app")
+            app = ReceiverApp(app_settings, app_records.append)
+            async with serving(app, bind("127.0.0.1", 0), log_level="critical") as where:
+                return await in_front_of(where.url + "/app")
+
+    out = io.StringIO()
+
+    async def in_front_of(url: str) -> T:
+        settings = ListenSettings(
+            receiver=ReceiverSettings(secret=SECRET),
+            port=0,
+            forward_to=url,
+            forward_timeout=forward_timeout,
+            log_path=str(log) if log else None,
+        )
+        view = View()
+        with Listener(settings, view, out=out) as listener:
+            task = asyncio.create_task(listener.run(signals=False))
+            await view.up.wait()
+            try:
+                return await story(view.where[0].where.url + "/hooks")
+            finally:
+                listener.stop("the test")
+                await task
+
+    result = run(scenario())
+    return result, app_records, out.getvalue()
+
+
+def signed(**extra: str) -> dict[str, str]:
+    return {"x-hub-signature": sign(BODY, SECRET), "x-wx-gtrid": "g-relay", "content-type": "application/json", **extra}
+
+
+def test_forwards_the_exact_body_and_headers_and_passes_the_answer_back(tmp_path: Path) -> None:
+    log = tmp_path / "relay.ndjson"
+
+    async def story(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            headers = signed(**{"user-agent": "Webex-Connect", "x-custom": "a, b", "connection": "keep-alive"})
+            return [await client.post(url, content=BODY, headers=headers) for _ in range(2)]
+
+    answers, app_records, out = relaying(ReceiverSettings(secret=SECRET, script=Script((503, 201))), story, log=log)
+    assert [(a.status_code, a.text) for a in answers] == [
+        (503, "scripted: delivery 1 gets 503\n"),
+        (201, "scripted: delivery 2 gets 201\n"),
+    ]
+    assert answers[0].headers["content-type"] == "text/plain; charset=utf-8"
+    first = app_records[0]
+    assert first.body == BODY
+    assert first.signature.value == "valid"  # the app verifies the very signature Webex Connect made
+    received = dict(first.headers)
+    assert received["host"] == first.headers[0][1]  # httpx's Host for the app, nothing else of its own
+    assert {k: v for k, v in received.items() if k != "host"} == {
+        "x-hub-signature": sign(BODY, SECRET),
+        "x-wx-gtrid": "g-relay",
+        "content-type": "application/json",
+        "user-agent": "Webex-Connect",
+        "x-custom": "a, b",
+        "accept": "*/*",
+        "accept-encoding": "gzip, deflate",
+        "content-length": str(len(BODY)),
+    }
+    assert [(r.attempt, r.status) for r in app_records] == [(1, 503), (2, 201)]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["status"], r["forward"]["status"], r["forward"]["body"]) for r in records] == [
+        (503, 503, "scripted: delivery 1 gets 503\n"),
+        (201, 201, "scripted: delivery 2 gets 201\n"),
+    ]
+    assert records[0]["forward"]["url"].endswith("/app")
+    assert out.splitlines()[0].startswith("relayed to http://127.0.0.1:")
+    assert out.splitlines()[0].endswith("/app: the app answered 503 in " + out.splitlines()[0].split(" in ")[-1])
+
+
+def test_a_bad_signature_is_401_and_never_reaches_the_app() -> None:
+    async def story(url: str) -> httpx.Response:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            return await client.post(url, content=BODY, headers=signed(**{"x-hub-signature": "sha256=" + "0" * 64}))
+
+    answer, app_records, _ = relaying(ReceiverSettings(), story)
+    assert answer.status_code == 401
+    assert app_records == []
+
+
+def test_an_unreachable_app_is_502_with_the_reason() -> None:
+    async def story(url: str) -> httpx.Response:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            return await client.post(url, content=BODY, headers=signed())
+
+    answer, _, out = relaying(None, story)
+    assert answer.status_code == 502
+    assert "cannot reach the app" in answer.text
+    assert "cannot reach the app" in out
+
+
+def test_an_app_slower_than_the_deadline_is_502() -> None:
+    async def story(url: str) -> httpx.Response:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            return await client.post(url, content=BODY, headers=signed())
+
+    # The app stalls 60 s; the relay's deadline is 0.5 s (the stall ends when the test stops the app).
+    answer, app_records, _ = relaying(ReceiverSettings(script=Script((200,), delay=60)), story, forward_timeout=0.5)
+    assert answer.status_code == 502
+    assert answer.text.endswith("the app did not answer within 0.5 s\n")
+    assert [r.status for r in app_records] == [None]  # it got the request; its answer never came
+
+
+def test_hop_by_hop_headers_and_those_named_in_connection_stay_behind() -> None:
+    headers = (
+        ("host", "a"),
+        ("connection", "close, x-drop"),
+        ("x-drop", "1"),
+        ("te", "trailers"),
+        ("expect", "100-continue"),
+        ("x-keep", "2"),
+    )
+    assert forwarded_headers(headers) == (("x-keep", "2"),)
+
+
+def test_the_app_answer_comes_back_undecoded() -> None:
+    gzipped = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff\xcbH\xcd\xc9\xc9\x07\x00\x86\xa6\x106\x05\x00\x00\x00"
+
+    def app(request: httpx.Request) -> httpx.Response:
+        assert "user-agent" not in request.headers  # httpx adds none of its own
+        return httpx.Response(200, stream=httpx.ByteStream(gzipped), headers={"content-encoding": "gzip", "date": "x"})
+
+    async def story() -> tuple[int | None, bytes, dict[str, str]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(app)) as client:
+            hop = await Relay("http://app.test/", client=client).forward((("x-a", "1"),), b"{}")
+        return hop.status, hop.body, dict(hop.headers)
+
+    assert run(story()) == (200, gzipped, {"content-encoding": "gzip"})
+
+
+@pytest.mark.parametrize("option", ["--respond=503", "--delay=1"])
+def test_respond_or_delay_with_forward_to_is_bad_input(option: str) -> None:
+    result = CliRunner().invoke(main, ["listen", "--port", "0", "--forward-to", "http://127.0.0.1:9/app", option])
+    assert result.exit_code == 2
+    name = option.split("=")[0]
+    assert result.stderr == (
+        f"error: {name} and --forward-to exclude each other: with --forward-to your app answers; "
+        f"drop {name}, or drop --forward-to to script the answers\n"
+    )
+
+
+def test_the_inspector_replays_a_relayed_request_to_the_app_and_shows_the_hop() -> None:
+    app_records: list[Received] = []
+
+    async def scenario() -> tuple[httpx.Response, list[dict[str, Any]]]:
+        app = ReceiverApp(ReceiverSettings(secret=SECRET), app_records.append)
+        async with asyncio.timeout(60), serving(app, bind("127.0.0.1", 0), log_level="critical") as where:
+            settings = ListenSettings(
+                receiver=ReceiverSettings(secret=SECRET),
+                port=0,
+                forward_to=where.url + "/app",
+                inspect=True,
+                inspect_port=0,
+            )
+            view = View()
+            with Listener(settings, view, out=io.StringIO()) as listener:
+                task = asyncio.create_task(listener.run(signals=False))
+                await view.up.wait()
+                started = view.where[0]
+                assert started.inspector is not None
+                async with httpx.AsyncClient(trust_env=False) as client:
+                    assert (
+                        await client.post(started.where.url + "/hooks", content=BODY, headers=signed())
+                    ).status_code == 200
+                    replayed = await client.post(
+                        started.inspector.url + "/requests/1/replay",
+                        json={"to": "app"},
+                        headers={"x-connect-hooks-inspector": "1"},
+                    )
+                    download = await client.get(started.inspector.url + "/requests.ndjson")
+                listener.stop("the test")
+                await task
+        return replayed, [json.loads(line) for line in download.text.splitlines()]
+
+    replayed, records = run(scenario())
+    assert replayed.json()["status"] == 200 and replayed.json()["to"] == "app"
+    assert [(r.body, r.gtrid, r.attempt, r.signature.value) for r in app_records] == [
+        (BODY, "g-relay", 1, "valid"),
+        (BODY, "g-relay", 2, "valid"),  # the replay: the same bytes, gtrid and signature, straight to the app
+    ]
+    (record,) = records  # the replay went around the receiver: one request seen there
+    assert record["forward"]["status"] == 200 and str(record["forward"]["url"]).endswith("/app")
