@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from connect_hooks.delivery import Attempt, Delivery
+from connect_hooks.delivery import Attempt, Delivery, Sleep
 from connect_hooks.policy import SCHEDULES, Outcome, Policy
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
 from connect_hooks.sending import SendSettings, prepare, send_all
@@ -140,8 +140,13 @@ class DemoView:
         """A scene's notification ended, and the receiver has reported every request for it."""
 
 
-async def play(settings: DemoSettings | None = None, view: DemoView | None = None) -> DemoReport:
-    """Start the receiver on a free loopback port, play every scene in turn, stop the receiver."""
+async def play(
+    settings: DemoSettings | None = None, view: DemoView | None = None, *, stall: Sleep = asyncio.sleep
+) -> DemoReport:
+    """Start the receiver on a free loopback port, play every scene in turn, stop the receiver.
+
+    ``stall`` is how the receiver waits before a delayed answer (the receiver's injected sleep).
+    """
     settings = settings or DemoSettings()
     view = view or DemoView()
     scenes = settings.scenes
@@ -153,7 +158,7 @@ async def play(settings: DemoSettings | None = None, view: DemoView | None = Non
         view.received(record)
 
     receiver = ReceiverSettings(secret=secret, paths=tuple((s.path, s.script) for s in scenes))
-    app = ReceiverApp(receiver, observe)
+    app = ReceiverApp(receiver, observe, sleep=stall)
     tls = make_local_tls() if settings.tls else None
     try:
         async with serving(app, bind("127.0.0.1", 0), tls=tls, log_level="critical") as where:

@@ -177,10 +177,6 @@ class Received:
     auth: Verdict | None = None  # the credentials' verdict, when the receiver requires auth
     forward: Hop | None = None  # the hop to the app, when relaying (listen --forward-to)
 
-    @property
-    def answered(self) -> bool:
-        return self.status is not None
-
     def as_dict(self) -> dict[str, Any]:
         """The NDJSON/--json record. Headers and body as received; never the secret."""
         record: dict[str, Any] = {

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.endpoint import CheckReport, Verdict
-from connect_hooks.explain import Explanation, fmt_seconds
+from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
 from connect_hooks.replay import Planned
 from connect_hooks.summary import Percentiles, Summary
@@ -206,16 +206,6 @@ def print_check(console: Console, report: CheckReport) -> None:
         console.print(Text("Webex Connect would accept this URL.", style="bold green"))
     else:
         console.print(Text("Webex Connect would refuse this URL.", style="bold red"))
-
-
-def print_explanations(console: Console, explanations: Sequence[Explanation]) -> None:
-    for item in explanations:
-        line = Text(f"{item.input}: ", style="bold")
-        line.append(str(item.outcome), style=OUTCOME_STYLE[item.outcome])
-        line.append(f" — {item.summary}")
-        console.print(line)
-        for caveat in item.caveats:
-            console.print(Text(f"  ! {caveat}", style="yellow"))
 
 
 def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> None:

@@ -149,7 +149,7 @@ def check(settings: SendSettings) -> None:
     if settings.secret is not None and settings.secret == "":
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use {' or '.join(signing.ALGORITHMS)}")
 
 
 class RunSettings(Protocol):

@@ -149,10 +149,3 @@ def apply(document: Any, assignment: Assignment) -> Any:
             "not an object or a list: set it whole instead"
         )
     return result
-
-
-def apply_all(document: Any, texts: Iterable[str]) -> Any:
-    """Every ``--set`` in order (later ones win); the document itself is left unchanged."""
-    for text in texts:
-        document = apply(document, parse(text))
-    return document

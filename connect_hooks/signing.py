@@ -7,16 +7,12 @@ configurations send the bare hex digest. ``verify`` accepts all of these.
 from __future__ import annotations
 
 import hmac
-from typing import Literal
 
 HEADER = "x-hub-signature"
 ALGORITHMS: tuple[str, ...] = ("sha256", "sha512")
 #: Hex digest length per algorithm: how a bare signature reveals its algorithm.
 DIGEST_HEX_LENGTHS = {"sha256": 64, "sha512": 128}
 STYLES: tuple[str, ...] = ("prefixed", "bare")
-
-Algorithm = Literal["sha256", "sha512"]
-Style = Literal["prefixed", "bare"]
 
 
 def digest(body: bytes, secret: str | bytes, algorithm: str = "sha256") -> str:

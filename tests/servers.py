@@ -1,8 +1,12 @@
 """A scripted, fault-injecting HTTP server on 127.0.0.1 for end-to-end tests.
 
 Each POST takes the next step of its script (the last step repeats); HEAD answers ``head_status``.
-A step is a status code, or a fault: ``Stall(seconds)``, ``"reset"``, ``"close"``, ``"garbage"``,
-``Trickle(seconds_per_byte)``, ``"stall-body"``, ``"die"`` (stop listening). The server records every request it read.
+A step is a status code, or a fault: ``Stall()`` (no answer until the server stops) or ``Stall(seconds)``,
+``"reset"``, ``"close"``, ``"garbage"``, ``Trickle(seconds_per_byte)``, ``"stall-body"``, ``"die"`` (stop listening).
+``head_stall`` leaves every HEAD unanswered. The server records every request it read.
+
+A stalled answer waits on an event that the server's exit sets: a client's timeout always trips (whatever the load),
+and nothing outlives the test.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Stall:
-    """Wait this long before answering 200 (use more than the client's timeout to trip it)."""
+    """Wait ``seconds`` before answering ``then``; with no seconds, never answer (until the server stops)."""
 
-    seconds: float
+    seconds: float | None = None
     then: int = 200
 
 
@@ -48,7 +52,7 @@ class ScriptedServer:
     script: list[Step] = field(default_factory=lambda: [200])
     head_status: int = 200
     head_headers: dict[str, str] = field(default_factory=dict)
-    head_delay: float = 0.0
+    head_stall: bool = False
     tls: ssl.SSLContext | None = None
     requests: list[Request] = field(default_factory=list)
 
@@ -110,7 +114,8 @@ class ScriptedServer:
                     return
                 self.requests.append(request)
                 if request.method == "HEAD":
-                    if self.head_delay and self._stop.wait(self.head_delay):
+                    if self.head_stall:
+                        self._stop.wait()
                         return
                     extra = "".join(f"{k}: {v}\r\n" for k, v in self.head_headers.items())
                     sock.sendall(f"HTTP/1.1 {self.head_status} X\r\n{extra}Content-Length: 0\r\n\r\n".encode())
@@ -180,6 +185,6 @@ class ScriptedServer:
             return False
         if step == "stall-body":
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-            self._stop.wait(60)
+            self._stop.wait()
             return False
         raise ValueError(f"unknown step {step!r}")

@@ -12,6 +12,7 @@ import pytest
 import trustme
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from connect_hooks import auth
@@ -227,6 +228,7 @@ def mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     client.cert_chain_pems[0].write_to_path(str(where / "client-cert-only.pem"))
     client.private_key_pem.write_to_path(str(where / "client-key.pem"))
     key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # trustme's keys; PKCS#12 takes no other kind here
     (where / "client-encrypted.pem").write_bytes(
         client.cert_chain_pems[0].bytes()
         + key.private_bytes(
@@ -244,7 +246,7 @@ def mtls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             key,
             cert,
             None,
-            serialization.BestAvailableEncryption(b"p12-pass"),  # type: ignore[arg-type]
+            serialization.BestAvailableEncryption(b"p12-pass"),
         )
     )
     soon = client_ca.issue_cert("soon@example.test", not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=20, hours=1))

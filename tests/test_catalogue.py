@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ SHEET_STATUSES = {
         *("TROMBONE_CONNECTED", "TROMBONE_RELEASED", "Failed"),
     },
 }
-SHEET_EVENTS = {
+SHEET_EVENTS: dict[str, set[str | None]] = {
     "sms": {None},  # an SMS to a number carries no event key
     "mms": {None},
     "rcs": {"MO", "ATTACHMENT", "Location", "postback", "SUBSCRIBE", "UNSUBSCRIBE"},
@@ -132,7 +133,7 @@ def test_names_say_kind_channel_and_status_or_event() -> None:
     assert [n for n in NAMES if not pattern.fullmatch(n)] == []
     # A receipt's name starts with its status (Un-Delivered: undelivered, Bounce: bounced, ...).
     spelled = {"un-delivered": "undelivered", "not verified": "not-verified", "bounce": "bounced"}
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name in RECEIPTS:
         status = info_of(RENDERED[name])["deliveryStatus"].lower().replace("_", "-")
         if not catalogue.get(name).event.startswith(spelled.get(status, status)):
@@ -141,7 +142,7 @@ def test_names_say_kind_channel_and_status_or_event() -> None:
 
 
 def test_receipts_carry_their_channels_delivery_channel_and_the_shared_codes() -> None:
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name in RECEIPTS:
         channel, info = catalogue.get(name).channel, info_of(RENDERED[name])
         expected_channel = (
@@ -185,7 +186,7 @@ def shape(value: Any) -> Any:
 
 
 #: Where the sheet records a decision that changes the shape of a page example.
-DECISIONS = {
+DECISIONS: dict[str, Callable[[Any], Any]] = {
     # The page's key 'userld' is a typo for userId.
     "inbound/sms/mo": lambda doc: {("userId" if k == "userld" else k): v for k, v in doc.items()},
     # Every Messenger receipt has the 2020 Failed example's field set, in its order.
@@ -232,7 +233,7 @@ def test_the_shape_comparison_sees_casing_order_type_and_nested_json() -> None:
 
 
 def test_template_files_are_clean_json_with_description_source_generated_payload() -> None:
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name in NAMES:
         text = (catalogue.samples_root() / f"{name}.json").read_text(encoding="utf-8")
         raw = json.loads(text)
@@ -250,7 +251,7 @@ def test_template_files_are_clean_json_with_description_source_generated_payload
 
 
 def test_every_sample_generates_its_transaction_id_and_time_with_known_generators() -> None:
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name in NAMES:
         template = catalogue.get(name)
         generated = dict(template.generated)
@@ -290,7 +291,7 @@ def test_generators_make_strings_and_no_other_exists() -> None:
 
 
 def test_every_sample_renders_to_compact_json_with_fresh_ids_and_iso_times() -> None:
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name in NAMES:
         template = catalogue.get(name)
         body = catalogue.render(name)

@@ -1,10 +1,15 @@
+import asyncio
 import json
+import ssl
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from connect_hooks.cli import main
+from connect_hooks.delivery import Delivery, Notification, deliver
 from connect_hooks.explain import explain
+from connect_hooks.policy import Fault, Outcome, Policy
 
 
 def policy(*args: str) -> tuple[int, str, str]:
@@ -52,14 +57,78 @@ def test_bad_input_exits_2_with_one_line(bad: str) -> None:
     assert "give a status code from 100 to 599" in err
 
 
-@pytest.mark.parametrize("status", range(100, 600))
-def test_explain_agrees_with_the_engine_rules(status: int) -> None:
-    item = explain(str(status))
-    assert item.delivered is (status == 200)
-    assert item.retried is (item.outcome.value == "dropped")
-    assert len(item.steps) in (1, 4)
+STATUSES = range(100, 600)
 
 
-def test_every_fault_is_explained() -> None:
-    for fault in ("timeout", "connection-error", "tls-error", "protocol-error"):
-        assert explain(fault).outcome.value == "dropped"
+def fault_error(fault: Fault) -> Exception:
+    """What the transport raises for ``fault`` (a fresh exception each time)."""
+    if fault is Fault.TIMEOUT:
+        return httpx.ReadTimeout("no answer")
+    if fault is Fault.CONNECTION_ERROR:
+        return httpx.ConnectError("[Errno 111] Connection refused")
+    if fault is Fault.TLS_ERROR:
+        error = httpx.ConnectError("handshake")
+        error.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        return error
+    return httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+async def engine_stories(answers: list[int | Fault], policy: Policy) -> dict[int | Fault, Delivery]:
+    """What the delivery engine does when every attempt gets the same answer: MockTransport and a fake clock.
+
+    A timeout costs the attempt its whole deadline, as a real one does; anything else costs no time.
+    """
+    clock = 0.0
+    answer: int | Fault = 200
+
+    async def sleep(seconds: float) -> None:
+        nonlocal clock
+        clock += seconds
+
+    def now() -> float:
+        return clock
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal clock
+        if isinstance(answer, Fault):
+            clock += policy.timeout if answer is Fault.TIMEOUT else 0.0
+            raise fault_error(answer)
+        return httpx.Response(answer)
+
+    notification = Notification(target="-", body=b"{}", gtrid="g", headers=(("Content-Type", "application/json"),))
+    stories: dict[int | Fault, Delivery] = {}
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), trust_env=False) as client:
+        for answer in answers:
+            clock = 0.0
+            stories[answer] = await deliver(
+                notification, "https://r.test/", policy, client=client, sleep=sleep, now=now
+            )
+    return stories
+
+
+def disagreements(answer: int | Fault, policy: Policy, delivery: Delivery) -> list[str]:
+    said = explain(str(answer), policy)
+    found = [(a.attempt, a.scheduled_at, a.decision) for a in delivery.attempts]
+    told = [(step.attempt, step.at, step.decision) for step in said.steps]
+    problems = []
+    if isinstance(answer, Fault) and {a.fault for a in delivery.attempts} != {answer}:
+        problems.append(f"{answer}: the engine saw {[a.fault for a in delivery.attempts]} (the story is wrong)")
+    if said.outcome is not delivery.outcome:
+        problems.append(f"{answer}: policy says {said.outcome}, the engine ends {delivery.outcome}")
+    if told != found:
+        problems.append(f"{answer}: policy's timeline {told}, the engine's {found}")
+    if said.delivered is not (delivery.outcome is Outcome.DELIVERED) or said.retried is not (len(found) > 1):
+        problems.append(f"{answer}: delivered={said.delivered} retried={said.retried}, the engine made {found}")
+    return problems
+
+
+def test_the_explainer_agrees_with_the_delivery_engine_on_every_status_and_fault() -> None:
+    """Every status from 100 to 599 and every fault, under the documented policy and another one."""
+    policies = (Policy(), Policy.build(schedule="backoff", retries=2, timeout=4))
+
+    problems: list[str] = []
+    for policy in policies:
+        stories = asyncio.run(engine_stories([*STATUSES, *Fault], policy))
+        for answer, delivery in stories.items():
+            problems += [f"under {policy}: {problem}" for problem in disagreements(answer, policy, delivery)]
+    assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -47,7 +48,7 @@ class Recorded:
     """A real ``send --log`` against a receiver that fails: delivered, dropped, failed (in that order)."""
 
     log: Path
-    report: list[dict]  # type: ignore[type-arg]
+    report: list[dict[str, Any]]
     posts: dict[str, Request]  # gtrid -> what the broken receiver read
 
 
@@ -251,7 +252,7 @@ def test_an_interrupted_replay_leaves_every_notification_on_record(
 ) -> None:
     sent, _ = recorded
     out = tmp_path / "replayed.ndjson"
-    with ScriptedServer(script=[Stall(30)]) as stuck:
+    with ScriptedServer(script=[Stall()]) as stuck:  # never answers
 
         def stop_when_the_first_post_arrives() -> None:
             deadline = time.monotonic() + 20
@@ -282,26 +283,25 @@ def receiver_logging_to(log_path: Path, settings: ReceiverSettings) -> Iterator[
     """The real receiver on 127.0.0.1 (port 0), in a thread, logging every request as 'listen --log' does."""
     log = NdjsonLog(log_path)
     ready = threading.Event()
-    state: dict[str, object] = {}
+    started: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, str]] = []  # the server's loop, its stop, its URL
 
     def observe(record: Received) -> None:
         log.write({"type": "request", **record.as_dict()})
 
     async def serve() -> None:
         stop = asyncio.Event()
-        state["stop"] = (asyncio.get_running_loop(), stop)
         async with serving(ReceiverApp(settings, observe), bind("127.0.0.1", 0), log_level="critical") as where:
-            state["url"] = where.url + "/hooks"
+            started.append((asyncio.get_running_loop(), stop, where.url + "/hooks"))
             ready.set()
             await stop.wait()
 
     thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
     thread.start()
     assert ready.wait(20), "the receiver did not start"
+    loop, stop, url = started[0]
     try:
-        yield str(state["url"])
+        yield url
     finally:
-        loop, stop = state["stop"]  # type: ignore[misc]
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         log.close()

@@ -42,10 +42,10 @@ def test_the_countdown_sleep_waits_the_real_seconds_it_is_given(monkeypatch: pyt
 
 
 def test_the_timeout_is_never_scaled_by_speed() -> None:
-    # An answer after 0.3 s is within a 2 s deadline; divided by 600 the deadline would cut it.
-    with ScriptedServer(script=[Stall(0.3)]) as server:
+    # An answer after 0.05 s is well within a 2 s deadline; divided by 1000 (2 ms) the deadline would cut it.
+    with ScriptedServer(script=[Stall(0.05)]) as server:
         result = CliRunner().invoke(
-            main, ["send", "inbound/sms/mo", server.url, "--speed", "600", "--timeout", "2", "--json"]
+            main, ["send", "inbound/sms/mo", server.url, "--speed", "1000", "--timeout", "2", "--json"]
         )
     report = json.loads(result.stdout)
     assert result.exit_code == 0

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import json
 import re
 
 import pytest
 from click.testing import CliRunner
 
+from connect_hooks import demo as story
 from connect_hooks.cli import main
 from connect_hooks.delivery import Attempt
-from connect_hooks.demo import DemoSettings, DemoView, Scene, SceneResult, play
+from connect_hooks.demo import DemoReport, DemoSettings, DemoView, Scene, SceneResult, play
 from connect_hooks.policy import Outcome
 from connect_hooks.receiver import Received, Signature
 from connect_hooks.server import Serving
-from tests.support import run
+from tests.support import run_jumping, stall_past_deadlines
 
 pytestmark = pytest.mark.e2e
+
+#: Retry waits of a millisecond; the real 10 s deadline, which the never-answering scene passes at once.
+QUICK = DemoSettings(wait_scale=1 / 60000, timeout=10.0)
+
+
+def play_quickly(settings: DemoSettings = QUICK, view: DemoView | None = None) -> DemoReport:
+    return run_jumping(play(settings, view, stall=stall_past_deadlines))
+
+
+@pytest.fixture
+def quick_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``demo`` command plays its story as ``play_quickly`` does: on a ``JumpingLoop``, with QUICK settings."""
+    monkeypatch.setattr(asyncio, "run", run_jumping)
+    monkeypatch.setattr(story, "play", functools.partial(play, QUICK, stall=stall_past_deadlines))
 
 
 class Recorder(DemoView):
@@ -42,7 +60,7 @@ class Recorder(DemoView):
 
 def test_the_story_plays_over_https_on_loopback_and_ends_as_the_policy_says() -> None:
     view = Recorder()
-    report = run(play(DemoSettings(wait_scale=1 / 60000, timeout=0.3), view))
+    report = play_quickly(view=view)
     assert report.ok
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+", report.url)
     assert view.urls == [report.url]
@@ -66,14 +84,14 @@ def test_the_story_plays_over_https_on_loopback_and_ends_as_the_policy_says() ->
 
 
 def test_the_report_serialises() -> None:
-    report = run(play(DemoSettings(wait_scale=1 / 60000, timeout=0.3, tls=False)))
+    report = play_quickly(dataclasses.replace(QUICK, tls=False))
     assert report.url.startswith("http://127.0.0.1:")
     documents = [r.as_dict() for r in report.results]
     assert [d["expected"] for d in documents] == ["delivered", "delivered", "failed", "dropped"]
     assert [len(d["received"]) for d in documents] == [1, 3, 1, 4]
 
 
-def test_the_command_runs_with_no_arguments_and_exits_0() -> None:
+def test_the_command_runs_with_no_arguments_and_exits_0(quick_command: None) -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
@@ -86,7 +104,7 @@ def test_the_command_runs_with_no_arguments_and_exits_0() -> None:
     assert "Every notification ended as Webex Connect's policy says: 2 delivered, 1 failed, 1 dropped." in out
 
 
-def test_the_command_prints_json_for_machines() -> None:
+def test_the_command_prints_json_for_machines(quick_command: None) -> None:
     result = CliRunner().invoke(main, ["demo", "--json"])
     assert result.exit_code == 0
     report = json.loads(result.stdout)

@@ -17,7 +17,7 @@ from connect_hooks.sending import SendSettings, prepare, send_all
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import LocalTLS, make_local_tls
 from connect_hooks.transport import make_client
-from tests.support import run
+from tests.support import run_jumping, stall_past_deadlines
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +40,11 @@ def with_receiver(
     records: list[Received] = []
 
     async def scenario() -> T:
-        app = ReceiverApp(settings, records.append)
+        app = ReceiverApp(settings, records.append, sleep=stall_past_deadlines)
         async with serving(app, bind("127.0.0.1", 0), tls=tls, log_level="critical") as where:
             return await story(where)
 
-    return run(scenario()), records
+    return run_jumping(scenario()), records
 
 
 def sender(
@@ -103,8 +103,8 @@ def test_a_forged_signature_is_refused_every_time_and_the_notification_dropped()
 
 
 def test_a_receiver_slower_than_the_timeout_gets_every_attempt_and_answers_none() -> None:
-    settings = ReceiverSettings(script=Script((200,), delay=30))
-    policy = Policy(timeout=0.25, waits=(60.0,))
+    settings = ReceiverSettings(script=Script((200,), delay=30))  # the stall moves the clock 30 s on
+    policy = Policy(waits=(60.0,))  # the real 10 s deadline: passed at once, never waited for
     deliveries, records = with_receiver(settings, sender(secret=None, policy=policy))
     assert deliveries[0].outcome is Outcome.DROPPED
     assert [a.fault for a in deliveries[0].attempts] == [Fault.TIMEOUT, Fault.TIMEOUT]

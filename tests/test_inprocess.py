@@ -100,9 +100,12 @@ def test_an_app_without_lifespan_support_is_served_as_it_is(refusal: str) -> Non
 def test_a_failed_startup_raises_the_apps_own_exception_and_sends_nothing() -> None:
     posts: list[str] = []
 
+    def connect_to_the_database() -> None:
+        raise RuntimeError("database unreachable")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        raise RuntimeError("database unreachable")
+        connect_to_the_database()
         yield
 
     async def hooks(request: Request) -> Response:

@@ -26,13 +26,7 @@ def test_sign_defaults_to_sha256() -> None:
     assert connect_hooks.sign(BODY, SECRET) == "sha256=" + independent(BODY, SECRET, "sha256")
 
 
-@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
-@pytest.mark.parametrize("style", ["prefixed", "bare"])
-def test_verify_accepts_both_algorithms_and_both_styles(algorithm: str, style: str) -> None:
-    header = connect_hooks.sign(BODY, SECRET, algorithm, style)
-    assert connect_hooks.verify(BODY, header, SECRET) is True
-    assert connect_hooks.verify(BODY + b" ", header, SECRET) is False
-    assert connect_hooks.verify(BODY, header, SECRET + "x") is False
+# Both algorithms in both styles verify (and a changed body or secret does not): test_signing.test_verify_accepts_every_form.
 
 
 def test_verify_accepts_an_uppercase_digest_and_surrounding_space() -> None:
@@ -42,16 +36,7 @@ def test_verify_accepts_an_uppercase_digest_and_surrounding_space() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [
-        None,
-        "",
-        "sha256=",
-        "sha1=" + "0" * 40,
-        "sha256=" + "0" * 128,
-        "sha256=zz" + "0" * 62,
-        "md5=abc",
-        "=" * 70,
-    ],
+    [None, "sha256=" + "0" * 128, "sha256=zz" + "0" * 62],  # more malformed ones: test_signing
 )
 def test_verify_is_false_on_a_missing_or_malformed_header(header: str | None) -> None:
     assert connect_hooks.verify(BODY, header, SECRET) is False

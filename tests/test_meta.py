@@ -64,7 +64,8 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["nope"], ["send"], ["send", "--bogus"], ["check"], ["policy", "--retries", "-1", "5"]]
+    "args",
+    [["send"], ["send", "--bogus"], ["check"], ["policy", "--retries", "-1", "5"]],  # more: test_bad_input
 )
 def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
@@ -90,7 +91,8 @@ print(json.dumps({"heavy": heavy, "commands": commands}), file=sys.stderr)
 
 def loaded_by(*args: str) -> dict[str, list[str]]:
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True)
-    return json.loads(done.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    loaded: dict[str, list[str]] = json.loads(done.stderr.strip().splitlines()[-1])
+    return loaded
 
 
 def test_help_imports_no_command_and_nothing_heavy() -> None:

@@ -253,7 +253,7 @@ def test_option_parsers() -> None:
         (parse_since, "yesterday", "--since 'yesterday' is not an ISO time"),
     ]:
         with pytest.raises(BadInput) as caught:
-            parser(text)  # type: ignore[operator]
+            parser(text)
         assert str(caught.value).startswith(message)
 
 

@@ -10,13 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_hooks.errors import BadInput
-from connect_hooks.setpath import Assignment, apply, apply_all, parse
+from connect_hooks.setpath import Assignment, apply, parse
 
 DOC: dict[str, Any] = {
     "envelope": {"info": {"code": "7500", "count": "1"}, "transid": "t-1"},
     "items": [{"name": "a"}, {"name": "b"}],
     "text": "hello",
 }
+
+
+def apply_each(document: Any, texts: list[str]) -> Any:
+    """The ``--set``s in order, as ``catalogue.render_document`` applies them."""
+    for text in texts:
+        document = apply(document, parse(text))
+    return document
 
 
 def test_equals_sets_a_string_even_when_it_looks_like_json() -> None:
@@ -126,9 +133,11 @@ def test_paths_that_cannot_be_reached(text: str, message: str) -> None:
 
 
 def test_later_sets_win_and_can_build_on_earlier_ones() -> None:
-    out = apply_all(DOC, ["new:={}", "new.key=1", "new.key=2", "text:=null"])
+    before = json.dumps(DOC)
+    out = apply_each(DOC, ["new:={}", "new.key=1", "new.key=2", "text:=null"])
     assert out["new"] == {"key": "2"}
     assert out["text"] is None
+    assert json.dumps(DOC) == before  # each apply copies: the document given is left as it was
 
 
 # Paths drawn from the document's own keys and indexes, plus a few that are not there, so that
@@ -156,7 +165,7 @@ def set_expressions(draw: st.DrawFn) -> str:
 @given(st.lists(set_expressions() | st.text(), min_size=1, max_size=4))
 def test_set_never_produces_invalid_json(texts: list[str]) -> None:
     try:
-        out = apply_all(DOC, texts)
+        out = apply_each(DOC, texts)
     except BadInput as exc:
         assert "\n" not in str(exc)
         return

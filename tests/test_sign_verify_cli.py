@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from connect_hooks.cli import main
 
@@ -20,7 +20,7 @@ def hexmac(body: bytes, secret: str = SECRET, algorithm: str = "sha256") -> str:
     return hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
 
 
-def invoke(*args: str, input: bytes | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def invoke(*args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> Result:
     result = CliRunner().invoke(main, list(args), input=input, env=env)
     assert SECRET not in result.stdout + result.stderr
     return result

@@ -6,6 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connect_hooks import sign, verify
+from connect_hooks.errors import BadInput
+from connect_hooks.sending import SendSettings, prepare
 from connect_hooks.signing import digest, parse_header
 
 # RFC 4231 test cases 1, 2, 3, 4, 6 and 7: (key, data, HMAC-SHA-256, HMAC-SHA-512).
@@ -106,3 +108,10 @@ def test_sign_verify_round_trip(body: bytes, secret: str, algorithm: str) -> Non
 @given(header=st.text(), body=st.binary(), secret=st.text())
 def test_verify_never_raises(header: str, body: bytes, secret: str) -> None:
     assert verify(body, header, secret) in (True, False)
+
+
+def test_send_names_the_algorithms_there_are() -> None:
+    settings = SendSettings(url="https://example.test/hooks", targets=("inbound/sms/mo",), secret="s", algorithm="sha1")
+    with pytest.raises(BadInput) as caught:
+        prepare(settings, stdin=bytes)
+    assert str(caught.value) == "unknown algorithm 'sha1': use sha256 or sha512"

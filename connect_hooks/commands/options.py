@@ -13,6 +13,7 @@ import click
 
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, SCHEDULES
+from connect_hooks.signing import ALGORITHMS, STYLES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -125,14 +126,14 @@ def signature_options(func: F) -> F:
     """How the x-hub-signature is made: --algorithm and --signature-style."""
     func = click.option(
         "--signature-style",
-        type=click.Choice(["prefixed", "bare"]),
+        type=click.Choice(STYLES),
         default="prefixed",
         show_default=True,
         help="prefixed: 'sha256=<hex>'; bare: '<hex>'.",
     )(func)
     func = click.option(
         "--algorithm",
-        type=click.Choice(["sha256", "sha512"]),
+        type=click.Choice(ALGORITHMS),
         default="sha256",
         show_default=True,
         help="HMAC algorithm of the x-hub-signature.",
