@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -47,8 +48,8 @@ class Clock:
         self.time += dt.timedelta(seconds=seconds)
 
 
-def counter(prefix: str) -> itertools.count[str]:
-    return (f"{prefix}-{n}" for n in itertools.count(1))  # type: ignore[return-value]
+def counter(prefix: str) -> Iterator[str]:
+    return (f"{prefix}-{n}" for n in itertools.count(1))
 
 
 def request(authorization: str | None = None, *, method: str = "POST", **headers: str) -> AuthRequest:
