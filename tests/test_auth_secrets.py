@@ -10,6 +10,7 @@ import trustme
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from connect_hooks.cli import main
@@ -54,12 +55,13 @@ def auth_args(kind: str, base: str) -> list[str]:
 def p12(tmp_path_factory: pytest.TempPathFactory) -> Path:
     issued = trustme.CA().issue_cert("client@example.test")
     key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # trustme's keys, which PKCS#12 takes
     cert = x509.load_pem_x509_certificate(issued.cert_chain_pems[0].bytes())
     path = tmp_path_factory.mktemp("p12") / "client.p12"
     path.write_bytes(
         pkcs12.serialize_key_and_certificates(
             b"c",
-            key,  # type: ignore[arg-type]
+            key,
             cert,
             None,
             serialization.BestAvailableEncryption(P12_PASSWORD.encode()),

@@ -174,6 +174,7 @@ def test_profile_client_certificate_with_its_password_reference(here: Path) -> N
     import trustme
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     from tests.auth_receivers import mtls_options
@@ -186,12 +187,13 @@ def test_profile_client_certificate_with_its_password_reference(here: Path) -> N
     client_ca.cert_pem.write_to_path(str(here / "client-ca.pem"))
     client = client_ca.issue_cert("webex@example.test")
     key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # trustme's keys, which PKCS#12 takes
     cert = x509.load_pem_x509_certificate(client.cert_chain_pems[0].bytes())
     (here / "certs").mkdir()
     (here / "certs" / "client.p12").write_bytes(
         pkcs12.serialize_key_and_certificates(
             b"c",
-            key,  # type: ignore[arg-type]
+            key,
             cert,
             None,
             serialization.BestAvailableEncryption(b"p12-pass"),
