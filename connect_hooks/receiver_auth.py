@@ -20,6 +20,7 @@ Clock and randomness are injected, so tests never wait. No click, no rich here.
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import collections
@@ -106,22 +107,24 @@ class Verdict:
         return {"type": self.kind, "ok": self.ok, "reason": self.reason}
 
 
-class Verifier:
+class Verifier(abc.ABC):
     """Base of the verifiers. ``token_path`` is set when the receiver also serves a token endpoint."""
 
     kind = ""
     token_path: str | None = None
     secret_headers: frozenset[str] = CREDENTIAL_HEADERS
 
+    @abc.abstractmethod
     def verify(self, request: AuthRequest) -> Verdict:
-        raise NotImplementedError
+        """Judge one request's credentials."""
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """One line for listen's banner: what a sender must present (no secret in it)."""
-        raise NotImplementedError
 
     def token(self, request: AuthRequest) -> TokenAnswer:
-        raise NotImplementedError  # only BearerVerifier serves tokens
+        """Answer a token request; only a verifier with a ``token_path`` (bearer) is ever asked."""
+        raise TypeError(f"{self.kind} auth serves no token endpoint")
 
     def redact(self, headers: Headers) -> Headers:
         """The headers with every credential-carrying value replaced (the scheme word is kept)."""
