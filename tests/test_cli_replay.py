@@ -99,7 +99,8 @@ def test_exact_replay_of_the_failures_keeps_gtrid_bytes_and_signature(
     report = json.loads(result.stdout)
     wanted = gtrids(sent, "inbound/sms/mo", "receipt/sms/failed")
     assert [(d["gtrid"], d["outcome"], d["url"]) for d in report] == [(g, "delivered", fixed.url) for g in wanted]
-    assert [p.headers["x-wx-gtrid"] for p in fixed.posts] == wanted
+    # Both start at T+0, side by side: the order they reach the receiver is not fixed.
+    assert sorted(p.headers["x-wx-gtrid"] for p in fixed.posts) == sorted(wanted)
     for post in fixed.posts:
         original = sent.posts[post.headers["x-wx-gtrid"]]
         assert post.body == original.body
