@@ -299,22 +299,37 @@ class _Request:
                 return value
         return None
 
-    def record(self, **fields: Any) -> Received:
-        base: dict[str, Any] = {
-            "time": self.time,
-            "method": self.method,
-            "path": self.path,
-            "headers": self.redacted_headers(),
-            "body": b"",
-            "size": 0,
-            "gtrid": self.header(GTRID_HEADER),
-            "attempt": None,
-            "classification": None,
-            "signature": Signature.NOT_READ,
-            "algorithm": None,
-        }
-        base.update(fields)
-        return Received(**base)
+    def record(
+        self,
+        *,
+        status: int | None,
+        reason: str,
+        body: bytes = b"",
+        size: int = 0,
+        attempt: int | None = None,
+        classification: Classification | None = None,
+        signature: Signature = Signature.NOT_READ,
+        algorithm: str | None = None,
+        auth: Verdict | None = None,
+        forward: Hop | None = None,
+    ) -> Received:
+        return Received(
+            self.time,
+            self.method,
+            self.path,
+            self.redacted_headers(),
+            body,
+            size,
+            self.header(GTRID_HEADER),
+            attempt,
+            classification,
+            signature,
+            algorithm,
+            status,
+            reason,
+            auth,
+            forward,
+        )
 
     def redacted_headers(self) -> tuple[tuple[str, str], ...]:
         """Records never carry credentials: Authorization (and the API key header) are redacted."""
