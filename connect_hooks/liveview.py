@@ -6,6 +6,7 @@ Imported only by those commands. The records come from ``receiver`` and ``demo``
 
 from __future__ import annotations
 
+import math
 import time
 from typing import IO
 
@@ -53,9 +54,21 @@ def signature_text(record: Received) -> Text:
 Part = tuple[str, str | None]  # text, style
 
 
+_last_second: tuple[int, tuple[str, str], str] = (-1, ("", ""), "")
+
+
+def _clock_time(timestamp: float) -> str:
+    """Local HH:MM:SS of a timestamp; the last second's text is kept, since a burst shares it."""
+    global _last_second
+    second = math.floor(timestamp)  # what time.localtime does with a float
+    if _last_second[0] != second or _last_second[1] is not time.tzname:  # a time.tzset() makes a new tzname
+        _last_second = (second, time.tzname, time.strftime("%H:%M:%S", time.localtime(second)))
+    return _last_second[2]
+
+
 def received_parts(record: Received) -> list[Part]:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
-    parts: list[Part] = [(time.strftime("%H:%M:%S", time.localtime(record.time.timestamp())), "dim")]
+    parts: list[Part] = [(_clock_time(record.time.timestamp()), "dim")]
     if record.method != "POST" or (record.auth is not None and record.attempt is None):
         parts.append((f"  {record.method} {record.path}", None))  # a refused POST is no delivery (nor a token request)
         parts.extend(auth_parts(record))
@@ -97,13 +110,14 @@ def received_line(record: Received) -> Text:
 
 #: SGR codes of the few styles the receiver's line uses.
 ANSI = {"dim": "2", "cyan": "36", "green": "32", "bold red": "1;31", "bold green": "1;32", "bold yellow": "1;33"}
+SGR = {style: f"\x1b[{code}m" for style, code in ANSI.items()}
 
 
 def received_ansi(record: Received, *, color: bool) -> str:
     """The same line as plain text, or with ANSI colours: cheap enough for thousands per second."""
     if not color:
         return "".join(text for text, _ in received_parts(record))
-    return "".join(f"\x1b[{ANSI[style]}m{text}\x1b[0m" if style else text for text, style in received_parts(record))
+    return "".join(f"{SGR[style]}{text}\x1b[0m" if style else text for text, style in received_parts(record))
 
 
 def wants_color(stream: IO[str]) -> bool:

@@ -27,7 +27,9 @@ import asyncio
 import collections
 import datetime as dt
 import enum
+import functools
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -124,9 +126,14 @@ class Classification:
 
     @property
     def label(self) -> str:
-        if self.kind == "unknown":
-            return "JSON, not a Webex Connect notification"
-        return " ".join(part for part in (self.kind, self.channel, self.what) if part)
+        return _label(self.kind, self.channel, self.what)
+
+
+@functools.lru_cache(maxsize=256)  # the live view asks for every request's; a burst repeats a few
+def _label(kind: str, channel: str | None, what: str | None) -> str:
+    if kind == "unknown":
+        return "JSON, not a Webex Connect notification"
+    return " ".join(part for part in (kind, channel, what) if part)
 
 
 def classify(payload: Any) -> Classification:
@@ -278,8 +285,12 @@ class _Request:
         self.raw_path = bytes(scope.get("raw_path") or self.path.encode("utf-8")).decode("latin-1")
         self.query = bytes(scope.get("query_string", b"")).decode("latin-1")
         self.headers = tuple(
-            (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
-            for name, value in scope.get("headers", [])
+            [
+                (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+                for name, value in scope["headers"]
+            ]
+            if "headers" in scope
+            else ()
         )
 
     def header(self, name: str) -> str | None:
@@ -288,22 +299,37 @@ class _Request:
                 return value
         return None
 
-    def record(self, **fields: Any) -> Received:
-        base: dict[str, Any] = {
-            "time": self.time,
-            "method": self.method,
-            "path": self.path,
-            "headers": self.redacted_headers(),
-            "body": b"",
-            "size": 0,
-            "gtrid": self.header(GTRID_HEADER),
-            "attempt": None,
-            "classification": None,
-            "signature": Signature.NOT_READ,
-            "algorithm": None,
-        }
-        base.update(fields)
-        return Received(**base)
+    def record(
+        self,
+        *,
+        status: int | None,
+        reason: str,
+        body: bytes = b"",
+        size: int = 0,
+        attempt: int | None = None,
+        classification: Classification | None = None,
+        signature: Signature = Signature.NOT_READ,
+        algorithm: str | None = None,
+        auth: Verdict | None = None,
+        forward: Hop | None = None,
+    ) -> Received:
+        return Received(
+            self.time,
+            self.method,
+            self.path,
+            self.redacted_headers(),
+            body,
+            size,
+            self.header(GTRID_HEADER),
+            attempt,
+            classification,
+            signature,
+            algorithm,
+            status,
+            reason,
+            auth,
+            forward,
+        )
 
     def redacted_headers(self) -> tuple[tuple[str, str], ...]:
         """Records never carry credentials: Authorization (and the API key header) are redacted."""
@@ -503,7 +529,8 @@ class _Request:
             return Signature.UNCHECKED, algorithm, "no hub secret set: signature not checked"
         if header is None:
             return Signature.MISSING, None, f"no {signing.HEADER} header, but a hub secret is set"
-        if signing.verify(body, header, secret):
+        # signing.verify(body, header, secret), without parsing the header a second time
+        if parsed is not None and hmac.compare_digest(signing.digest(body, secret, parsed[0]), parsed[1]):
             return Signature.VALID, algorithm, f"{signing.HEADER} verifies ({algorithm})"
         state = Signature.MISMATCH if parsed is not None else Signature.MALFORMED
         diagnosis = diagnose(body, header, secret) if len(body) <= DIAGNOSE_UP_TO else None

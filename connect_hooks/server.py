@@ -111,6 +111,7 @@ async def serving(
         access_log=False,
         log_level=log_level,
         server_header=False,
+        proxy_headers=False,  # nothing here reads the client address or scheme: no X-Forwarded-* pass per request
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         **options,
     )

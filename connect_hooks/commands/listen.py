@@ -175,13 +175,14 @@ class ListenPrinter:
         self.as_json = as_json
         self.color = liveview.wants_color(sys.stdout)
         self.err = console(stderr=True)
+        # Made once, not per request: the line is on every request's path.
+        self._received_ansi = liveview.received_ansi
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def line(self, record: Received) -> str:
         if self.as_json:
-            return json.dumps(record.as_dict(), ensure_ascii=False, separators=(",", ":"))
-        from connect_hooks.liveview import received_ansi
-
-        return received_ansi(record, color=self.color)
+            return self._encode(record.as_dict())
+        return self._received_ansi(record, color=self.color)
 
     def started(self, started: Started) -> None:
         from connect_hooks.hubsecret import masked
