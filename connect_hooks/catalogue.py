@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,16 @@ SEED_EPOCH = dt.datetime(2026, 1, 15, 9, 30, 0, tzinfo=dt.UTC)
 
 
 def samples_root() -> Path:
-    """Where the templates are: inside the installed package, or ``samples/`` of a checkout."""
-    packaged = resources.files("connect_hooks").joinpath("samples")
+    """Where the templates are: inside the installed package, or ``samples/`` of a checkout.
+
+    The package directory is found from ``__file__`` (what ``importlib.resources`` would find for
+    a package on disk) without loading ``importlib.resources``' readers and ``zipfile``: start-up.
+    """
+    package = Path(__file__).resolve().parent
+    packaged = package / "samples"
     if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "samples"
+        return packaged
+    return package.parent / "samples"
 
 
 @dataclass(frozen=True)
