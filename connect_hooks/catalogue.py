@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import fnmatch
 import json
+import os
 import random
 import uuid
 from collections.abc import Callable, Sequence
@@ -94,9 +95,18 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*/*.json")))
 
 
+def is_sample(name: str) -> bool:
+    """``name in names()``, from one directory listing instead of the whole catalogue's (start-up)."""
+    parts = name.split("/")
+    if len(parts) != 3 or any(part in ("", ".", "..") for part in parts):
+        return False
+    folder = samples_root() / parts[0] / parts[1]
+    return folder.is_dir() and f"{parts[2]}.json" in os.listdir(folder)
+
+
 @cache
 def get(name: str) -> Template:
-    if name not in names():
+    if not is_sample(name):
         raise BadInput(unknown_name_message(name))
     path = samples_root() / f"{name}.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
