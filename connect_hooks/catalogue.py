@@ -20,12 +20,12 @@ import copy
 import datetime as dt
 import fnmatch
 import json
+import os
 import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,16 @@ SEED_EPOCH = dt.datetime(2026, 1, 15, 9, 30, 0, tzinfo=dt.UTC)
 
 
 def samples_root() -> Path:
-    """Where the templates are: inside the installed package, or ``samples/`` of a checkout."""
-    packaged = resources.files("connect_hooks").joinpath("samples")
+    """Where the templates are: inside the installed package, or ``samples/`` of a checkout.
+
+    The package directory is found from ``__file__`` (what ``importlib.resources`` would find for
+    a package on disk) without loading ``importlib.resources``' readers and ``zipfile``: start-up.
+    """
+    package = Path(__file__).resolve().parent
+    packaged = package / "samples"
     if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "samples"
+        return packaged
+    return package.parent / "samples"
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,18 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*/*.json")))
 
 
+def is_sample(name: str) -> bool:
+    """``name in names()``, from one directory listing instead of the whole catalogue's (start-up)."""
+    parts = name.split("/")
+    if len(parts) != 3 or any(part in ("", ".", "..") for part in parts):
+        return False
+    folder = samples_root() / parts[0] / parts[1]
+    return folder.is_dir() and f"{parts[2]}.json" in os.listdir(folder)
+
+
 @cache
 def get(name: str) -> Template:
-    if name not in names():
+    if not is_sample(name):
         raise BadInput(unknown_name_message(name))
     path = samples_root() / f"{name}.json"
     raw = json.loads(path.read_text(encoding="utf-8"))

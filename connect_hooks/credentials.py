@@ -227,12 +227,12 @@ def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
 
 def resolve_client_cert(spec: AuthSpec, environ: Mapping[str, str]) -> ClientCert | None:
     """The client certificate ``spec`` names, read and checked now; None when there is none."""
-    from connect_hooks.clientcert import load_client_cert
-
     if spec.client_cert is None:
         if spec.client_key is not None:
             raise BadInput("--client-key goes with --client-cert: give the certificate too")
         return None
+    from connect_hooks.clientcert import load_client_cert
+
     password = environ.get(spec.client_cert_password_env) or None
     return load_client_cert(spec.client_cert, spec.client_key, password, password_env=spec.client_cert_password_env)
 

@@ -9,17 +9,20 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from connect_hooks.delivery import Attempt, Delivery
-from connect_hooks.endpoint import CheckReport, Verdict
 from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
-from connect_hooks.replay import Planned
 from connect_hooks.summary import Percentiles, Summary
+
+if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
+    from connect_hooks.endpoint import CheckReport
+    from connect_hooks.replay import Planned
 
 OUTCOME_STYLE = {
     Outcome.DELIVERED: "bold green",
@@ -33,7 +36,7 @@ DECISION_STYLE = {
     Decision.RETRY: "yellow",
     Decision.DROPPED: "red",
 }
-VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.SKIP: "dim"}
+VERDICT_STYLE = {"pass": "green", "fail": "red", "skip": "dim"}  # by endpoint.Verdict (a StrEnum) value
 
 
 def answer(attempt: Attempt) -> str:

@@ -410,6 +410,25 @@ def test_a_glob_that_matches_nothing_is_bad_input() -> None:
     assert str(caught.value) == "no sample matches 'receipt/telegram/*': run 'connect-hooks samples list' to see them"
 
 
+def test_is_sample_agrees_with_the_listing() -> None:
+    names = catalogue.names()
+    near = [
+        *(n.upper() for n in names[:3]),
+        *(n + ".json" for n in names[:3]),
+        *(n.rsplit("/", 1)[0] for n in names[:3]),
+        "receipt/sms/../sms/delivered",
+        "receipt//delivered",
+        "receipt/sms/delivered/",
+        "./receipt/sms/delivered",
+        "schemas/x/y",
+        "schemas/./inbound-email",  # samples/schemas/inbound-email.json exists, but is no sample
+        "receipt/sms/*",
+        "",
+    ]
+    assert [n for n in names if not catalogue.is_sample(n)] == []
+    assert [n for n in near if catalogue.is_sample(n) != (n in names)] == []
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -85,7 +85,9 @@ except SystemExit:
 loaded = [m for m, module in sys.modules.items() if module is not None]  # None: an import blocked on purpose
 heavy = sorted({m.split(".")[0] for m in loaded} & {"httpx", "rich", "uvicorn", "anyio", "asyncio"})
 commands = sorted(m for m in sys.modules if m.startswith("connect_hooks.commands."))
-print(json.dumps({"heavy": heavy, "commands": commands}), file=sys.stderr)
+hashing = sorted({"hashlib", "hmac"} & set(loaded))  # ~5 ms, and only signing needs them
+core = sorted(m for m in loaded if m.startswith("connect_hooks."))
+print(json.dumps({"heavy": heavy, "commands": commands, "hashing": hashing, "core": core}), file=sys.stderr)
 """
 
 
@@ -96,11 +98,24 @@ def loaded_by(*args: str) -> dict[str, list[str]]:
 
 
 def test_help_imports_no_command_and_nothing_heavy() -> None:
-    assert loaded_by("--help") == {"heavy": [], "commands": []}
+    loaded = loaded_by("--help")
+    assert (loaded["heavy"], loaded["commands"], loaded["hashing"]) == ([], [], [])
 
 
 def test_policy_imports_nothing_heavy() -> None:
-    assert loaded_by("policy", "503") == {
-        "heavy": [],
-        "commands": ["connect_hooks.commands.options", "connect_hooks.commands.policy"],
-    }
+    loaded = loaded_by("policy", "503")
+    assert loaded["heavy"] == []
+    assert loaded["commands"] == ["connect_hooks.commands.options", "connect_hooks.commands.policy"]
+    assert loaded["hashing"] == []
+
+
+def test_one_sample_send_loads_no_other_command_core() -> None:
+    """A plain-http send without --auth or --client-cert renders without 'check' (endpoint), 'replay'
+    or the client-certificate loader: start-up time (bench/startup)."""
+    from tests.servers import ScriptedServer
+
+    with ScriptedServer() as server:
+        loaded = loaded_by("send", "inbound/sms/mo", server.url)
+    assert len(server.posts) == 1
+    unneeded = {"connect_hooks.endpoint", "connect_hooks.replay", "connect_hooks.clientcert"}
+    assert sorted(unneeded & set(loaded["core"])) == []
