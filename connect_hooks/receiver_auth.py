@@ -288,7 +288,7 @@ class DigestVerifier(Verifier):
             return self._refuse(f"{problem}")
         try:
             fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(credentials))
-        except ValueError:
+        except (ValueError, IndexError):  # parse_keqv_list raises IndexError on e.g. 'Digest ='
             return self._refuse("the Authorization header is not a list of name=value pairs")
         missing = [n for n in ("username", "realm", "nonce", "uri", "response") if not fields.get(n)]
         if missing:
