@@ -388,15 +388,8 @@ class _Request:
 
     async def handle_token(self, gate: Verifier) -> None:
         """The OAuth 2.0 token endpoint (bearer): the body holds the client secret, so it is not recorded."""
-        try:
-            body = await self.read_body()
-        except _Gone:
-            self.app.notify(self.record(status=None, reason="the sender hung up while sending the token request"))
-            return
-        if isinstance(body, int):
-            reason = f"the token request is over {self.settings.max_body} bytes"
-            await self.answer(413, reason, ((b"connection", b"close"),))
-            self.app.notify(self.record(size=body, status=413, reason=reason))
+        body = await self.read_or_refuse("token request", "the token request")
+        if body is None:
             return
         token = gate.token(self.auth_request(body))
         extra = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
@@ -435,17 +428,25 @@ class _Request:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def handle_post(self) -> None:
-        settings = self.settings
+    async def read_or_refuse(self, sent: str, subject: str, *, show_size: bool = False) -> bytes | None:
+        """The body; or None once a sender that hung up is recorded, or a body over the limit got 413."""
         try:
             body = await self.read_body()
         except _Gone:
-            self.app.notify(self.record(status=None, reason="the sender hung up while sending the body"))
-            return
+            self.app.notify(self.record(status=None, reason=f"the sender hung up while sending the {sent}"))
+            return None
         if isinstance(body, int):
-            reason = f"the body is over {settings.max_body} bytes ({body} bytes or more)"
+            reason = f"{subject} is over {self.settings.max_body} bytes"
+            reason += f" ({body} bytes or more)" if show_size else ""
             await self.answer(413, reason, ((b"connection", b"close"),))
             self.app.notify(self.record(size=body, status=413, reason=reason))
+            return None
+        return body
+
+    async def handle_post(self) -> None:
+        settings = self.settings
+        body = await self.read_or_refuse("body", "the body", show_size=True)
+        if body is None:
             return
         if settings.auth is not None:
             verdict = settings.auth.verify(self.auth_request(body))
