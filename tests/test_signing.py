@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from connect_hooks import sign, verify
 from connect_hooks.errors import BadInput
 from connect_hooks.sending import SendSettings, prepare
-from connect_hooks.signing import digest, parse_header
+from connect_hooks.signing import Keyed, digest, parse_header
 
 # RFC 4231 test cases 1, 2, 3, 4, 6 and 7: (key, data, HMAC-SHA-256, HMAC-SHA-512).
 RFC4231 = [
@@ -64,6 +64,19 @@ def test_rfc4231_vectors(key: bytes, data: bytes, sha256: str, sha512: str) -> N
     assert digest(data, key, "sha512") == sha512
     assert sign(data, key) == f"sha256={sha256}"
     assert sign(data, key, "sha512", "bare") == sha512
+
+
+def test_a_keyed_signer_gives_what_digest_gives_every_time_for_every_key() -> None:
+    """The receiver keys the HMAC once per secret and copies it per body: the RFC vectors, twice over."""
+    for key, data, sha256, sha512 in RFC4231:
+        keyed = Keyed(key)
+        for _ in range(2):  # the keyed state is copied, never consumed
+            assert (keyed.digest(data, "sha256"), keyed.digest(data, "sha512")) == (sha256, sha512)
+    keyed = Keyed("hub-secret-never-shown")
+    assert keyed.digest(b"{}") == digest(b"{}", "hub-secret-never-shown")
+    assert "hub-secret" not in repr(keyed)
+    with pytest.raises(ValueError, match="unknown algorithm 'md5'"):
+        keyed.digest(b"{}", "md5")
 
 
 def test_text_secret_is_utf8() -> None:
