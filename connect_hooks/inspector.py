@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from connect_hooks.logfile import ndjson_line
+from connect_hooks.logfile import json_text, ndjson_line
 from connect_hooks.receiver import Message, Receive, Received, Scope, Send
 from connect_hooks.urls import is_loopback
 
@@ -202,7 +202,7 @@ class Inspector:
                 {"type": "http.response.body", "body": f"event: hello\ndata: {hello}\n\n".encode(), "more_body": True}
             )
             while (item := await queue.get()) is not None:
-                data = json.dumps(item.page(), ensure_ascii=False, separators=(",", ":"))
+                data = json_text(item.page())
                 chunk = f"id: {self.run}-{item.id}\ndata: {data}\n\n".encode()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             with contextlib.suppress(OSError, RuntimeError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -171,13 +170,14 @@ class ListenPrinter:
 
     def __init__(self, as_json: bool) -> None:
         from connect_hooks import liveview
+        from connect_hooks.logfile import json_text
 
         self.as_json = as_json
         self.color = liveview.wants_color(sys.stdout)
         self.err = console(stderr=True)
         # Made once, not per request: the line is on every request's path.
         self._received_ansi = liveview.received_ansi
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self._encode = json_text
 
     def line(self, record: Received) -> str:
         if self.as_json:

@@ -1,0 +1,61 @@
+"""One JSON line per record: orjson writes it, the standard library takes what orjson refuses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connect_hooks.logfile import json_text, ndjson_line
+
+# What records hold: text (lone surrogates too), integers (past 64 bits too), floats, booleans, null.
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+    # a lone surrogate (JSON can escape one; a pair would read back as the character it encodes)
+    st.tuples(st.text(), st.characters(categories=["Cs"]), st.text()).map("".join),
+)
+records = st.recursive(
+    st.dictionaries(st.text(), scalars, max_size=6),
+    lambda inner: st.dictionaries(st.text(), st.one_of(scalars, inner, st.lists(inner, max_size=3)), max_size=4),
+    max_leaves=20,
+)
+
+
+def stdlib(record: Any) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+@given(records)
+def test_every_record_is_one_line_of_utf8_json_that_reads_back_equal(record: dict[str, Any]) -> None:
+    text = json_text(record)
+    assert "\n" not in text
+    text.encode("utf-8")  # a lone surrogate or a huge integer must not make a line no file can take
+    assert json.loads(text) == record
+
+
+@given(
+    st.dictionaries(
+        st.text(st.characters(exclude_categories=["Cs"])),
+        st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(st.characters(codec="utf-8"))),
+    )
+)
+def test_what_orjson_writes_is_the_text_the_standard_library_wrote(record: dict[str, Any]) -> None:
+    assert json_text(record) == stdlib(record)  # logs written before and after read alike, even with grep
+
+
+def test_what_orjson_refuses_is_written_with_escapes() -> None:
+    record = {"channel": "\ud800x", "big": 2**70, "text": "Wébex"}
+    assert json_text(record) == '{"channel":"\\ud800x","big":1180591620717411303424,"text":"W\\u00e9bex"}'
+
+
+def test_a_log_line_is_stamped_first_unless_the_record_has_its_own_time() -> None:
+    line = ndjson_line({"type": "request", "status": 200})
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert list(json.loads(line)) == ["time", "type", "status"]
+    assert json.loads(ndjson_line({"time": "then", "type": "x"})) == {"time": "then", "type": "x"}
