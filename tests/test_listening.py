@@ -102,6 +102,31 @@ def test_serves_on_port_0_logs_every_request_and_sigterm_ends_it(tmp_path: Path)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers removed on the way out
 
 
+def test_a_lone_surrogate_in_the_json_is_shown_escaped_not_lost(tmp_path: Path) -> None:
+    """JSON may escape a lone surrogate, which no UTF-8 line or log can carry: the record still lands."""
+    from connect_hooks.liveview import received_ansi
+
+    class LiveRecorder(Recorder):
+        def line(self, record: Received) -> str:
+            return received_ansi(record, color=False)
+
+    log = tmp_path / "listen.ndjson"
+    view, out = LiveRecorder(), io.StringIO()
+    body = b'{"channel":"\\ud800x","event":"\\udfff"}'
+
+    async def story(url: str) -> int:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            return (await client.post(url + "/hooks", content=body)).status_code
+
+    with Listener(ListenSettings(port=0, log_path=str(log)), view, out=out) as listener:
+        status, stopped = serve(listener, view, story)
+    assert status == 200 and stopped.requests == 1
+    (line,) = out.getvalue().encode("utf-8").decode().splitlines()
+    assert "inbound \\ud800x \\udfff" in line and line.endswith("→ 200")
+    (record,) = [json.loads(text) for text in log.read_text(encoding="utf-8").splitlines()]
+    assert (record["channel"], record["what"], record["body"]) == ("\\ud800x", "\\udfff", body.decode())
+
+
 def test_a_closed_output_stops_it_quietly() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)

@@ -168,6 +168,18 @@ def test_a_body_that_is_not_json_is_400() -> None:
     assert h.last.classification is None
 
 
+def test_json_the_standard_library_reads_is_json_here_too() -> None:
+    """orjson reads the usual body; what it is too strict for, the standard library still reads."""
+    h = Harness(ReceiverSettings())
+    for body in (
+        '{"channel":"SMS"}'.encode("utf-16"),
+        b'{"channel":"SMS","rate":NaN}',
+        b'\xef\xbb\xbf{"channel":"SMS"}',
+    ):
+        assert h.post(body).status_code == 200, body
+        assert h.last.classification == Classification("inbound", "SMS", "MO")
+
+
 def test_the_signature_is_judged_before_the_json() -> None:
     h = Harness(ReceiverSettings(secret=SECRET))
     assert h.post(b"hello", x_hub_signature=signed(b"other")).status_code == 401
