@@ -6,8 +6,11 @@ Imported only by those commands. The records come from ``receiver`` and ``demo``
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 import time
+from collections.abc import Iterable
 from typing import IO
 
 from rich.console import Console
@@ -54,53 +57,79 @@ def signature_text(record: Received) -> Text:
 Part = tuple[str, str | None]  # text, style
 
 
-_last_second: tuple[int, tuple[str, str], str] = (-1, ("", ""), "")
+_last_second: tuple[tuple[object, ...], tuple[str, str], str] = ((), ("", ""), "")
 
 
-def _clock_time(timestamp: float) -> str:
-    """Local HH:MM:SS of a timestamp; the last second's text is kept, since a burst shares it."""
+def _clock_time(when: dt.datetime) -> str:
+    """Local HH:MM:SS of a time; the last second's text is kept, since a burst shares it."""
     global _last_second
-    second = math.floor(timestamp)  # what time.localtime does with a float
+    second = (when.second, when.minute, when.hour, when.day, when.month, when.year, when.tzinfo)
     if _last_second[0] != second or _last_second[1] is not time.tzname:  # a time.tzset() makes a new tzname
-        _last_second = (second, time.tzname, time.strftime("%H:%M:%S", time.localtime(second)))
+        stamp = math.floor(when.timestamp())  # what time.localtime does with a float
+        _last_second = (second, time.tzname, time.strftime("%H:%M:%S", time.localtime(stamp)))
     return _last_second[2]
 
 
 def received_parts(record: Received) -> list[Part]:
     """One line per request: time, gtrid, attempt, what it is, signature verdict, answer (and why)."""
-    parts: list[Part] = [(_clock_time(record.time.timestamp()), "dim")]
-    if record.method != "POST" or (record.auth is not None and record.attempt is None):
-        parts.append((f"  {record.method} {record.path}", None))  # a refused POST is no delivery (nor a token request)
-        parts.extend(auth_parts(record))
-    else:
-        gtrid = (record.gtrid or "no-gtrid")[:8]
-        parts.append((f"  {gtrid:<8}  #{record.attempt or '-':<2} ", None))
+    clock, which = _request_texts(record)
+    return [(clock, "dim"), (which, None), *_verdict_parts(*_verdict_key(record))]
+
+
+def _request_texts(record: Received) -> tuple[str, str]:
+    """The texts that change with every request: the time, and which request it is."""
+    clock = _clock_time(record.time)
+    if _is_delivery(record):
+        return clock, f"  {(record.gtrid or 'no-gtrid')[:8]:<8}  #{record.attempt or '-':<2} "
+    return clock, f"  {record.method} {record.path}"
+
+
+def _is_delivery(record: Received) -> bool:
+    # a refused POST is no delivery (nor a token request): it is shown by method and path
+    return record.method == "POST" and not (record.auth is not None and record.attempt is None)
+
+
+VerdictKey = tuple[str | None, Signature, str | None, tuple[str, bool] | None, int | None, str | None]
+
+
+def _verdict_key(record: Received) -> VerdictKey:
+    """What the rest of the line depends on: a burst repeats a few of these, so their text is cached."""
+    what = None
+    if _is_delivery(record):
         what = record.classification.label if record.classification is not None else "-"
+    auth = None if record.auth is None else (record.auth.kind, record.auth.ok)
+    unanswered_or_refused = record.status is None or (record.status != 200 and record.method == "POST")
+    refused = record.status == 401 and record.auth is not None  # a HEAD without credentials, say
+    shown = record.forward is not None or unanswered_or_refused or refused
+    return what, record.signature, record.algorithm, auth, record.status, record.reason if shown else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _verdict_parts(
+    what: str | None,
+    signature: Signature,
+    algorithm: str | None,
+    auth: tuple[str, bool] | None,
+    status: int | None,
+    reason: str | None,
+) -> tuple[Part, ...]:
+    """What it is and the signature's verdict (deliveries only), the credentials' verdict, the answer and why."""
+    parts: list[Part] = []
+    if what is not None:
         parts.append((f"{what:<24}", "cyan"))
         parts.append(("  ", None))
         parts.append(
-            (
-                SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm),
-                SIGNATURE_STYLE.get(record.signature, "bold red"),
-            )
+            (SIGNATURE_LABEL[signature].format(algorithm=algorithm), SIGNATURE_STYLE.get(signature, "bold red"))
         )
-        parts.extend(auth_parts(record))
+    if auth is not None:  # the credentials' verdict (listen --require-auth): never the credentials
+        kind, ok = auth
+        parts.append(("  ", None))
+        parts.append((f"auth ok ({kind})", "green") if ok else (f"auth REFUSED ({kind})", "bold red"))
     parts.append(("  → ", None))
-    parts.append(("no answer" if record.status is None else str(record.status), status_style(record.status)))
-    unanswered_or_refused = record.status is None or (record.status != 200 and record.method == "POST")
-    refused = record.status == 401 and record.auth is not None  # a HEAD without credentials, say
-    if record.forward is not None or unanswered_or_refused or refused:
-        parts.append((f"  {record.reason}", "dim"))
-    return parts
-
-
-def auth_parts(record: Received) -> list[Part]:
-    """The credentials' verdict (listen --require-auth): never the credentials."""
-    if record.auth is None:
-        return []
-    if record.auth.ok:
-        return [("  ", None), (f"auth ok ({record.auth.kind})", "green")]
-    return [("  ", None), (f"auth REFUSED ({record.auth.kind})", "bold red")]
+    parts.append(("no answer" if status is None else str(status), status_style(status)))
+    if reason is not None:
+        parts.append((f"  {reason}", "dim"))
+    return tuple(parts)
 
 
 def received_line(record: Received) -> Text:
@@ -111,13 +140,25 @@ def received_line(record: Received) -> Text:
 #: SGR codes of the few styles the receiver's line uses.
 ANSI = {"dim": "2", "cyan": "36", "green": "32", "bold red": "1;31", "bold green": "1;32", "bold yellow": "1;33"}
 SGR = {style: f"\x1b[{code}m" for style, code in ANSI.items()}
+RESET = "\x1b[0m"
 
 
 def received_ansi(record: Received, *, color: bool) -> str:
     """The same line as plain text, or with ANSI colours: cheap enough for thousands per second."""
+    clock, which = _request_texts(record)
+    verdict = _verdict_ansi(_verdict_key(record), color)
+    return f"{SGR['dim']}{clock}{RESET}{which}{verdict}" if color else f"{clock}{which}{verdict}"
+
+
+def _ansi(parts: Iterable[Part], color: bool) -> str:
     if not color:
-        return "".join(text for text, _ in received_parts(record))
-    return "".join(f"{SGR[style]}{text}\x1b[0m" if style else text for text, style in received_parts(record))
+        return "".join([text for text, _ in parts])
+    return "".join([f"{SGR[style]}{text}{RESET}" if style else text for text, style in parts])
+
+
+@functools.lru_cache(maxsize=1024)
+def _verdict_ansi(key: VerdictKey, color: bool) -> str:
+    return _ansi(_verdict_parts(*key), color)
 
 
 def wants_color(stream: IO[str]) -> bool:
