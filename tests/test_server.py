@@ -1,0 +1,32 @@
+"""server.py: what serving does to the process before uvicorn starts."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+# In a fresh interpreter (whatever the test process has freed so far does not count): how many mapped
+# blocks one 300 KiB allocation adds, the size of asyncio's read buffer plus some, after ``settle_malloc``.
+MAPPED_BY_A_READ_BUFFER = """
+import ctypes
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+from connect_hooks.server import settle_malloc
+settle_malloc()
+before = libc.mallinfo2().hblks
+block = bytes(300 * 1024)
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="how glibc's malloc maps large blocks")
+def test_after_settle_malloc_a_read_buffer_comes_from_the_heap_not_a_fresh_mapping() -> None:
+    # Without it, listen mapped (and unmapped) asyncio's 256 KiB buffer on every read: a page fault each.
+    out = subprocess.run([sys.executable, "-c", MAPPED_BY_A_READ_BUFFER], capture_output=True, text=True, check=True)
+    assert out.stdout == "0\n"
