@@ -76,11 +76,16 @@ def received_parts(record: Received) -> list[Part]:
     return [(clock, "dim"), (which, None), *_verdict_parts(*_verdict_key(record))]
 
 
+#: "#1 ", "#2 ", ...: the usual attempt numbers' text, made once (a format spec per line costs more).
+_ATTEMPT_TEXT: dict[int | None, str] = {number: f"#{number:<2}" for number in range(1, 10)}
+
+
 def _request_texts(record: Received) -> tuple[str, str]:
     """The texts that change with every request: the time, and which request it is."""
     clock = _clock_time(record.time)
     if _is_delivery(record):
-        return clock, f"  {(record.gtrid or 'no-gtrid')[:8]:<8}  #{record.attempt or '-':<2} "
+        attempt = _ATTEMPT_TEXT.get(record.attempt) or f"#{record.attempt or '-':<2}"
+        return clock, f"  {(record.gtrid or 'no-gtrid')[:8].ljust(8)}  {attempt} "
     return clock, f"  {record.method} {record.path}"
 
 

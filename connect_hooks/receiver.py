@@ -41,7 +41,7 @@ from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
 from connect_hooks.logfile import body_fields
-from connect_hooks.receiver_auth import AuthRequest, Verdict, Verifier, redact_headers
+from connect_hooks.receiver_auth import CREDENTIAL_HEADERS, AuthRequest, Verdict, Verifier, redact_headers
 from connect_hooks.relay import Hop
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -50,6 +50,7 @@ GTRID_HEADER = "x-wx-gtrid"
 REMEMBERED = 10_000
 #: Bodies up to this size get a diagnosis when their signature does not verify.
 DIAGNOSE_UP_TO = 256 * 1024
+_VERIFIES = f"{signing.HEADER} verifies (sha256)"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -273,6 +274,11 @@ def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 Observer = Callable[[Received], None]
+
+#: Header names decoded so far, by their bytes: every request repeats the same few names.
+_NAMES: dict[bytes, str] = {}
+#: At most this many names are kept (a sender can make up any number of them).
+NAMES_KEPT = 256
 #: Passes a request (headers, body) on to the app and returns the hop: ``relay.Relay.forward``.
 Forward = Callable[[tuple[tuple[str, str], ...], bytes], Awaitable[Hop]]
 
@@ -340,11 +346,22 @@ class _Request:
         self.method = str(scope.get("method", "")).upper()
         self.path = str(scope.get("path", "/"))
         self.scope = scope
-        self.headers = tuple(
-            [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope.get("headers", ())]
-        )
-        # a name given twice is looked up by its first value
-        self._first = dict(reversed(self.headers))
+        names = _NAMES
+        headers = []
+        first: dict[str, str] = {}  # a name given twice is looked up by its first value
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = names.get(raw_name)
+            if name is None:
+                name = raw_name.decode("latin-1").lower()
+                if len(names) < NAMES_KEPT and len(raw_name) <= 64:
+                    names[raw_name] = name
+            value = raw_value.decode("latin-1")
+            headers.append((name, value))
+            if name not in first:
+                first[name] = value
+        self.headers = tuple(headers)
+        self._first = first
+        self.gtrid = first.get(GTRID_HEADER)
 
     def header(self, name: str) -> str | None:
         return self._first.get(name)
@@ -370,7 +387,7 @@ class _Request:
             self.redacted_headers(),
             body,
             size,
-            self.header(GTRID_HEADER),
+            self.gtrid,
             attempt,
             classification,
             signature,
@@ -385,6 +402,8 @@ class _Request:
         """Records never carry credentials: Authorization (and the API key header) are redacted."""
         if self.settings.auth is not None:
             return self.settings.auth.redact(self.headers)
+        if CREDENTIAL_HEADERS.isdisjoint(self._first):  # the usual case: nothing to redact
+            return self.headers
         return redact_headers(self.headers)
 
     def auth_request(self, body: bytes = b"") -> AuthRequest:
@@ -503,7 +522,7 @@ class _Request:
                 await self.refuse(verdict, body=body, size=len(body))
                 return
             self.verdict = verdict
-        gtrid = self.header(GTRID_HEADER)
+        gtrid = self.gtrid
         key = gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest()
         attempt = self.app.count(key)
         signature, algorithm, sig_reason = self.check_signature(body)
@@ -576,6 +595,15 @@ class _Request:
 
     def check_signature(self, body: bytes) -> tuple[Signature, str | None, str]:
         header = self.header(signing.HEADER)
+        keyed = self.app.keyed
+        if (  # how Webex Connect signs is compared whole, without parsing; other spellings are parsed below
+            keyed is not None
+            and header is not None
+            and header.startswith("sha256=")
+            and header.isascii()  # compare_digest refuses other text
+            and hmac.compare_digest(header, "sha256=" + keyed.digest(body))
+        ):
+            return Signature.VALID, "sha256", _VERIFIES
         parsed = signing.parse_header(header) if header is not None else None
         algorithm = parsed[0] if parsed is not None else None
         secret = self.settings.secret
@@ -584,7 +612,6 @@ class _Request:
         if header is None:
             return Signature.MISSING, None, f"no {signing.HEADER} header, but a hub secret is set"
         # signing.verify(body, header, secret), without parsing the header a second time nor keying again
-        keyed = self.app.keyed
         assert keyed is not None  # made from the same settings.secret
         if parsed is not None and hmac.compare_digest(keyed.digest(body, parsed[0]), parsed[1]):
             return Signature.VALID, algorithm, f"{signing.HEADER} verifies ({algorithm})"

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connect_hooks import sign
+from connect_hooks import receiver, sign
 from connect_hooks.errors import BadInput
 from connect_hooks.receiver import (
     MAX_BODY,
@@ -116,6 +116,63 @@ def test_a_valid_signature_of_either_algorithm_and_style_is_accepted(algorithm: 
     assert response.status_code == 200
     assert (h.last.signature, h.last.algorithm) == (Signature.VALID, algorithm)
     assert h.last.classification == Classification("inbound", "SMS", "MO")
+
+
+def _spelled(header: str, how: str) -> str:
+    digest = header.removeprefix("sha256=")
+    return {
+        "as Webex Connect sends it": header,
+        "upper-case hex": "sha256=" + digest.upper(),
+        "upper-case algorithm": "SHA256=" + digest,
+        "spaces around": f"  sha256 = {digest} ",
+        "bare": digest,
+    }[how]
+
+
+@pytest.mark.parametrize(
+    "how", ["as Webex Connect sends it", "upper-case hex", "upper-case algorithm", "spaces around", "bare"]
+)
+def test_every_spelling_of_a_valid_sha256_signature_verifies_the_same(how: str) -> None:
+    # the usual spelling is compared whole, without parsing; the others are parsed: one verdict for all
+    h = Harness(ReceiverSettings(secret=SECRET))
+    assert h.post(RECEIPT, x_hub_signature=_spelled(signed(RECEIPT), how)).status_code == 200
+    assert (h.last.signature, h.last.algorithm, h.last.reason) == (Signature.VALID, "sha256", "accepted")
+
+
+def test_a_signature_with_bytes_beyond_ascii_is_malformed_not_an_error() -> None:
+    h = Harness(ReceiverSettings(secret=SECRET))
+    header = ("sha256=" + "\xe9" * 64).encode("latin-1")
+    response = run(h.request("POST", "/hooks", content=RECEIPT, headers={"x-hub-signature": header}))
+    assert response.status_code == 401
+    assert h.last.signature is Signature.MALFORMED
+
+
+def _asgi_post(app: ReceiverApp, headers: list[tuple[bytes, bytes]], body: bytes) -> list[Message]:
+    """One POST straight through the ASGI interface, headers exactly as given; the messages sent back."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hooks", "headers": headers}
+    run(app(scope, receive, send))
+    return sent
+
+
+def test_header_names_are_matched_whatever_their_case_and_few_are_kept() -> None:
+    # ASGI servers lower-case header names; the receiver does not count on it. Names are decoded once
+    # and kept, but only so many: a sender can make up any number.
+    h = Harness(ReceiverSettings(secret=SECRET))
+    made_up = [(f"X-Made-Up-{n}".encode(), b"1") for n in range(2 * receiver.NAMES_KEPT)]
+    signature = signed(RECEIPT).encode()
+    sent = _asgi_post(h.app, [(b"X-Hub-Signature", signature), (b"X-WX-GTRID", b"g-7"), *made_up], RECEIPT)
+    assert sent[0]["status"] == 200
+    assert (h.last.signature, h.last.gtrid) == (Signature.VALID, "g-7")
+    assert h.last.headers[:3] == (("x-hub-signature", signature.decode()), ("x-wx-gtrid", "g-7"), ("x-made-up-0", "1"))
+    assert len(receiver._NAMES) <= receiver.NAMES_KEPT
 
 
 # ------------------------------------------------------------------------------------------- refusals
