@@ -40,7 +40,7 @@ import orjson
 from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
-from connect_hooks.logfile import body_fields
+from connect_hooks.logfile import body_fields, iso_milliseconds
 from connect_hooks.receiver_auth import CREDENTIAL_HEADERS, AuthRequest, Verdict, Verifier, redact_headers
 from connect_hooks.relay import Hop
 
@@ -244,7 +244,7 @@ class Received:
     def as_dict(self) -> dict[str, Any]:
         """The NDJSON/--json record. Headers and body as received; never the secret."""
         record: dict[str, Any] = {
-            "time": self.time.isoformat(timespec="milliseconds"),
+            "time": iso_milliseconds(self.time),
             "method": self.method,
             "path": self.path,
             "headers": _headers_dict(self.headers),
@@ -267,7 +267,10 @@ class Received:
 
 
 def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
+    out = dict(headers)
+    if len(out) == len(headers):  # the usual case: no name given twice
+        return out
+    out = {}
     for name, value in headers:
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out

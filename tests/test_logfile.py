@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect_hooks.logfile import json_text, ndjson_line
+from connect_hooks.logfile import iso_milliseconds, json_text, ndjson_line
 
 # What records hold: text (lone surrogates too), integers (past 64 bits too), floats, booleans, null.
 scalars = st.one_of(
@@ -59,3 +61,22 @@ def test_a_log_line_is_stamped_first_unless_the_record_has_its_own_time() -> Non
     assert line.endswith("\n") and line.count("\n") == 1
     assert list(json.loads(line)) == ["time", "type", "status"]
     assert json.loads(ndjson_line({"time": "then", "type": "x"})) == {"time": "then", "type": "x"}
+
+
+@given(st.lists(st.datetimes(timezones=st.one_of(st.none(), st.timezones())), min_size=1, max_size=8))
+def test_iso_milliseconds_is_isoformat_to_the_millisecond_whatever_came_before(times: list[dt.datetime]) -> None:
+    # its text is kept per second: times of one second in a row (and across zones and DST folds) must not mix up
+    times += [t.replace(microsecond=(t.microsecond + 1000) % 1_000_000) for t in times]
+    times += [t.replace(second=(t.second + 1) % 60) for t in times]
+    times += [t.replace(fold=1 - t.fold) for t in times]
+    for when in times:
+        assert iso_milliseconds(when) == when.isoformat(timespec="milliseconds")
+
+
+def test_iso_milliseconds_tells_the_two_halves_of_a_dst_fold_apart() -> None:
+    london = zoneinfo.ZoneInfo("Europe/London")
+    first = dt.datetime(2026, 10, 25, 1, 30, 0, 250_000, tzinfo=london)  # 01:30 BST, then 01:30 GMT
+    assert [iso_milliseconds(first), iso_milliseconds(first.replace(fold=1))] == [
+        "2026-10-25T01:30:00.250+01:00",
+        "2026-10-25T01:30:00.250+00:00",
+    ]

@@ -175,6 +175,13 @@ def test_header_names_are_matched_whatever_their_case_and_few_are_kept() -> None
     assert len(receiver._NAMES) <= receiver.NAMES_KEPT
 
 
+def test_a_header_given_twice_is_looked_up_by_its_first_value_and_joined_in_json() -> None:
+    h = Harness(ReceiverSettings())
+    headers = [(b"x-wx-gtrid", b"first"), (b"x-note", b"a"), (b"x-wx-gtrid", b"second"), (b"x-note", b"b")]
+    assert _asgi_post(h.app, headers, RECEIPT)[0]["status"] == 200
+    assert (h.last.gtrid, h.last.as_dict()["headers"]) == ("first", {"x-wx-gtrid": "first, second", "x-note": "a, b"})
+
+
 # ------------------------------------------------------------------------------------------- refusals
 
 
