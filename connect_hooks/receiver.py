@@ -122,6 +122,10 @@ class Signature(enum.StrEnum):
     __hash__ = str.__hash__
 
 
+#: Each verdict's text (``str()`` of an Enum runs Python code; a record is written per request).
+_SIGNATURE_TEXT = {signature: str(signature) for signature in Signature}
+
+
 @dataclass(frozen=True)
 class Classification:
     """What a payload is: a delivery receipt or an inbound message/event, its channel and status or event."""
@@ -243,6 +247,7 @@ class Received:
 
     def as_dict(self) -> dict[str, Any]:
         """The NDJSON/--json record. Headers and body as received; never the secret."""
+        what = self.classification
         record: dict[str, Any] = {
             "time": iso_milliseconds(self.time),
             "method": self.method,
@@ -250,10 +255,10 @@ class Received:
             "headers": _headers_dict(self.headers),
             "gtrid": self.gtrid,
             "attempt": self.attempt,
-            "kind": None if self.classification is None else self.classification.kind,
-            "channel": None if self.classification is None else self.classification.channel,
-            "what": None if self.classification is None else self.classification.what,
-            "signature": str(self.signature),
+            "kind": None if what is None else what.kind,
+            "channel": None if what is None else what.channel,
+            "what": None if what is None else what.what,
+            "signature": _SIGNATURE_TEXT[self.signature],
             "algorithm": self.algorithm,
             "status": self.status,
             "reason": self.reason,
