@@ -50,7 +50,11 @@ GTRID_HEADER = "x-wx-gtrid"
 REMEMBERED = 10_000
 #: Bodies up to this size get a diagnosis when their signature does not verify.
 DIAGNOSE_UP_TO = 256 * 1024
-_VERIFIES = f"{signing.HEADER} verifies (sha256)"
+#: At most this many header names are kept decoded (every request repeats a few; a sender can invent any number).
+NAMES_KEPT = 256
+_NAMES: dict[bytes, str] = {}
+#: The reason a signature verifies, per algorithm.
+_VERIFIES = {algorithm: f"{signing.HEADER} verifies ({algorithm})" for algorithm in signing.ALGORITHMS}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -282,11 +286,6 @@ def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 Observer = Callable[[Received], None]
-
-#: Header names decoded so far, by their bytes: every request repeats the same few names.
-_NAMES: dict[bytes, str] = {}
-#: At most this many names are kept (a sender can make up any number of them).
-NAMES_KEPT = 256
 #: Passes a request (headers, body) on to the app and returns the hop: ``relay.Relay.forward``.
 Forward = Callable[[tuple[tuple[str, str], ...], bytes], Awaitable[Hop]]
 
@@ -611,7 +610,7 @@ class _Request:
             and header.isascii()  # compare_digest refuses other text
             and hmac.compare_digest(header, "sha256=" + keyed.digest(body))
         ):
-            return Signature.VALID, "sha256", _VERIFIES
+            return Signature.VALID, "sha256", _VERIFIES["sha256"]
         parsed = signing.parse_header(header) if header is not None else None
         algorithm = parsed[0] if parsed is not None else None
         secret = self.settings.secret
@@ -622,7 +621,7 @@ class _Request:
         # signing.verify(body, header, secret), without parsing the header a second time nor keying again
         assert keyed is not None  # made from the same settings.secret
         if parsed is not None and hmac.compare_digest(keyed.digest(body, parsed[0]), parsed[1]):
-            return Signature.VALID, algorithm, f"{signing.HEADER} verifies ({algorithm})"
+            return Signature.VALID, algorithm, _VERIFIES[parsed[0]]
         state = Signature.MISMATCH if parsed is not None else Signature.MALFORMED
         diagnosis = diagnose(body, header, secret) if len(body) <= DIAGNOSE_UP_TO else None
         if diagnosis is not None and diagnosis.cause is not None:
