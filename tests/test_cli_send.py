@@ -217,6 +217,15 @@ def test_people_get_a_timeline_and_a_closing_line() -> None:
     assert "inbound/sms/mo: delivered after 2 attempts" in out
 
 
+def test_people_see_the_url_as_sent() -> None:
+    # Rich would read "[/x]" as a closing markup tag (a traceback after the delivery) and ":smile:" as an emoji.
+    with ScriptedServer(script=[200]) as server:
+        url = f"{server.url}/[/x]/:smile:"
+        code, out, _ = send("inbound/sms/mo", url, "--fast")
+    assert (code, server.posts[0].path) == (0, "/hooks/[/x]/:smile:")
+    assert out.splitlines()[0] == f"inbound/sms/mo \N{RIGHTWARDS ARROW} {url}"
+
+
 def test_https_with_the_local_ca(test_ca: LocalCA) -> None:
     with ScriptedServer(script=[200], tls=test_ca.server_context()) as server:
         code, out, err = send("inbound/sms/mo", server.url, "--fast", "--json", "--ca-bundle", str(test_ca.ca_path))

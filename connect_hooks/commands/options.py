@@ -66,9 +66,11 @@ def policy_options(func: F) -> F:
 
 
 def console(*, stderr: bool = False) -> Console:
+    """Rich output for people. No markup and no emoji codes: what we print (URLs, targets, answers,
+    header values) is the user's text and shows as sent, ``[/x]`` and ``:smile:`` included."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def dump_json(document: Any) -> None:
