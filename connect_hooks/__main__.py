@@ -1,3 +1,3 @@
-from connect_hooks.cli import main
+from connect_hooks.cli import run
 
-main()
+run()

@@ -123,3 +123,35 @@ def test_one_sample_send_loads_no_other_command_core() -> None:
     assert len(server.posts) == 1
     unneeded = {"connect_hooks.endpoint", "connect_hooks.replay", "connect_hooks.clientcert"}
     assert sorted(unneeded & set(loaded["core"])) == []
+
+
+FROZEN_AT_EXIT = """
+import atexit, gc, runpy, sys
+from importlib.metadata import entry_points
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+sys.argv = ["connect-hooks", "--version"]
+if "{entry}" == "script":
+    entry_points(group="console_scripts")["connect-hooks"].load()()
+else:
+    runpy.run_module("connect_hooks", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("entry", ["script", "python -m"])
+def test_the_program_leaves_without_the_exit_time_collection(entry: str) -> None:
+    """Both ways of running connect-hooks freeze the collector's objects on the way out (cli.run):
+    the interpreter's last collections cost a fifth of a one-sample send (bench/startup)."""
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN_AT_EXIT.replace("{entry}", entry)], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "frozen at exit: True")
+    assert done.stdout.startswith("connect-hooks, version ")
+
+
+def test_main_keeps_the_collector_as_it_was() -> None:
+    """Tests and library users call main (CliRunner does): their process must go on collecting."""
+    import gc
+
+    before = gc.get_freeze_count()
+    assert CliRunner().invoke(main, ["--version"]).exit_code == 0
+    assert gc.get_freeze_count() == before
