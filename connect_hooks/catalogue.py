@@ -176,6 +176,10 @@ GENERATORS: dict[str, str] = {
 }
 
 
+#: Unseeded ids come from one generator seeded once from the OS (seeding one costs as much as a render).
+_UNSEEDED = random.Random()
+
+
 class Generators:
     """Fresh values for generated fields: random ids and the current time, or seeded ones.
 
@@ -184,7 +188,7 @@ class Generators:
     """
 
     def __init__(self, seed: int | None = None, now: dt.datetime | None = None, name: str = "") -> None:
-        self.random = random.Random(f"{seed}:{name}" if seed is not None else None)
+        self.random = random.Random(f"{seed}:{name}") if seed is not None else _UNSEEDED
         if now is None:
             now = SEED_EPOCH if seed is not None else dt.datetime.now(dt.UTC).astimezone()
         self.now = now
@@ -234,10 +238,10 @@ def render_document(
     gen = Generators(seed, now, template.name)
     for path, generator in template.generated:
         fresh = setpath.Assignment(path=tuple(path.split(".")), value=gen.lookup(generator)(), text=path)
-        document = setpath.apply(document, fresh)
+        setpath.assign(document, fresh)  # in place: the copy is ours
     for assignment in assignments:
         try:
-            document = setpath.apply(document, assignment)
+            setpath.assign(document, assignment)
         except BadInput as exc:
             raise BadInput(f"{template.name}: {exc}") from None
     return document

@@ -115,7 +115,17 @@ def _index(node: list[Any], key: str, here: tuple[str, ...], assignment: Assignm
 def apply(document: Any, assignment: Assignment) -> Any:
     """A copy of ``document`` with the assignment made; bad input when the path cannot be reached."""
     result = copy.deepcopy(document)
-    node = result
+    assign(result, assignment)
+    return result
+
+
+def assign(document: Any, assignment: Assignment) -> None:
+    """Make the assignment in ``document`` itself; bad input when the path cannot be reached.
+
+    For a document of one's own (a fresh copy): it saves a copy per assignment, which for a
+    rendered sample's generated fields was most of the rendering.
+    """
+    node = document
     *parents, last = assignment.path
     here: tuple[str, ...] = ()
     for key in parents:
@@ -148,4 +158,3 @@ def apply(document: Any, assignment: Assignment) -> Any:
             f"cannot set {assignment.dotted!r}: {_describe(here)} is {_kind(node)}, "
             "not an object or a list: set it whole instead"
         )
-    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_hooks.errors import BadInput
-from connect_hooks.setpath import Assignment, apply, parse
+from connect_hooks.setpath import Assignment, apply, assign, parse
 
 DOC: dict[str, Any] = {
     "envelope": {"info": {"code": "7500", "count": "1"}, "transid": "t-1"},
@@ -77,6 +78,12 @@ def test_sets_an_existing_nested_key_without_touching_the_original() -> None:
     out = apply(DOC, parse("envelope.info.code=7501"))
     assert out["envelope"]["info"]["code"] == "7501"
     assert DOC["envelope"]["info"]["code"] == "7500"
+
+
+def test_assign_changes_the_document_it_is_given() -> None:
+    mine = copy.deepcopy(DOC)
+    assign(mine, parse("envelope.info.code=7501"))
+    assert (mine["envelope"]["info"]["code"], DOC["envelope"]["info"]["code"]) == ("7501", "7500")
 
 
 def test_creates_a_missing_key_when_its_parent_exists() -> None:
