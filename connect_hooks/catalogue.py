@@ -253,8 +253,46 @@ def compact(document: Any) -> bytes:
 
 
 def render(name: str, *, seed: int | None = None, sets: Sequence[str] = (), now: dt.datetime | None = None) -> bytes:
-    """The bytes ``send`` signs and POSTs for sample ``name``."""
-    return compact(render_document(get(name), seed=seed, sets=sets, now=now))
+    """The bytes ``send`` signs and POSTs for sample ``name``.
+
+    Without ``--set`` the fresh values are put between the template's fixed bytes (``_wire``):
+    the same bytes as ``compact(render_document(...))`` at a fraction of the cost, which matters
+    when a burst renders every copy afresh (a test holds the two equal for every sample).
+    """
+    template = get(name)
+    if sets:
+        return compact(render_document(template, seed=seed, sets=sets, now=now))
+    fixed, slots = _wire(name)
+    gen = Generators(seed, now, template.name)
+    values = [json.dumps(gen.lookup(generator)(), ensure_ascii=False).encode() for _, generator in template.generated]
+    parts = [fixed[0]]
+    for slot, after in zip(slots, fixed[1:], strict=True):
+        parts.append(values[slot])
+        parts.append(after)
+    return b"".join(parts)
+
+
+@cache
+def _wire(name: str) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """Sample ``name``'s compact bytes cut around its generated values: the fixed pieces, and for
+    each gap the index (in ``generated``, the order values are drawn in) of the value it takes."""
+    from connect_hooks import setpath
+
+    template = get(name)
+    document = copy.deepcopy(template.payload)
+    marks = {}
+    for index, (path, _) in enumerate(template.generated):
+        mark = f"\x00{index}\x00"  # JSON writes it as "\u0000<index>\u0000": no sample holds that
+        setpath.assign(document, setpath.Assignment(path=tuple(path.split(".")), value=mark, text=path))
+        marks[json.dumps(mark).encode()] = index
+    wire = compact(document)
+    fixed, slots, start = [], [], 0
+    for found in sorted((wire.index(encoded), encoded) for encoded in marks):
+        fixed.append(wire[start : found[0]])
+        slots.append(marks[found[1]])
+        start = found[0] + len(found[1])
+    fixed.append(wire[start:])
+    return tuple(fixed), tuple(slots)
 
 
 # ------------------------------------------------------------------------------------- schemas

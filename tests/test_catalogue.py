@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connect_hooks import catalogue
 from connect_hooks.errors import BadInput
@@ -274,6 +276,19 @@ def test_every_sample_generates_its_transaction_id_and_time_with_known_generator
         if not all(generated.get(p, "").startswith("timestamp") for p in times):
             wrong.append((name, "time"))
     assert wrong == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(NAMES),
+    seed=st.integers(min_value=-(2**63), max_value=2**63),
+    now=st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5, minutes=-30))])),
+)
+def test_render_puts_fresh_values_between_the_templates_fixed_bytes(name: str, seed: int, now: dt.datetime) -> None:
+    """render's fast path (no --set) gives exactly the bytes of the general one: the document
+    rendered, then written compact."""
+    general = catalogue.compact(catalogue.render_document(catalogue.get(name), seed=seed, now=now))
+    assert catalogue.render(name, seed=seed, now=now) == general
 
 
 def test_generators_make_strings_and_no_other_exists() -> None:
