@@ -194,7 +194,7 @@ def serve(app: Any, *, tls: dict[str, Any] | None = None) -> Iterator[int]:
     """Serve ``app`` on 127.0.0.1 (OS-assigned port) in a thread; yields the port."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto TCP: asyncio turns Nagle off
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
