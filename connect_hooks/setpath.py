@@ -12,7 +12,6 @@ that does exist, so the user knows where the template stops.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,18 +111,11 @@ def _index(node: list[Any], key: str, here: tuple[str, ...], assignment: Assignm
     return int(key)
 
 
-def apply(document: Any, assignment: Assignment) -> Any:
-    """A copy of ``document`` with the assignment made; bad input when the path cannot be reached."""
-    result = copy.deepcopy(document)
-    assign(result, assignment)
-    return result
-
-
 def assign(document: Any, assignment: Assignment) -> None:
     """Make the assignment in ``document`` itself; bad input when the path cannot be reached.
 
-    For a document of one's own (a fresh copy): it saves a copy per assignment, which for a
-    rendered sample's generated fields was most of the rendering.
+    Give it a document of your own (``catalogue.render_document`` makes one copy of the template
+    and makes every generated field and ``--set`` in it).
     """
     node = document
     *parents, last = assignment.path
