@@ -223,7 +223,7 @@ def charged_seconds(fault: Fault | None, elapsed: float, timeout: float) -> floa
 
 async def make_attempt(
     notification: Notification,
-    url: str,
+    url: str | httpx.URL,
     policy: Policy,
     number: int,
     scheduled_at: float,

@@ -120,6 +120,7 @@ async def deliver_all(
     if rate is not None and not rate > 0:
         raise ValueError("rate must be positive")
     clock = clock or Clock()
+    target = httpx.URL(url)  # parsed once, not once per attempt
     pending: Iterator[tuple[int, Notification]] = enumerate(notifications)
     next_arrival: tuple[int, Notification] | None = next(pending, None)
     heap: list[tuple[float, int, int, float, _Story]] = []  # key..., real time its attempt was answered, story
@@ -194,7 +195,7 @@ async def deliver_all(
     def launch(story: _Story, due: float, intended: float) -> None:
         number = len(story.attempts) + 1
         coro = make_attempt(
-            story.notification, url, policy, number, due, client=client, now=clock.now, intended=intended
+            story.notification, target, policy, number, due, client=client, now=clock.now, intended=intended
         )
         task = asyncio.ensure_future(coro)
         in_flight[task] = (story, due)
