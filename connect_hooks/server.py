@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from connect_hooks.errors import BadInput
+from connect_hooks.heap import settle_malloc
 from connect_hooks.receiver import Receive, Scope, Send
 from connect_hooks.tls import LocalTLS
 
 #: Seconds uvicorn waits for requests still in flight when stopping, before cancelling them.
 GRACEFUL_SHUTDOWN = 1
-#: A block freed once before serving, bigger than asyncio's 256 KiB read buffer: see ``settle_malloc``.
-SETTLE_BLOCK = 1024 * 1024
 
 
 class App(Protocol):
@@ -82,21 +81,6 @@ def bind(host: str, port: int, *, port_option: str = "--port") -> socket.socket:
             raise BadInput(f"{host} is not an address of this machine: give e.g. 127.0.0.1 with --host") from None
         raise BadInput(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
     return sock
-
-
-def settle_malloc() -> None:
-    """Have glibc's malloc serve asyncio's read buffers from its heap, not from fresh mmaps.
-
-    asyncio reads a socket into a new 256 KiB buffer, then shrinks it to what arrived. glibc maps a
-    block that big with mmap until its mmap threshold has grown, which happens when a mapped block
-    above the threshold is freed; until then every read costs mmap, mremap, munmap and a page
-    fault. Whether a process got there depends on what it happened to free while importing: a bare
-    uvicorn app had, ``listen`` had not (measured: 1.9 page faults and 1.5 syscalls per request more,
-    a fifth of its throughput). Freeing one mapped block of 1 MiB moves the threshold past the read
-    buffer for good. With another malloc, this is one allocation and nothing more.
-    """
-    block = bytes(SETTLE_BLOCK)  # calloc: mapped, and not written to
-    del block
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from connect_hooks.errors import BadInput
+from connect_hooks.heap import settle_malloc
 
 if TYPE_CHECKING:
     from connect_hooks.clientcert import ClientCert
@@ -65,6 +66,7 @@ def make_client(
 
         oauth = auth if isinstance(auth, OAuth2ClientCredentials) else None
     tls = tls or client_cert is not None or (oauth is not None and oauth.needs_tls)
+    settle_malloc()  # each answer is read into a 256 KiB buffer: from the heap, not a fresh mapping
     client = httpx.AsyncClient(
         verify=ssl_context(ca_bundle=ca_bundle, insecure=insecure, client_cert=client_cert) if tls else False,
         follow_redirects=False,
