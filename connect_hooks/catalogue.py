@@ -27,9 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connect_hooks.errors import BadInput
+
+if TYPE_CHECKING:
+    from connect_hooks import setpath
 
 #: A fixed instant for seeded renders, so the same seed gives the same bytes on any day.
 SEED_EPOCH = dt.datetime(2026, 1, 15, 9, 30, 0, tzinfo=dt.UTC)
@@ -237,14 +240,20 @@ def render_document(
     document = copy.deepcopy(template.payload)  # never hand out the cached template itself
     gen = Generators(seed, now, template.name)
     for path, generator in template.generated:
-        fresh = setpath.Assignment(path=tuple(path.split(".")), value=gen.lookup(generator)(), text=path)
-        setpath.assign(document, fresh)  # in place: the copy is ours
+        setpath.assign(document, _at(path, gen.lookup(generator)()))  # in place: the copy is ours
     for assignment in assignments:
         try:
             setpath.assign(document, assignment)
         except BadInput as exc:
             raise BadInput(f"{template.name}: {exc}") from None
     return document
+
+
+def _at(path: str, value: str) -> setpath.Assignment:
+    """A generated field's value as an assignment (its ``generated`` path is dotted, as ``--set``'s)."""
+    from connect_hooks import setpath
+
+    return setpath.Assignment(path=tuple(path.split(".")), value=value, text=path)
 
 
 def compact(document: Any) -> bytes:
@@ -283,7 +292,7 @@ def _wire(name: str) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
     marks = {}
     for index, (path, _) in enumerate(template.generated):
         mark = f"\x00{index}\x00"  # JSON writes it as "\u0000<index>\u0000": no sample holds that
-        setpath.assign(document, setpath.Assignment(path=tuple(path.split(".")), value=mark, text=path))
+        setpath.assign(document, _at(path, mark))
         marks[json.dumps(mark).encode()] = index
     wire = compact(document)
     fixed, slots, start = [], [], 0
