@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connect_hooks.logfile import body_fields
+from connect_hooks.redaction import redact_mapping, redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -58,11 +59,11 @@ class Hop:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "url": self.url,
+            "url": redact_url(self.url),
             "status": self.status,
             "error": self.error,
             "elapsed_ms": round(self.elapsed_ms, 1),
-            "headers": dict(self.headers),
+            "headers": redact_mapping(dict(self.headers)),  # the app's Set-Cookie is a credential too
             **body_fields(self.body),
         }
 

@@ -18,6 +18,7 @@ from rich.text import Text
 from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
+from connect_hooks.redaction import redact_url
 from connect_hooks.summary import Percentiles, Summary
 
 if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
@@ -60,7 +61,7 @@ def attempt_line(target: str, attempt: Attempt) -> Text:
 
 
 def delivery_table(delivery: Delivery) -> Table:
-    table = Table(title=f"{delivery.target} → {delivery.url}", title_justify="left", expand=False)
+    table = Table(title=f"{delivery.target} → {redact_url(delivery.url)}", title_justify="left", expand=False)
     table.add_column("attempt", justify="right")
     table.add_column("at", justify="right")
     table.add_column("answer")
@@ -225,7 +226,7 @@ def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> 
 
 def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
     """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
-    urls = {item.url for item in planned}
+    urls = {redact_url(item.url) for item in planned}
     one_url = next(iter(urls)) if len(urls) == 1 else None
     title = f"replay --dry-run to {one_url}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
     table = Table(title=title, title_justify="left", expand=False)
@@ -246,7 +247,7 @@ def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
         signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
         row: list[str | Text] = [str(recorded.line), item.notification.target, gtrid, was]
         row += [str(len(item.notification.body)), signed]
-        table.add_row(*row, *([item.url] if one_url is None else []))
+        table.add_row(*row, *([redact_url(item.url)] if one_url is None else []))
     console.print(table)
     n = len(planned)
     console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))
