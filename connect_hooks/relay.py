@@ -48,7 +48,7 @@ Headers = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Hop:
-    """The forward hop: where the request went and what the app answered (or why it did not)."""
+    """The forward hop: where the request went (its password redacted) and what the app answered (or why not)."""
 
     url: str
     status: int | None  # None: no answer (unreachable, or too slow)
@@ -108,7 +108,8 @@ class Relay:
         started = time.monotonic()
 
         def hop(status: int | None, answer: Headers = (), content: bytes = b"", error: str | None = None) -> Hop:
-            return Hop(url, status, answer, content, (time.monotonic() - started) * 1000, error)
+            # the hop is a record (logs, --json, reasons): a password in the URL stays out of it
+            return Hop(redact_url(url), status, answer, content, (time.monotonic() - started) * 1000, error)
 
         async def exchange() -> Hop:
             response = await self.client.send(request, stream=True)
