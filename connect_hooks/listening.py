@@ -52,6 +52,7 @@ class ListenSettings:
     forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
     inspect: bool = False  # serve the inspector too, on host:inspect_port
     inspect_port: int = DEFAULT_INSPECT_PORT
+    allow_hosts: tuple[str, ...] = ()  # host names the inspector answers besides localhost (listen --allow-host)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Listener:
         self.app = ReceiverApp(settings.receiver, self._observe, forward=forward)
         self.inspector: Inspector | None = None
         if settings.inspect:
-            self.inspector = Inspector(loopback_only=is_loopback(settings.host))
+            self.inspector = Inspector(loopback_only=is_loopback(settings.host), allowed_hosts=settings.allow_hosts)
             self.observers.append(self.inspector.observe)
         self._sock: socket.socket | None = None
         self._inspector_sock: socket.socket | None = None
