@@ -21,17 +21,23 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from connect_hooks.inspector import DEFAULT_PORT as DEFAULT_INSPECT_PORT
 from connect_hooks.inspector import Inspector
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+from connect_hooks.receiver_auth import RequiredAuth
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
-from connect_hooks.relay import Relay
+from connect_hooks.relay import Hop, Relay
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import LocalTLS, MutualTLS
 from connect_hooks.urls import is_loopback
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connect_hooks.credentials import AuthSettings
 
 #: At most this many seconds between a request and its line on the output.
 FLUSH_EVERY = 0.05
@@ -53,6 +59,8 @@ class ListenSettings:
     inspect: bool = False  # serve the inspector too, on host:inspect_port
     inspect_port: int = DEFAULT_INSPECT_PORT
     allow_hosts: tuple[str, ...] = ()  # host names the inspector answers besides localhost (listen --allow-host)
+    # What receiver.auth was made from: the inspector's replays to the receiver present these credentials.
+    required_auth: RequiredAuth | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -257,15 +265,29 @@ class Listener:
         from connect_hooks.transport import make_client
 
         ca = self._tls.ca_path if self._tls is not None else None
-        itself = Relay(where.url, self.settings.forward_timeout, client=make_client(ca_bundle=ca))
+        gate = self.settings.receiver.auth
+        credentials = replay_credentials(self.settings.required_auth, where.url) if gate is not None else None
+        client = make_client(ca_bundle=ca, auth=None if credentials is None else build_auth(credentials))
+        itself = Relay(where.url, self.settings.forward_timeout, client=client)
         stack.push_async_callback(itself.aclose)
         relay = self.relay
 
         async def replay(record: Received, to: str) -> dict[str, Any]:
             if to == "app" and relay is not None:
                 hop = await relay.forward(record.headers, record.body)
-            else:
+            elif gate is None:
                 hop = await itself.forward(record.headers, record.body, url=where.url + record.path)
+            elif credentials is None:  # a request doomed to 401 is not sent
+                why = (
+                    f"not sent: the receiver requires {gate.kind} auth, and the inspector was not given its credentials"
+                )
+                hop = Hop(where.url + record.path, None, (), b"", 0.0, why)
+            elif record.path == gate.token_path:
+                why = "not sent: a token request's body (it holds the client secret) is not kept"
+                hop = Hop(where.url + record.path, None, (), b"", 0.0, why)
+            else:  # the recorded credentials are redacted: the replay presents the receiver's own, afresh
+                headers = tuple((n, v) for n, v in record.headers if n not in gate.secret_headers | SIGNED_AFRESH)
+                hop = await itself.forward(headers, record.body, url=where.url + record.path)
             return {"to": to, **hop.as_dict()}
 
         self.inspector.replayer = replay
@@ -274,6 +296,40 @@ class Listener:
             "forward_to": self.settings.forward_to,
             "verifies": self.settings.receiver.secret is not None,
         }
+
+
+#: Headers of a recorded request that a replay's fresh credentials replace (AWS SigV4 signs with a new date).
+SIGNED_AFRESH = frozenset({"x-amz-date", "x-amz-content-sha256"})
+
+
+def replay_credentials(required: RequiredAuth | None, url: str) -> AuthSettings | None:
+    """What the sender presents to a receiver that requires ``required`` (served at ``url``); None: unknown."""
+    from connect_hooks.credentials import AuthSettings
+    from connect_hooks.receiver_auth import TOKEN_PATH
+
+    if required is None:
+        return None
+    r = required
+    if r.kind == "bearer":  # tokens from the receiver's own token endpoint, as any sender gets them
+        return AuthSettings("oauth2", token_url=url + TOKEN_PATH, client_id=r.client_id, client_secret=r.client_secret)
+    return AuthSettings(
+        r.kind,
+        user=r.user,
+        password=r.password,
+        api_key_header=r.api_key_header,
+        api_key=r.api_key,
+        aws_region=r.aws_region,
+        aws_service=r.aws_service,
+        aws_access_key_id=r.aws_access_key_id,
+        aws_secret_access_key=r.aws_secret_access_key,
+        aws_session_token=r.aws_session_token,
+    )
+
+
+def build_auth(credentials: AuthSettings) -> httpx.Auth:
+    from connect_hooks.auth import build
+
+    return build(credentials)
 
 
 def log_record(record: Received) -> dict[str, object]:

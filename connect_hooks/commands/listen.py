@@ -129,6 +129,7 @@ def listen(
 
     from connect_hooks import listening, receiver
     from connect_hooks.commands import listen_auth
+    from connect_hooks.receiver_auth import make_verifier
 
     if forward_to is not None:
         from urllib.parse import urlsplit
@@ -160,12 +161,14 @@ def listen(
                 f"--allow-host {name!r} is not a host name: give the name the browser uses, "
                 "without scheme nor port (e.g. --allow-host mybox.local)"
             )
+    required = listen_auth.required_auth(auth_options, environ=os.environ)
     settings = listening.ListenSettings(
         receiver=receiver.ReceiverSettings(
             secret=resolve_secret(ctx, secret, secret_file),
             script=receiver.Script(receiver.parse_respond(respond), delay),
-            auth=listen_auth.receiver_auth(auth_options, environ=os.environ),
+            auth=make_verifier(required) if required is not None else None,
         ),
+        required_auth=required,
         host=host,
         port=port,
         tls=tls,
