@@ -37,7 +37,9 @@ from connect_hooks.urls import is_loopback
 if TYPE_CHECKING:
     import httpx
 
+    from connect_hooks.clientcert import ClientCert
     from connect_hooks.credentials import AuthSettings
+    from connect_hooks.receiver_auth import Verifier
 
 #: At most this many seconds between a request and its line on the output.
 FLUSH_EVERY = 0.05
@@ -264,29 +266,26 @@ class Listener:
         assert self.inspector is not None
         from connect_hooks.transport import make_client
 
-        ca = self._tls.ca_path if self._tls is not None else None
+        tls = self._tls
         gate = self.settings.receiver.auth
         credentials = replay_credentials(self.settings.required_auth, where.url) if gate is not None else None
-        client = make_client(ca_bundle=ca, auth=None if credentials is None else build_auth(credentials))
-        itself = Relay(where.url, self.settings.forward_timeout, client=client)
+        client = make_client(
+            ca_bundle=tls.ca_path if tls is not None else None,
+            auth=build_auth(credentials) if credentials is not None else None,
+            client_cert=issued_client_cert(tls),
+        )
+        itself = Relay(where.url, self.settings.forward_timeout, client=client, name="the receiver")
         stack.push_async_callback(itself.aclose)
         relay = self.relay
 
         async def replay(record: Received, to: str) -> dict[str, Any]:
             if to == "app" and relay is not None:
                 hop = await relay.forward(record.headers, record.body)
-            elif gate is None:
-                hop = await itself.forward(record.headers, record.body, url=where.url + record.path)
-            elif credentials is None:  # a request doomed to 401 is not sent
-                why = (
-                    f"not sent: the receiver requires {gate.kind} auth, and the inspector was not given its credentials"
-                )
-                hop = Hop(where.url + record.path, None, (), b"", 0.0, why)
-            elif record.path == gate.token_path:
-                why = "not sent: a token request's body (it holds the client secret) is not kept"
-                hop = Hop(where.url + record.path, None, (), b"", 0.0, why)
-            else:  # the recorded credentials are redacted: the replay presents the receiver's own, afresh
-                headers = tuple((n, v) for n, v in record.headers if n not in gate.secret_headers | SIGNED_AFRESH)
+            elif (why := cannot_replay(record, gate, credentials is not None, tls)) is not None:
+                hop = Hop(where.url + record.path, None, (), b"", 0.0, f"not sent: {why}")  # it could only fail
+            else:  # recorded credentials are redacted: a replay presents the receiver's own, afresh
+                drop = gate.secret_headers | SIGNED_AFRESH if gate is not None else frozenset()
+                headers = tuple((n, v) for n, v in record.headers if n not in drop)
                 hop = await itself.forward(headers, record.body, url=where.url + record.path)
             return {"to": to, **hop.as_dict()}
 
@@ -300,6 +299,28 @@ class Listener:
 
 #: Headers of a recorded request that a replay's fresh credentials replace (AWS SigV4 signs with a new date).
 SIGNED_AFRESH = frozenset({"x-amz-date", "x-amz-content-sha256"})
+
+
+def cannot_replay(record: Received, gate: Verifier | None, credentials: bool, tls: LocalTLS | None) -> str | None:
+    """Why a replay of ``record`` to the receiver would be refused whatever it sent; None when it can go."""
+    if tls is not None and tls.client_ca_path is not None and tls.client is None:
+        return "the receiver requires a client certificate signed by --client-ca, and the inspector holds none"
+    if gate is None:
+        return None
+    if not credentials:
+        return f"the receiver requires {gate.kind} auth, and the inspector was not given its credentials"
+    if record.path == gate.token_path:
+        return "a token request's body (it holds the client secret) is not kept"
+    return None
+
+
+def issued_client_cert(tls: LocalTLS | None) -> ClientCert | None:
+    """The client certificate the local test CA issued (listen --require-client-cert), for the inspector's replays."""
+    if tls is None or tls.client is None:
+        return None
+    from connect_hooks.clientcert import load_client_cert
+
+    return load_client_cert(str(tls.client.pem_path))
 
 
 def replay_credentials(required: RequiredAuth | None, url: str) -> AuthSettings | None:

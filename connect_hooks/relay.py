@@ -76,10 +76,18 @@ def forwarded_headers(headers: Headers) -> Headers:
 class Relay:
     """Forward to ``url`` within ``timeout`` seconds; ``client`` is injectable (tests use a MockTransport)."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: httpx.AsyncClient | None = None,
+        *,
+        name: str = "the app",  # what the errors call it (the inspector replays to "the receiver" too)
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self._client = client
+        self.name = name
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -114,10 +122,10 @@ class Relay:
         try:
             return await asyncio.wait_for(exchange(), self.timeout)
         except TimeoutError:
-            return hop(None, error=f"the app did not answer within {self.timeout:g} s")
+            return hop(None, error=f"{self.name} did not answer within {self.timeout:g} s")
         except (httpx.HTTPError, ValueError) as exc:  # ValueError: httpx refused a header or the URL
             detail = str(exc) or type(exc).__name__
-            return hop(None, error=f"cannot reach the app ({detail})")
+            return hop(None, error=f"cannot reach {self.name} ({detail})")
 
     def _request(self, url: str, headers: Headers, body: bytes) -> httpx.Request:
         """The request to the app: header values go out as the bytes received (latin-1 both ways: obs-text too)."""

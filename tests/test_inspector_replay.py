@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,7 +45,9 @@ class View:
 Story = Callable[[httpx.AsyncClient, str], Awaitable[None]]
 
 
-def replayed(settings: ListenSettings, first: Story, number: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def replayed(
+    settings: ListenSettings, first: Story, number: int = 1, *, seen: list[Started] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``first(client, receiver URL)`` posts one request; the inspector replays request ``number`` to the receiver.
 
     Returns what the replay answered (what the page shows) and the inspector's download afterwards.
@@ -59,6 +62,8 @@ def replayed(settings: ListenSettings, first: Story, number: int = 1) -> tuple[d
                     await view.up.wait()
                     started = view.where[0]
                     assert started.inspector is not None
+                    if seen is not None:
+                        seen.append(started)
                     async with httpx.AsyncClient(trust_env=False) as client:
                         await first(client, started.where.url)
                         answer = await client.post(
@@ -181,3 +186,53 @@ def test_a_token_request_is_not_replayed_its_body_was_not_kept() -> None:
     assert answer["status"] is None
     assert answer["error"] == "not sent: a token request's body (it holds the client secret) is not kept"
     assert [r["path"] for r in records] == ["/oauth/token", "/hooks"]
+
+
+def test_under_require_client_cert_the_replay_presents_the_issued_certificate() -> None:
+    from connect_hooks.tls import MutualTLS
+
+    settings = inspecting(tls=True, mutual=MutualTLS())
+    seen: list[Started] = []
+
+    async def with_cert(client: httpx.AsyncClient, url: str) -> None:
+        import ssl
+
+        started = seen[0]
+        assert started.tls is not None and started.tls.client is not None
+        context = ssl.create_default_context(cafile=started.tls.ca_path)
+        context.load_cert_chain(started.tls.client.pem_path)
+        async with httpx.AsyncClient(trust_env=False, verify=context) as mtls:
+            assert (await mtls.post(url + "/hooks", content=BODY)).status_code == 200
+
+    answer, records = replayed(settings, with_cert, seen=seen)
+    assert (answer["status"], answer["error"]) == (200, None)
+    assert [(r["status"], r["attempt"]) for r in records] == [(200, 1), (200, 2)]
+
+
+def test_under_client_ca_the_replay_is_not_sent_and_says_why(tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    from connect_hooks.tls import MutualTLS
+
+    users_ca = trustme.CA()
+    users_ca.cert_pem.write_to_path(str(tmp_path / "clients-ca.pem"))
+    mine = users_ca.issue_cert("webex.test")
+    seen: list[Started] = []
+
+    async def with_cert(client: httpx.AsyncClient, url: str) -> None:
+        started = seen[0]
+        assert started.tls is not None
+        context = ssl.create_default_context(cafile=started.tls.ca_path)
+        mine.configure_cert(context)
+        async with httpx.AsyncClient(trust_env=False, verify=context) as mtls:
+            assert (await mtls.post(url + "/hooks", content=BODY)).status_code == 200
+
+    settings = inspecting(tls=True, mutual=MutualTLS(client_ca=tmp_path / "clients-ca.pem"))
+    answer, records = replayed(settings, with_cert, seen=seen)
+    assert (answer["status"], answer["error"]) == (
+        None,
+        "not sent: the receiver requires a client certificate signed by --client-ca, and the inspector holds none",
+    )
+    assert [r["status"] for r in records] == [200]

@@ -314,3 +314,15 @@ def test_a_relay_that_fails_is_a_502_and_a_record_never_a_500() -> None:
         "character '\\xe9' in position 3: ordinal not in range(128))\n"
     )
     assert [(r.status, r.body) for r in records] == [(502, BODY)]
+
+
+def test_errors_name_what_the_relay_sends_to() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    async def story() -> str | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refused)) as client:
+            hop = await Relay("http://127.0.0.1:9/", client=client, name="the receiver").forward((), b"{}")
+        return hop.error
+
+    assert run(story()) == "cannot reach the receiver (connection refused)"
