@@ -11,8 +11,9 @@ It is fed the same records as the live view and the log (``Inspector.observe``),
 
 Nothing secret reaches the page: records never hold the hub secret, and credential headers
 (Authorization and the like) are shown redacted. The page is only answered for a loopback Host
-(so another site cannot rebind a name to it), and a replay needs a header no cross-site form can
-send. No click, no rich here.
+(an IP address too, when widened with ``--host``) or a name the user allowed (``--allow-host``),
+so another site cannot rebind a name to it; and a replay needs a header no cross-site form can send.
+No click, no rich here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ipaddress
 import json
 import secrets
 import urllib.parse
@@ -83,12 +85,20 @@ class Entry:
 class Inspector:
     """The inspector's ASGI app and its feed of records."""
 
-    def __init__(self, *, kept: int = KEPT, kept_bytes: int = KEPT_BYTES, loopback_only: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        kept: int = KEPT,
+        kept_bytes: int = KEPT_BYTES,
+        loopback_only: bool = True,
+        allowed_hosts: tuple[str, ...] = (),
+    ) -> None:
         self.entries: collections.deque[Entry] = collections.deque()
         self.kept = kept
         self.kept_bytes = kept_bytes
         self._bytes = 0
-        self.loopback_only = loopback_only
+        self.loopback_only = loopback_only  # bound to a loopback address: only loopback Hosts are answered
+        self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)  # listen --allow-host NAME
         self.config: dict[str, Any] = {}
         self.run = secrets.token_hex(4)  # event ids are RUN-N: a page left open across restarts starts afresh
         self.replayer: Replayer | None = None
@@ -128,8 +138,8 @@ class Inspector:
         method = str(scope.get("method", "GET")).upper()
         path = str(scope.get("path", "/"))
         headers = {bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1") for k, v in scope["headers"]}
-        if self.loopback_only and not _loopback_host(headers.get("host", "")):
-            await _answer(send, 421, b"the inspector answers only on 127.0.0.1, localhost or [::1]\n")
+        if not self.host_allowed(headers.get("host", "")):
+            await _answer(send, 421, self.refused_host().encode())
             return
         if method == "GET" and path == "/":
             await _answer(send, 200, _asset("index.html"), "text/html; charset=utf-8")
@@ -151,6 +161,30 @@ class Inspector:
             await self.replay(path, headers, receive, send)
         else:
             await _answer(send, 404, b"not found\n")
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether to answer a request for ``host`` (the Host header).
+
+        A name that is not loopback could be one a web page rebound to this address (DNS
+        rebinding): only names the user allowed are answered. Widened (not bound to loopback),
+        any IP literal is answered too: no page can make a browser send another site's name that way.
+        """
+        name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if not name:
+            return False
+        if is_loopback(name) or name.lower() in self.allowed_hosts:
+            return True
+        if self.loopback_only:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    def refused_host(self) -> str:
+        where = "127.0.0.1, localhost or [::1]" if self.loopback_only else "an IP address or localhost"
+        return f"the inspector answers only on {where}: open it so, or start listen with --allow-host NAME\n"
 
     async def events(self, headers: dict[str, str], receive: Receive, send: Send) -> None:
         run, _, number = headers.get("last-event-id", "").partition("-")
@@ -220,11 +254,6 @@ class Inspector:
             return
         result = await self.replayer(entry.record, to)
         await _answer(send, 200, json.dumps(result).encode(), "application/json")
-
-
-def _loopback_host(host: str) -> bool:
-    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
-    return bool(name) and is_loopback(name)
 
 
 def _asset(name: str) -> bytes:

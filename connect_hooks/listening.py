@@ -21,18 +21,26 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from connect_hooks.inspector import DEFAULT_PORT as DEFAULT_INSPECT_PORT
 from connect_hooks.inspector import Inspector
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+from connect_hooks.receiver_auth import RequiredAuth
 from connect_hooks.redaction import redact_url
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
-from connect_hooks.relay import Relay
+from connect_hooks.relay import Hop, Relay
 from connect_hooks.server import Serving, bind, serving
 from connect_hooks.tls import LocalTLS, MutualTLS
 from connect_hooks.urls import is_loopback
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connect_hooks.clientcert import ClientCert
+    from connect_hooks.credentials import AuthSettings
+    from connect_hooks.receiver_auth import Verifier
 
 #: At most this many seconds between a request and its line on the output.
 FLUSH_EVERY = 0.05
@@ -53,6 +61,9 @@ class ListenSettings:
     forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
     inspect: bool = False  # serve the inspector too, on host:inspect_port
     inspect_port: int = DEFAULT_INSPECT_PORT
+    allow_hosts: tuple[str, ...] = ()  # host names the inspector answers besides localhost (listen --allow-host)
+    # What receiver.auth was made from: the inspector's replays to the receiver present these credentials.
+    required_auth: RequiredAuth | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,7 @@ class Listener:
         self.app = ReceiverApp(settings.receiver, self._observe, forward=forward)
         self.inspector: Inspector | None = None
         if settings.inspect:
-            self.inspector = Inspector(loopback_only=is_loopback(settings.host))
+            self.inspector = Inspector(loopback_only=is_loopback(settings.host), allowed_hosts=settings.allow_hosts)
             self.observers.append(self.inspector.observe)
         self._sock: socket.socket | None = None
         self._inspector_sock: socket.socket | None = None
@@ -256,16 +267,27 @@ class Listener:
         assert self.inspector is not None
         from connect_hooks.transport import make_client
 
-        ca = self._tls.ca_path if self._tls is not None else None
-        itself = Relay(where.url, self.settings.forward_timeout, client=make_client(ca_bundle=ca))
+        tls = self._tls
+        gate = self.settings.receiver.auth
+        credentials = replay_credentials(self.settings.required_auth, where.url) if gate is not None else None
+        client = make_client(
+            ca_bundle=tls.ca_path if tls is not None else None,
+            auth=build_auth(credentials) if credentials is not None else None,
+            client_cert=issued_client_cert(tls),
+        )
+        itself = Relay(where.url, self.settings.forward_timeout, client=client, name="the receiver")
         stack.push_async_callback(itself.aclose)
         relay = self.relay
 
         async def replay(record: Received, to: str) -> dict[str, Any]:
             if to == "app" and relay is not None:
                 hop = await relay.forward(record.headers, record.body)
-            else:
-                hop = await itself.forward(record.headers, record.body, url=where.url + record.path)
+            elif (why := cannot_replay(record, gate, credentials is not None, tls)) is not None:
+                hop = Hop(where.url + record.path, None, (), b"", 0.0, f"not sent: {why}")  # it could only fail
+            else:  # recorded credentials are redacted: a replay presents the receiver's own, afresh
+                drop = gate.secret_headers | SIGNED_AFRESH if gate is not None else frozenset()
+                headers = tuple((n, v) for n, v in record.headers if n not in drop)
+                hop = await itself.forward(headers, record.body, url=where.url + record.path)
             return {"to": to, **hop.as_dict()}
 
         self.inspector.replayer = replay
@@ -274,6 +296,62 @@ class Listener:
             "forward_to": redact_url(self.settings.forward_to or "") or None,
             "verifies": self.settings.receiver.secret is not None,
         }
+
+
+#: Headers of a recorded request that a replay's fresh credentials replace (AWS SigV4 signs with a new date).
+SIGNED_AFRESH = frozenset({"x-amz-date", "x-amz-content-sha256"})
+
+
+def cannot_replay(record: Received, gate: Verifier | None, credentials: bool, tls: LocalTLS | None) -> str | None:
+    """Why a replay of ``record`` to the receiver would be refused whatever it sent; None when it can go."""
+    if tls is not None and tls.client_ca_path is not None and tls.client is None:
+        return "the receiver requires a client certificate signed by --client-ca, and the inspector holds none"
+    if gate is None:
+        return None
+    if not credentials:
+        return f"the receiver requires {gate.kind} auth, and the inspector was not given its credentials"
+    if record.path == gate.token_path:
+        return "a token request's body (it holds the client secret) is not kept"
+    return None
+
+
+def issued_client_cert(tls: LocalTLS | None) -> ClientCert | None:
+    """The client certificate the local test CA issued (listen --require-client-cert), for the inspector's replays."""
+    if tls is None or tls.client is None:
+        return None
+    from connect_hooks.clientcert import load_client_cert
+
+    return load_client_cert(str(tls.client.pem_path))
+
+
+def replay_credentials(required: RequiredAuth | None, url: str) -> AuthSettings | None:
+    """What the sender presents to a receiver that requires ``required`` (served at ``url``); None: unknown."""
+    from connect_hooks.credentials import AuthSettings
+    from connect_hooks.receiver_auth import TOKEN_PATH
+
+    if required is None:
+        return None
+    r = required
+    if r.kind == "bearer":  # tokens from the receiver's own token endpoint, as any sender gets them
+        return AuthSettings("oauth2", token_url=url + TOKEN_PATH, client_id=r.client_id, client_secret=r.client_secret)
+    return AuthSettings(
+        r.kind,
+        user=r.user,
+        password=r.password,
+        api_key_header=r.api_key_header,
+        api_key=r.api_key,
+        aws_region=r.aws_region,
+        aws_service=r.aws_service,
+        aws_access_key_id=r.aws_access_key_id,
+        aws_secret_access_key=r.aws_secret_access_key,
+        aws_session_token=r.aws_session_token,
+    )
+
+
+def build_auth(credentials: AuthSettings) -> httpx.Auth:
+    from connect_hooks.auth import build
+
+    return build(credentials)
 
 
 def log_record(record: Received) -> dict[str, object]:

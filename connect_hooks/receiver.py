@@ -577,7 +577,10 @@ class _Request:
         algorithm: str | None,
     ) -> None:
         """Pass the request on to the app; answer with its status, headers and body (502 without one)."""
-        hop = await forward(self.headers, body)
+        try:
+            hop = await forward(self.headers, body)
+        except Exception as exc:  # a fault of the relay itself: still an answer (502) and a record, never a 500
+            hop = Hop("the app", None, (), b"", 0.0, f"the relay failed ({type(exc).__name__}: {exc})")
         fields: dict[str, Any] = {
             "body": body,
             "size": len(body),

@@ -77,10 +77,18 @@ def forwarded_headers(headers: Headers) -> Headers:
 class Relay:
     """Forward to ``url`` within ``timeout`` seconds; ``client`` is injectable (tests use a MockTransport)."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: httpx.AsyncClient | None = None,
+        *,
+        name: str = "the app",  # what the errors call it (the inspector replays to "the receiver" too)
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self._client = client
+        self.name = name
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -99,12 +107,6 @@ class Relay:
         import httpx
 
         url = url or self.url
-        sent = forwarded_headers(headers)
-        names = {name for name, _ in sent}
-        request = self.client.build_request("POST", url, content=body, headers=list(sent))
-        for name in ("accept", "accept-encoding", "connection", "user-agent"):  # httpx's defaults
-            if name not in names and name in request.headers:
-                del request.headers[name]
         started = time.monotonic()
 
         def hop(status: int | None, answer: Headers = (), content: bytes = b"", error: str | None = None) -> Hop:
@@ -112,22 +114,35 @@ class Relay:
             return Hop(redact_url(url), status, answer, content, (time.monotonic() - started) * 1000, error)
 
         async def exchange() -> Hop:
-            response = await self.client.send(request, stream=True)
+            response = await self.client.send(self._request(url, headers, body), stream=True)
             try:
                 content = b"".join([chunk async for chunk in response.aiter_raw()])
             finally:
                 await response.aclose()
-            answer = tuple(
-                (name.decode("latin-1").lower(), value.decode("latin-1"))
-                for name, value in response.headers.raw
-                if name.decode("latin-1").lower() not in NOT_PASSED_BACK
-            )
-            return hop(response.status_code, answer, content)
+            return hop(response.status_code, passed_back(response.headers.raw), content)
 
         try:
             return await asyncio.wait_for(exchange(), self.timeout)
         except TimeoutError:
-            return hop(None, error=f"the app did not answer within {self.timeout:g} s")
-        except httpx.HTTPError as exc:
+            return hop(None, error=f"{self.name} did not answer within {self.timeout:g} s")
+        except (httpx.HTTPError, ValueError) as exc:  # ValueError: httpx refused a header or the URL
             detail = str(exc) or type(exc).__name__
-            return hop(None, error=f"cannot reach the app ({detail})")
+            return hop(None, error=f"cannot reach {self.name} ({detail})")
+
+    def _request(self, url: str, headers: Headers, body: bytes) -> httpx.Request:
+        """The request to the app: header values go out as the bytes received (latin-1 both ways: obs-text too)."""
+        sent = forwarded_headers(headers)
+        names = {name for name, _ in sent}
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in sent]
+        request = self.client.build_request("POST", url, content=body, headers=raw)
+        for name in ("accept", "accept-encoding", "connection", "user-agent"):  # httpx's defaults
+            if name not in names and name in request.headers:
+                del request.headers[name]
+        return request
+
+
+def passed_back(raw: list[tuple[bytes, bytes]]) -> Headers:
+    """The app's answer headers that go back to the sender: not hop-by-hop, nor named in its Connection header."""
+    answer = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw]
+    named = {h.strip().lower() for name, value in answer if name == "connection" for h in value.split(",")}
+    return tuple((name, value) for name, value in answer if name not in NOT_PASSED_BACK and name not in named)

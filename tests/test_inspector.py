@@ -139,6 +139,32 @@ def test_only_a_loopback_host_is_answered(host: str) -> None:
     assert get(Inspector(), "/", host="localhost:4040").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("evil.example", 421),  # DNS rebinding: a page of evil.example resolved its name to this machine
+        ("evil.example:4040", 421),
+        ("EVIL.example:4040", 421),
+        ("", 421),
+        ("mybox.lan:4040", 200),  # allowed by the user
+        ("MyBox.LAN", 200),
+        ("10.0.0.1:4040", 200),  # an address: no other site's page can make a browser send it as the Host
+        ("[fd00::1]:4040", 200),
+        ("localhost:4040", 200),
+    ],
+)
+def test_widened_the_inspector_still_refuses_host_names_nobody_allowed(host: str, status: int) -> None:
+    widened = Inspector(loopback_only=False, allowed_hosts=("mybox.lan",))
+    assert get(widened, "/", host=host).status_code == status
+
+
+def test_a_refused_host_is_told_how_to_get_in() -> None:
+    answer = get(Inspector(loopback_only=False), "/", host="mybox.lan:4040")
+    assert answer.text == (
+        "the inspector answers only on an IP address or localhost: open it so, or start listen with --allow-host NAME\n"
+    )
+
+
 def test_the_page_and_its_assets_ship_with_a_strict_policy() -> None:
     app = Inspector()
     page = get(app, "/")

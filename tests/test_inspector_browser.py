@@ -199,3 +199,32 @@ def test_when_relaying_the_page_shows_the_forward_hop_and_replays_to_the_app(bro
         page.click("#replay-app")
         expect(page.locator("#action-result")).to_have_text(re.compile(r"^the app answered 202 in \d+ ms$"))
         expect(rows).to_have_count(1)  # straight to the app: the receiver saw nothing new
+
+
+def test_payload_text_that_looks_like_html_is_shown_as_text(listen: Listen, browser: Browser) -> None:
+    import httpx
+
+    from connect_hooks import sign
+
+    attack = "<img src=x onerror=\"document.title='pwned'\">"
+    body = json.dumps({"channel": attack, "event": "a &amp; b", "message": "<b>bold</b> &lt;"}).encode()
+    headers = {"x-hub-signature": sign(body, SECRET), "x-wx-gtrid": "g-html", "x-note": "<i>&amp;</i>"}
+    page: Page = browser.new_page(viewport={"width": 1400, "height": 820})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(listen.inspector + "/")
+    expect(page.locator("#live")).to_have_text("live")
+    with httpx.Client(trust_env=False) as client:
+        assert client.post(listen.receiver + "/hooks", content=body, headers=headers).status_code == 503
+    rows = page.locator("#rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0).locator("td.what")).to_have_text(f"inbound {attack} a &amp; b")  # the list: as text
+    rows.nth(0).click()
+    expect(page.locator("#raw")).to_have_text(body.decode())  # the raw body, character for character
+    expect(page.locator("#pretty")).to_contain_text('"message": "<b>bold</b> &lt;"')
+    expect(page.locator("table.kv").last).to_contain_text("<i>&amp;</i>")  # the headers
+    shot = Path("/tmp/connect-hooks-inspector-html-payload.png")
+    page.screenshot(path=str(shot))
+    assert page.locator("#rows img, #rows b, #rows i, #detail img, #detail i").count() == 0  # none made of them
+    expect(page.locator("#detail b")).to_have_text(["signature valid (sha256)"])  # the page's own, alone
+    assert page.title() == "connect-hooks inspector" and errors == []

@@ -1,15 +1,16 @@
 """``listen --require-auth`` and ``--require-client-cert`` as a real subprocess on 127.0.0.1 (``--port 0``),
-with independent clients as peers: curl (``--digest``, ``--aws-sigv4``, ``--cert``) and httpx's own auth.
+with independent clients as peers, always installed: httpx's own auth (Basic, Digest), headers built here
+(base64, the token request's form), botocore's SigV4 signer, and Python's ssl with the issued PEM and PKCS#12.
 
 Every test also checks that no credential it used appears in listen's stdout, stderr or log.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
-import shutil
 import signal
 import ssl
 import subprocess
@@ -25,10 +26,7 @@ import httpx
 import pytest
 import trustme
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("curl") is None, reason="curl is the independent client here"),
-]
+pytestmark = pytest.mark.e2e
 
 BODY = '{"channel":"SMS","message":"hi"}'
 STOP_BOUND = 10.0
@@ -78,16 +76,61 @@ def listen(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Ite
         running.records = [json.loads(line) for line in out.splitlines()]
 
 
-def curl(*args: str) -> tuple[int, str]:
-    """(HTTP status, body) of one curl call; status 0 when curl got no answer (e.g. a refused handshake)."""
-    done = subprocess.run(
-        ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", *args],
-        capture_output=True,
-        text=True,
-        timeout=20,
+def call(
+    url: str,
+    *,
+    method: str = "POST",
+    content: str | None = BODY,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+    verify: ssl.SSLContext | bool = True,
+) -> tuple[int, str]:
+    """(HTTP status, body) of one request on a fresh connection; status 0 when there was no answer (no handshake)."""
+    try:
+        with httpx.Client(trust_env=False, verify=verify, timeout=10) as client:
+            answer = client.request(
+                method, url, content=None if data is not None else content, data=data, headers=headers, auth=auth
+            )
+    except httpx.TransportError:
+        return 0, ""
+    return answer.status_code, answer.text.removesuffix("\n")
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    """An Authorization header built by hand (RFC 7617), not by the client library."""
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def sigv4(url: str, key_id: str, secret_key: str, region: str, service: str) -> dict[str, str]:
+    """The headers of a POST of BODY signed by botocore (not by connect-hooks' own canonical request)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=url, data=BODY.encode(), headers={"content-type": "application/json"})
+    SigV4Auth(Credentials(key_id, secret_key), service, region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def with_cert(ca: str, pem: str | Path) -> ssl.SSLContext:
+    """Trusts the listener's CA and presents the certificate and key in ``pem``."""
+    context = ssl.create_default_context(cafile=ca)
+    context.load_cert_chain(str(pem))
+    return context
+
+
+def p12_as_pem(p12: str | Path, password: str, where: Path) -> Path:
+    """The PKCS#12 file opened with ``password`` (cryptography), its certificate and key written out as PEM."""
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12
+
+    key, cert, _ = pkcs12.load_key_and_certificates(Path(p12).read_bytes(), password.encode())
+    assert key is not None and cert is not None
+    out = where / "from-p12.pem"
+    out.write_bytes(
+        cert.public_bytes(Encoding.PEM) + key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     )
-    body, _, status = done.stdout.rpartition("\n")
-    return int(status or 0), body.removesuffix("\n")
+    return out
 
 
 def assert_secret_free(running: Listening, *secrets: str) -> None:
@@ -100,13 +143,13 @@ def auth_verdicts(running: Listening) -> list[tuple[int, bool]]:
     return [(r["status"], r["auth"]["ok"]) for r in running.records]
 
 
-def test_basic_with_curl_and_httpx(tmp_path: Path) -> None:
+def test_basic_with_a_hand_made_header_and_httpx(tmp_path: Path) -> None:
     password = "b4sic-Pa55word!"
     env = {"CONNECT_HOOKS_AUTH_PASSWORD": password}
     with listen(tmp_path, "--require-auth", "basic", "--auth-user", "webex", env=env) as running:
         hooks = running.url + "/hooks"
-        assert curl("-u", f"webex:{password}", "-d", BODY, hooks)[0] == 200
-        assert curl("-u", "webex:guess", "-d", BODY, hooks) == (401, "Basic auth: wrong user name or password")
+        assert call(hooks, headers=basic("webex", password))[0] == 200
+        assert call(hooks, headers=basic("webex", "guess")) == (401, "Basic auth: wrong user name or password")
         with httpx.Client(trust_env=False) as client:
             assert client.post(hooks, content=BODY, auth=httpx.BasicAuth("webex", password)).status_code == 200
             missing = client.post(hooks, content=BODY)
@@ -118,13 +161,13 @@ def test_basic_with_curl_and_httpx(tmp_path: Path) -> None:
     assert_secret_free(running, password, "guess")
 
 
-def test_digest_with_curl_and_httpx(tmp_path: Path) -> None:
+def test_digest_with_httpx(tmp_path: Path) -> None:
     password = "d1gest-Pa55word!"
     env = {"CONNECT_HOOKS_AUTH_PASSWORD": password}
     with listen(tmp_path, "--require-auth", "digest", "--auth-user", "webex", env=env) as running:
         hooks = running.url + "/hooks?n=1"
-        assert curl("--digest", "-u", f"webex:{password}", "-d", BODY, hooks)[0] == 200
-        status, text = curl("--digest", "-u", "webex:guess", "-d", BODY, hooks)
+        assert call(hooks, auth=httpx.DigestAuth("webex", password))[0] == 200  # a fresh client: challenge first
+        status, text = call(hooks, auth=httpx.DigestAuth("webex", "guess"))
         assert (status, text) == (401, "Digest auth: wrong user name or password (the response does not match)")
         with httpx.Client(trust_env=False, auth=httpx.DigestAuth("webex", password)) as client:
             assert [client.post(hooks, content=BODY).status_code for _ in range(2)] == [200, 200]
@@ -142,37 +185,36 @@ def test_digest_with_curl_and_httpx(tmp_path: Path) -> None:
     assert_secret_free(running, password, "guess")
 
 
-def test_api_key_with_curl(tmp_path: Path) -> None:
+def test_api_key(tmp_path: Path) -> None:
     key = "k3y-0f-the-api"
     env = {"CONNECT_HOOKS_API_KEY": key}
     with listen(tmp_path, "--require-auth", "api-key", "--api-key-header", "X-Api-Key", env=env) as running:
         hooks = running.url + "/hooks"
-        assert curl("-H", f"X-Api-Key: {key}", "-d", BODY, hooks)[0] == 200
-        assert curl("-H", "X-Api-Key: nope", "-d", BODY, hooks) == (401, "API key: wrong key in X-Api-Key")
-        assert curl("-d", BODY, hooks) == (401, "API key: no X-Api-Key header")
+        assert call(hooks, headers={"X-Api-Key": key})[0] == 200
+        assert call(hooks, headers={"X-Api-Key": "nope"}) == (401, "API key: wrong key in X-Api-Key")
+        assert call(hooks) == (401, "API key: no X-Api-Key header")
     assert running.records[0]["headers"]["x-api-key"] == "[redacted]"
     assert_secret_free(running, key)
 
 
-def test_bearer_tokens_from_the_token_endpoint_with_curl(tmp_path: Path) -> None:
+def test_bearer_tokens_from_the_token_endpoint(tmp_path: Path) -> None:
     secret = "cl1ent-secret-value"
     env = {"CONNECT_HOOKS_CLIENT_SECRET": secret}
     with listen(tmp_path, "--require-auth", "bearer", "--client-id", "webex", "--token-ttl", "120", env=env) as running:
         token_url = running.url + "/oauth/token"
-        status, text = curl(
-            "-d", "grant_type=client_credentials", "-d", "client_id=webex", "-d", f"client_secret={secret}", token_url
-        )
+        form = {"grant_type": "client_credentials"}
+        status, text = call(token_url, data={**form, "client_id": "webex", "client_secret": secret})
         assert status == 200
         in_body = json.loads(text)
         assert (in_body["token_type"], in_body["expires_in"]) == ("Bearer", 120)
-        status, text = curl("-u", f"webex:{secret}", "-d", "grant_type=client_credentials", token_url)
+        status, text = call(token_url, data=form, headers=basic("webex", secret))
         with_basic = json.loads(text)
         assert status == 200 and with_basic["access_token"] != in_body["access_token"]
-        assert curl("-u", "webex:guess", "-d", "grant_type=client_credentials", token_url)[0] == 401
+        assert call(token_url, data=form, headers=basic("webex", "guess"))[0] == 401
         hooks = running.url + "/hooks"
         for token in (in_body["access_token"], with_basic["access_token"]):
-            assert curl("-H", f"Authorization: Bearer {token}", "-d", BODY, hooks)[0] == 200
-        assert curl("-H", "Authorization: Bearer made-up", "-d", BODY, hooks)[0] == 401
+            assert call(hooks, headers={"authorization": f"Bearer {token}"})[0] == 200
+        assert call(hooks, headers={"authorization": "Bearer made-up"})[0] == 401
     assert f"OAuth 2.0 token endpoint: {running.url}/oauth/token" in running.banner
     assert f"send with: --auth oauth2 --token-url {running.url}/oauth/token --client-id webex" in running.banner
     assert [(r["path"], r["status"]) for r in running.records] == [
@@ -187,25 +229,20 @@ def test_bearer_tokens_from_the_token_endpoint_with_curl(tmp_path: Path) -> None
     assert_secret_free(running, secret, in_body["access_token"], with_basic["access_token"])
 
 
-def test_aws_sigv4_with_curl(tmp_path: Path) -> None:
+def test_aws_sigv4_signed_by_botocore(tmp_path: Path) -> None:
     key_id, secret_key = "AKIDCONNECTHOOKS", "s3cr3t/Access+Key"
     env = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret_key}
     region = ["--aws-region", "eu-west-1", "--aws-service", "execute-api"]
     with listen(tmp_path, "--require-auth", "aws-sigv4", *region, env=env) as running:
-        hooks = running.url + "/hooks"  # no query: curl 7.x does not sort query parameters as SigV4 wants
-        signed = ["-H", "Content-Type: application/json", "-d", BODY]
-        assert (
-            curl("--aws-sigv4", "aws:amz:eu-west-1:execute-api", "--user", f"{key_id}:{secret_key}", *signed, hooks)[0]
-            == 200
-        )
-        wrong = curl("--aws-sigv4", "aws:amz:eu-west-1:execute-api", "--user", f"{key_id}:other", *signed, hooks)
+        hooks = running.url + "/hooks?b=2&a=1"  # the query is signed too, sorted as SigV4 wants
+        signed = sigv4(hooks, key_id, secret_key, "eu-west-1", "execute-api")
+        assert call(hooks, headers=signed)[0] == 200
+        wrong = call(hooks, headers=sigv4(hooks, key_id, "other", "eu-west-1", "execute-api"))
         assert wrong == (
             401,
             "AWS SigV4: the signature does not match (wrong secret key, or the request changed after signing)",
         )
-        elsewhere = curl(
-            "--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", f"{key_id}:{secret_key}", *signed, hooks
-        )
+        elsewhere = call(hooks, headers=sigv4(hooks, key_id, secret_key, "us-east-1", "execute-api"))
         assert elsewhere == (
             401,
             "AWS SigV4: signed for us-east-1/execute-api, this receiver expects eu-west-1/execute-api",
@@ -221,8 +258,6 @@ def ca_path(running: Listening) -> str:
 
 
 def test_mtls_client_certificate_as_pem_and_p12(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     password = "p12-Pa55word"
     env = {"CONNECT_HOOKS_CLIENT_CERT_PASSWORD": password}
     with listen(tmp_path, "--tls", "--require-client-cert", env=env) as running:
@@ -232,43 +267,26 @@ def test_mtls_client_certificate_as_pem_and_p12(tmp_path: Path) -> None:
         ca = ca_path(running)
         hooks = running.url + "/hooks"
         assert f"send with: --client-cert {pem.group(1)}" in running.banner
-        assert curl("--cacert", ca, "--cert", pem.group(1), "-d", BODY, hooks)[0] == 200
-        assert (
-            curl("--cacert", ca, "--cert-type", "P12", "--cert", f"{p12.group(1)}:{password}", "-d", BODY, hooks)[0]
-            == 200
-        )
-        assert curl("--cacert", ca, "-d", BODY, hooks)[0] == 0  # no client certificate: no handshake
-        key, cert, _ = pkcs12.load_key_and_certificates(Path(p12.group(1)).read_bytes(), password.encode())
-        assert key is not None and cert is not None
-        context = ssl.create_default_context(cafile=ca)
-        context.load_cert_chain(pem.group(1))
-        with httpx.Client(verify=context, trust_env=False) as client:
-            assert client.post(hooks, content=BODY).status_code == 200
+        assert call(hooks, verify=with_cert(ca, pem.group(1)))[0] == 200
+        assert call(hooks, verify=with_cert(ca, p12_as_pem(p12.group(1), password, tmp_path)))[0] == 200
+        assert call(hooks, verify=ssl.create_default_context(cafile=ca))[0] == 0  # no client certificate: no handshake
         other = trustme.CA().issue_cert("intruder.test")
         stranger = ssl.create_default_context(cafile=ca)
         other.configure_cert(stranger)
         with httpx.Client(verify=stranger, trust_env=False) as client, pytest.raises(httpx.TransportError):
             client.post(hooks, content=BODY)
-    assert [r["status"] for r in running.records] == [200, 200, 200]
+    assert [r["status"] for r in running.records] == [200, 200]
     assert not Path(pem.group(1)).exists() and not Path(p12.group(1)).exists()  # removed with the CA
     assert_secret_free(running, password)
 
 
 def test_a_generated_p12_password_is_shown_once_and_opens_the_p12(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     with listen(tmp_path, "--tls", "--require-client-cert") as running:
         shown = re.search(r"PKCS#12: (\S+) \(password (\S+) \(generated, shown only now\)\)", running.banner)
         assert shown is not None
         p12, password = Path(shown.group(1)), shown.group(2)
-        key, _, _ = pkcs12.load_key_and_certificates(p12.read_bytes(), password.encode())
-        assert key is not None
-        assert (
-            curl("--cacert", ca_path(running), "--cert-type", "P12", "--cert", f"{p12}:{password}", running.url + "/h")[
-                0
-            ]
-            == 405
-        )
+        context = with_cert(ca_path(running), p12_as_pem(p12, password, tmp_path))  # the password opens it
+        assert call(running.url + "/h", method="GET", verify=context)[0] == 405
     assert (running.out + running.err).count(password) == 1
     assert password not in running.log.read_text()
 
@@ -284,6 +302,23 @@ def test_client_ca_trusts_the_users_own_ca(tmp_path: Path) -> None:
         assert f"mTLS: handshakes need a client certificate signed by {users_ca_file}" in running.banner
         assert "PKCS#12" not in running.banner
         hooks = running.url + "/hooks"
-        assert curl("--cacert", ca_path(running), "--cert", str(mine), "-d", BODY, hooks)[0] == 200
-        assert curl("--cacert", ca_path(running), "-d", BODY, hooks)[0] == 0
+        assert call(hooks, verify=with_cert(ca_path(running), mine))[0] == 200
+        assert call(hooks, verify=ssl.create_default_context(cafile=ca_path(running)))[0] == 0
     assert [r["status"] for r in running.records] == [200]
+
+
+def test_the_inspector_replays_to_the_receiver_with_the_credentials_listen_was_given(tmp_path: Path) -> None:
+    password = "1nspect-Pa55word!"
+    env = {"CONNECT_HOOKS_AUTH_PASSWORD": password}
+    args = ("--require-auth", "basic", "--auth-user", "webex", "--inspect", "--inspect-port", "0")
+    with listen(tmp_path, *args, env=env) as running:
+        inspector = re.search(r"inspector: (http://127\.0\.0\.1:\d+)/", running.banner)
+        assert inspector is not None
+        assert call(running.url + "/hooks", headers=basic("webex", password))[0] == 200
+        with httpx.Client(trust_env=False) as client:
+            page = {"x-connect-hooks-inspector": "1"}
+            replayed = client.post(inspector.group(1) + "/requests/1/replay", json={"to": "receiver"}, headers=page)
+    assert (replayed.json()["status"], replayed.json()["error"]) == (200, None)
+    assert [(r["status"], r["attempt"], r["auth"]["ok"]) for r in running.records] == [(200, 1, True), (200, 2, True)]
+    assert running.records[1]["headers"]["authorization"] == "Basic [redacted]"
+    assert_secret_free(running, password)

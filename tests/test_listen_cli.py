@@ -174,6 +174,8 @@ def test_a_port_in_use_is_one_line_of_bad_input() -> None:
         (["--host", "no such host.invalid"], "--host 'no such host.invalid' is not an address to listen on"),
         (["--forward-to", "ftp://app.test/"], "--forward-to 'ftp://app.test/' is not an http(s) URL"),
         (["--inspect-port", "70000"], "70000 is not in the range 0<=x<=65535"),
+        (["--allow-host", "mybox.lan"], "--allow-host mybox.lan is only used with --inspect: add it, or drop"),
+        (["--inspect", "--allow-host", "http://mybox.lan:4040"], "--allow-host 'http://mybox.lan:4040' is not a host"),
         (
             ["--port", "8080", "--forward-to", "http://localhost:8080/app"],
             "--forward-to http://localhost:8080/app is this receiver itself (port 8080)",
@@ -268,3 +270,30 @@ def test_huge_headers_and_slow_clients_do_not_kill_it_or_block_others() -> None:
     assert code == 0
     assert "Traceback" not in err
     assert [json.loads(line)["status"] for line in out.splitlines()][-2:] == [200, 200]
+
+
+def test_allow_host_reaches_the_inspector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from connect_hooks import listening
+
+    given: list[listening.ListenSettings] = []
+
+    def fake_listen(settings: listening.ListenSettings, view: object, *, out: object) -> listening.Stopped:
+        given.append(settings)
+        return listening.Stopped(0, "the test")
+
+    monkeypatch.setattr(listening, "listen", fake_listen)
+    args = ["listen", "--inspect", "--allow-host", "mybox.lan", "--allow-host", "box-2.local"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert given[0].allow_hosts == ("mybox.lan", "box-2.local")
+
+
+def test_the_banner_of_a_widened_inspector_names_the_hosts_it_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    from connect_hooks.commands.listen import ListenPrinter
+    from connect_hooks.listening import ListenSettings, Started
+    from connect_hooks.server import Serving
+
+    settings = ListenSettings(host="0.0.0.0", inspect=True, allow_hosts=("mybox.lan",))
+    where, inspector = Serving("0.0.0.0", 8787, tls=False), Serving("0.0.0.0", 4040, tls=False)
+    ListenPrinter(as_json=False).started(Started(where, settings, inspector, None, None))
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert "the inspector answers by IP address and as localhost, mybox.lan (more with --allow-host NAME)" in err

@@ -19,6 +19,7 @@ from connect_hooks import sign
 from connect_hooks.errors import BadInput
 from connect_hooks.listening import Listener, ListenSettings, Started, Stopped
 from connect_hooks.receiver import Received, ReceiverSettings
+from connect_hooks.server import bind, serving
 from tests.support import run
 
 pytestmark = pytest.mark.e2e
@@ -205,3 +206,18 @@ def test_with_tls_the_inspector_replays_to_the_receiver_over_https_it_trusts() -
     assert str(replayed["url"]).startswith("https://127.0.0.1:")
     assert [(json.loads(line)["gtrid"], json.loads(line)["attempt"]) for line in lines] == [("g-tls", 1), ("g-tls", 2)]
     assert stopped == Stopped(2, "the test")
+
+
+def test_widened_with_host_0000_its_inspector_still_refuses_a_rebound_name() -> None:
+    # The listener is configured as with --host 0.0.0.0 but never opened: its inspector is served here on 127.0.0.1.
+    settings = ListenSettings(host="0.0.0.0", port=0, inspect=True, inspect_port=0, allow_hosts=("MyBox.lan",))
+    inspector = Listener(settings, Recorder(), out=io.StringIO()).inspector
+    assert inspector is not None
+
+    async def story() -> list[int]:
+        async with serving(inspector, bind("127.0.0.1", 0), log_level="critical") as where:
+            hosts = ["evil.example", f"evil.example:{where.port}", f"127.0.0.1:{where.port}", "mybox.lan"]
+            async with httpx.AsyncClient(trust_env=False) as client:
+                return [(await client.get(where.url + "/", headers={"host": host})).status_code for host in hosts]
+
+    assert run(story()) == [421, 421, 200, 200]

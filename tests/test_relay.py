@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -127,8 +129,9 @@ def test_forwards_the_exact_body_and_headers_and_passes_the_answer_back(tmp_path
         (201, 201, "scripted: delivery 2 gets 201\n"),
     ]
     assert records[0]["forward"]["url"].endswith("/app")
-    assert out.splitlines()[0].startswith("relayed to http://127.0.0.1:")
-    assert out.splitlines()[0].endswith("/app: the app answered 503 in " + out.splitlines()[0].split(" in ")[-1])
+    # The app's address as the app itself saw it (the Host it was sent), and a whole number of milliseconds.
+    app_url = re.escape(f"http://{received['host']}/app")
+    assert re.fullmatch(f"relayed to {app_url}: the app answered 503 in [0-9]+ ms", out.splitlines()[0])
 
 
 def test_a_bad_signature_is_401_and_never_reaches_the_app() -> None:
@@ -191,6 +194,26 @@ def test_the_app_answer_comes_back_undecoded() -> None:
     assert run(story()) == (200, gzipped, {"content-encoding": "gzip"})
 
 
+def test_headers_the_app_names_in_connection_and_hop_by_hop_ones_are_not_passed_back() -> None:
+    def app(request: httpx.Request) -> httpx.Response:
+        headers = [
+            ("Connection", "X-Per-Hop, close"),
+            ("X-Per-Hop", "only for the relay"),
+            ("Keep-Alive", "timeout=5"),
+            ("Proxy-Authenticate", "Basic"),
+            ("Upgrade", "h2c"),
+            ("X-End-To-End", "kept"),
+        ]
+        return httpx.Response(202, stream=httpx.ByteStream(b"ok"), headers=headers)
+
+    async def story() -> list[tuple[str, str]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(app)) as client:
+            hop = await Relay("http://app.test/", client=client).forward((("x-a", "1"),), b"{}")
+        return list(hop.headers)
+
+    assert run(story()) == [("x-end-to-end", "kept")]
+
+
 @pytest.mark.parametrize("option", ["--respond=503", "--delay=1"])
 def test_respond_or_delay_with_forward_to_is_bad_input(option: str) -> None:
     result = CliRunner().invoke(main, ["listen", "--port", "0", "--forward-to", "http://127.0.0.1:9/app", option])
@@ -243,3 +266,63 @@ def test_the_inspector_replays_a_relayed_request_to_the_app_and_shows_the_hop() 
     ]
     (record,) = records  # the replay went around the receiver: one request seen there
     assert record["forward"]["status"] == 200 and str(record["forward"]["url"]).endswith("/app")
+
+
+async def raw_post(url: str, extra: bytes) -> bytes:
+    """POST BODY to ``url`` over a plain socket, with raw header lines ``extra`` (httpx refuses to send obs-text)."""
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1" and parts.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", parts.port)
+    head = f"POST {parts.path} HTTP/1.1\r\nHost: 127.0.0.1:{parts.port}\r\nConnection: close\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in signed().items())
+    writer.write(head.encode("ascii") + extra + b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+def test_a_header_with_obs_text_is_relayed_byte_for_byte_and_logged(tmp_path: Path) -> None:
+    log = tmp_path / "relay.ndjson"
+    answer, app_records, _ = relaying(
+        ReceiverSettings(secret=SECRET), lambda url: raw_post(url, b"X-Latin: caf\xe9\r\n"), log=log
+    )
+    assert answer.startswith(b"HTTP/1.1 200 ")  # the app's answer, not a 500
+    # The app got the very byte 0xE9 (its receiver keeps header bytes as latin-1 text: one char per byte).
+    assert [dict(r.headers)["x-latin"].encode("latin-1") for r in app_records] == [b"caf\xe9"]
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (record["status"], record["headers"]["x-latin"]) == (200, "caf\N{LATIN SMALL LETTER E WITH ACUTE}")
+    assert record["forward"]["status"] == 200
+
+
+def test_a_relay_that_fails_is_a_502_and_a_record_never_a_500() -> None:
+    records: list[Received] = []
+
+    async def broken(headers: tuple[tuple[str, str], ...], body: bytes) -> Any:
+        raise UnicodeEncodeError("ascii", "caf\xe9", 3, 4, "ordinal not in range(128)")
+
+    async def story() -> httpx.Response:
+        app = ReceiverApp(ReceiverSettings(), records.append, forward=broken)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            return await client.post("/hooks", content=BODY)
+
+    answer = run(story())
+    assert answer.status_code == 502
+    assert answer.text == (
+        "relay to the app: the relay failed (UnicodeEncodeError: 'ascii' codec can't encode "
+        "character '\\xe9' in position 3: ordinal not in range(128))\n"
+    )
+    assert [(r.status, r.body) for r in records] == [(502, BODY)]
+
+
+def test_errors_name_what_the_relay_sends_to() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    async def story() -> str | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refused)) as client:
+            hop = await Relay("http://127.0.0.1:9/", client=client, name="the receiver").forward((), b"{}")
+        return hop.error
+
+    assert run(story()) == "cannot reach the receiver (connection refused)"

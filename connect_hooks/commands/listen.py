@@ -75,6 +75,14 @@ if TYPE_CHECKING:
     help="Port of the inspector; 0 lets the OS pick one.",
 )
 @click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer the inspector on this host name (repeatable), e.g. this machine's name with --host 0.0.0.0; "
+    "other names are refused, so no web page can rebind one to it.",
+)
+@click.option(
     "--tls",
     is_flag=True,
     help="Serve HTTPS with a certificate from a local test CA made at start-up; prints the CA file for --ca-bundle.",
@@ -103,6 +111,7 @@ def listen(
     forward_timeout: float,
     inspect: bool,
     inspect_port: int,
+    allow_hosts: tuple[str, ...],
     tls: bool,
     log_path: str | None,
     as_json: bool,
@@ -121,6 +130,7 @@ def listen(
 
     from connect_hooks import listening, receiver
     from connect_hooks.commands import listen_auth
+    from connect_hooks.receiver_auth import make_verifier
 
     if forward_to is not None:
         from urllib.parse import urlsplit
@@ -144,12 +154,22 @@ def listen(
                     f"--{option} and --forward-to exclude each other: with --forward-to your app answers; "
                     f"drop --{option}, or drop --forward-to to script the answers"
                 )
+    for name in allow_hosts:
+        if not inspect:
+            raise BadInput(f"--allow-host {name} is only used with --inspect: add it, or drop --allow-host")
+        if not name or not all(c.isalnum() or c in ".-_" for c in name) or not name.isascii():
+            raise BadInput(
+                f"--allow-host {name!r} is not a host name: give the name the browser uses, "
+                "without scheme nor port (e.g. --allow-host mybox.local)"
+            )
+    required = listen_auth.required_auth(auth_options, environ=os.environ)
     settings = listening.ListenSettings(
         receiver=receiver.ReceiverSettings(
             secret=resolve_secret(ctx, secret, secret_file),
             script=receiver.Script(receiver.parse_respond(respond), delay),
-            auth=listen_auth.receiver_auth(auth_options, environ=os.environ),
+            auth=make_verifier(required) if required is not None else None,
         ),
+        required_auth=required,
         host=host,
         port=port,
         tls=tls,
@@ -159,6 +179,7 @@ def listen(
         forward_timeout=forward_timeout,
         inspect=inspect,
         inspect_port=inspect_port,
+        allow_hosts=allow_hosts,
     )
     stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
     s = "s" if stopped.requests != 1 else ""
@@ -217,6 +238,8 @@ class ListenPrinter:
                     "from other machines too, because --host is not a loopback address",
                     style="yellow",
                 )
+                names = ", ".join(("localhost", *started.settings.allow_hosts))
+                err.print(f"  the inspector answers by IP address and as {names} (more with --allow-host NAME)")
         from connect_hooks.commands.listen_auth import banner_lines
 
         for line in banner_lines(settings.auth, started.tls, where.url):

@@ -14,7 +14,7 @@ from connect_hooks.commands.options import auth_credential_options
 from connect_hooks.errors import BadInput
 
 if TYPE_CHECKING:
-    from connect_hooks.receiver_auth import Verifier
+    from connect_hooks.receiver_auth import RequiredAuth, Verifier
     from connect_hooks.tls import LocalTLS, MutualTLS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +67,14 @@ def receiver_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> 
     """The verifier for ``--require-auth`` and its credentials; None without it."""
     from connect_hooks import receiver_auth as ra
 
+    settings = required_auth(options, environ=environ)
+    return ra.make_verifier(settings) if settings is not None else None
+
+
+def required_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> RequiredAuth | None:
+    """What ``--require-auth`` asks for, credentials read (the verifier's, and the inspector's replays'); None without it."""
+    from connect_hooks import receiver_auth as ra
+
     kind = options.get("require_auth")
     if kind is None:
         given = [name for name in CREDENTIAL_OPTIONS if options.get(name) is not None]
@@ -97,7 +105,7 @@ def receiver_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> 
             "client secret",
             needed_by,
         )
-    settings = ra.RequiredAuth(
+    return ra.RequiredAuth(
         kind=kind,
         user=options.get("auth_user"),
         password=password,
@@ -112,7 +120,6 @@ def receiver_auth(options: Mapping[str, Any], *, environ: Mapping[str, str]) -> 
         aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") if kind == "aws-sigv4" else None,
         aws_session_token=environ.get("AWS_SESSION_TOKEN") if kind == "aws-sigv4" else None,
     )
-    return ra.make_verifier(settings)
 
 
 def mutual_tls(options: Mapping[str, Any], *, tls: bool, environ: Mapping[str, str]) -> MutualTLS | None:
