@@ -33,7 +33,7 @@ class FiniteFloat(click.FloatRange):
     name = "number"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = click.types.FloatParamType.convert(self, value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number: give one such as 10 or 0.5", param, ctx)
         return super().convert(number, param, ctx)
