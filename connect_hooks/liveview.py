@@ -87,7 +87,10 @@ def _request_texts(record: Received) -> tuple[str, str]:
     clock = _clock_time(record.time)
     if _is_delivery(record):
         attempt = _ATTEMPT_TEXT.get(record.attempt) or f"#{record.attempt or '-':<2}"
-        return clock, f"  {visible((record.gtrid or 'no-gtrid')[:8]).ljust(8)}  {attempt} "
+        gtrid = (record.gtrid or "no-gtrid")[:8]
+        if not gtrid.isprintable():  # the common case pays for this test only, not for a call
+            gtrid = visible(gtrid)
+        return clock, f"  {gtrid.ljust(8)}  {attempt} "
     return clock, f"  {visible(record.method)} {visible(record.path)}"
 
 
