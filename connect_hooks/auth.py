@@ -55,6 +55,7 @@ from connect_hooks.credentials import (
 )
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import AttemptFault, Fault
+from connect_hooks.redaction import redact_url
 
 SIGV4_STAMP = "%Y%m%dT%H%M%SZ"
 
@@ -242,7 +243,7 @@ class OAuth2ClientCredentials(httpx.Auth):
 
         if self._client is None:
             raise RuntimeError("OAuth2ClientCredentials is not attached to a client (transport.make_client does it)")
-        where = self._settings.token_url
+        where = redact_url(str(self._settings.token_url))  # quoted in errors: never a password
         request = self._token_request(self._client)
         try:
             response = await self._client.send(request, auth=None, follow_redirects=False)

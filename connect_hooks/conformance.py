@@ -62,6 +62,7 @@ from connect_hooks import catalogue, signing
 from connect_hooks.delivery import Notification, Now, attempt_once
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
+from connect_hooks.redaction import redact_url
 from connect_hooks.sending import SendSettings, make_notification
 from connect_hooks.urls import is_loopback, parse_url
 
@@ -318,7 +319,7 @@ class Run:
         --signature-style when they are not the defaults.
         """
         s = self.settings
-        parts = ["connect-hooks", "send", *targets, s.url, "--retries", "0"]
+        parts = ["connect-hooks", "send", *targets, redact_url(s.url), "--retries", "0"]
         if targets != ("-",) and seed is None:
             parts += ["--seed", str(self.seed)]
         if s.timeout != DEFAULT_TIMEOUT:
@@ -453,18 +454,22 @@ def url_tls(run: Run, answers: Sequence[Answer]) -> Verdict:
     if reason:
         return Verdict(Status.SKIP, reason)
     verdict, why = _rule(run, "tls")
-    return Verdict(Status(verdict), why, note=f"HEAD {run.settings.url}: {why}", reproduce=check_command(run))
+    return Verdict(
+        Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
+    )
 
 
 def url_head_200(run: Run, answers: Sequence[Answer]) -> Verdict:
     """HEAD answers exactly 200: the test call Webex Connect makes when the URL is saved."""
     verdict, why = _rule(run, "head-200")
-    return Verdict(Status(verdict), why, note=f"HEAD {run.settings.url}: {why}", reproduce=check_command(run))
+    return Verdict(
+        Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
+    )
 
 
 def check_command(run: Run) -> str:
     s = run.settings
-    parts = ["connect-hooks", "check", s.url]
+    parts = ["connect-hooks", "check", redact_url(s.url)]
     if s.timeout != DEFAULT_TIMEOUT:
         parts += ["--timeout", f"{s.timeout:g}"]
     if s.ca_bundle is not None:
@@ -917,7 +922,7 @@ def _excerpt(body: bytes) -> str:
 def _request_text(run: Run, probe: Probe) -> list[str]:
     n = probe.notification
     hidden = {name.lower() for name, _ in run.settings.headers}
-    lines = [f"POST {run.settings.url} ({probe.label})"]
+    lines = [f"POST {redact_url(run.settings.url)} ({probe.label})"]
     for name, value in n.headers:
         if name.lower() in ("content-type", "user-agent") and name.lower() not in hidden:
             continue  # the same on every request
@@ -1012,7 +1017,7 @@ async def run_conformance(
         results.append(result)
         if on_result is not None:
             on_result(result)
-    return ConformReport(url=settings.url, checks=tuple(results), seed=seed)
+    return ConformReport(url=redact_url(settings.url), checks=tuple(results), seed=seed)
 
 
 async def _probe_endpoint(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connect_hooks.errors import BadInput
+from connect_hooks.redaction import redact_url
 
 if TYPE_CHECKING:
     from connect_hooks.clientcert import ClientCert
@@ -85,7 +86,8 @@ class AuthSettings:
         if self.type == "api-key":
             return ["--auth", "api-key", "--api-key-header", self.api_key_header or ""]
         if self.type == "oauth2":
-            args = ["--auth", "oauth2", "--token-url", self.token_url or "", "--client-id", self.client_id or ""]
+            args = ["--auth", "oauth2", "--token-url", redact_url(self.token_url or "")]
+            args += ["--client-id", self.client_id or ""]
             if self.scope:
                 args += ["--scope", self.scope]
             if self.client_auth != "body":
@@ -101,8 +103,10 @@ class AuthSettings:
             return f"api-key in header {self.api_key_header}"
         if self.type == "oauth2":
             how = "in the body" if self.client_auth == "body" else "with HTTP Basic"
-            return f"oauth2 client {self.client_id!r} (credentials {how}), tokens from {self.token_url}"
-        return f"aws-sigv4 for {self.aws_service} in {self.aws_region}, key id {self.aws_access_key_id}"
+            return (
+                f"oauth2 client {self.client_id!r} (credentials {how}), tokens from {redact_url(self.token_url or '')}"
+            )
+        return f"aws-sigv4 for {self.aws_service} in {self.aws_region} (keys from the environment)"
 
 
 def read_credential_file(path: str | Path, option: str, what: str) -> str:
@@ -189,7 +193,7 @@ def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
         token_url = _need(spec.token_url, "--token-url", kind, "https://auth.example.test/oauth/token")
         if not token_url.lower().startswith(("http://", "https://")):
             raise BadInput(
-                f"--token-url {token_url!r} is not an http(s) URL: e.g. https://auth.example.test/oauth/token"
+                f"--token-url {redact_url(token_url)!r} is not an http(s) URL: e.g. https://auth.example.test/oauth/token"
             )
         client_id = _need(spec.client_id, "--client-id", kind, "my-client")
         if spec.client_auth not in CLIENT_AUTH_METHODS:

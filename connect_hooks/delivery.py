@@ -24,6 +24,7 @@ import httpx
 from connect_hooks.errors import ConnectHooksError, ExitCode
 from connect_hooks.logfile import body_fields
 from connect_hooks.policy import AttemptFault, Decision, Fault, Outcome, Policy, decide
+from connect_hooks.redaction import redact_url
 
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], float]
@@ -99,7 +100,7 @@ class Delivery:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "url": self.url,
+            "url": redact_url(self.url),  # a password in the URL is never put in JSON or a log
             "gtrid": self.gtrid,
             "target": self.target,
             "algorithm": self.algorithm,
@@ -111,7 +112,7 @@ class Delivery:
     def __repr__(self) -> str:
         # What a failed `assert delivery.outcome == "delivered"` should show: the outcome and each attempt.
         attempts = ", ".join(str(a) for a in self.attempts) or "no attempt"
-        return f"Delivery({self.outcome}: {self.target} to {self.url}; {attempts})"
+        return f"Delivery({self.outcome}: {self.target} to {redact_url(self.url)}; {attempts})"
 
     @classmethod
     def of(

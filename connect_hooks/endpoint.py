@@ -14,6 +14,7 @@ import httpx
 
 from connect_hooks.delivery import Exchange, Now, attempt_once
 from connect_hooks.policy import DEFAULT_TIMEOUT, Fault
+from connect_hooks.redaction import redact_url
 from connect_hooks.urls import parse_url
 
 
@@ -96,6 +97,7 @@ async def check(
         rules.append(Rule("tls", Verdict.FAIL, f"not reached: {head.error}"))
 
     location = head.headers.get("location") if head.headers is not None else None
+    location = redact_url(location) if location is not None else None
     if head.fault is not None:
         rules.append(Rule("head-200", Verdict.FAIL, f"HEAD got no answer: {head.error}"))
     elif head.status == 200:
@@ -106,7 +108,7 @@ async def check(
             reason += f" (redirect to {location or 'no Location'}; Webex Connect does not follow redirects)"
         rules.append(Rule("head-200", Verdict.FAIL, reason))
     return CheckReport(
-        url=target.url,
+        url=target.shown,  # the report is shown and put in JSON: never a password
         rules=tuple(rules),
         status=head.status,
         location=location,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from connect_hooks import redaction
 from connect_hooks.logfile import json_text, ndjson_line
 from connect_hooks.receiver import Message, Receive, Received, Scope, Send
 from connect_hooks.urls import is_loopback
@@ -38,19 +39,9 @@ KEPT_BYTES = 64 * 1024 * 1024
 DEFAULT_PORT = 4040
 #: The header the page sends with a replay (a cross-site form cannot).
 ACTION_HEADER = "x-connect-hooks-inspector"
-#: Request headers whose values are credentials: shown as their scheme and a redaction.
-CREDENTIAL_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "x-amz-security-token",
-    }
-)
-REDACTED = "<redacted>"
+#: Request headers whose values are credentials, and their shown value: the one rule of ``redaction.py``.
+CREDENTIAL_HEADERS = redaction.CREDENTIAL_HEADERS
+REDACTED = redaction.REDACTED
 ASSETS = {
     "inspector.js": "text/javascript; charset=utf-8",
     "inspector.css": "text/css; charset=utf-8",
@@ -66,14 +57,7 @@ Replayer = Callable[[Received, str], Awaitable[dict[str, Any]]]
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
     """Credential headers keep their scheme (``Basic``, ``Bearer``...) and lose their value."""
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        if name.lower() in CREDENTIAL_HEADERS:
-            scheme, _, rest = value.partition(" ")
-            out[name] = f"{scheme} {REDACTED}" if rest and name.lower().endswith("authorization") else REDACTED
-        else:
-            out[name] = value
-    return out
+    return redaction.redact_mapping(headers)
 
 
 def shared_record(record: Received) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from connect_hooks.inspector import DEFAULT_PORT as DEFAULT_INSPECT_PORT
 from connect_hooks.inspector import Inspector
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+from connect_hooks.redaction import redact_url
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 from connect_hooks.relay import Relay
 from connect_hooks.server import Serving, bind, serving
@@ -270,7 +271,7 @@ class Listener:
         self.inspector.replayer = replay
         self.inspector.config = {
             "receiver": where.url,
-            "forward_to": self.settings.forward_to,
+            "forward_to": redact_url(self.settings.forward_to or "") or None,
             "verifies": self.settings.receiver.secret is not None,
         }
 

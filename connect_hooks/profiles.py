@@ -29,6 +29,7 @@ from typing import Any
 
 from connect_hooks.credentials import AUTH_TYPES, AuthSpec
 from connect_hooks.errors import BadInput
+from connect_hooks.redaction import redact_url
 
 FILE_NAME = "connect-hooks.toml"
 
@@ -138,6 +139,8 @@ class Webhook:
 
         auth = dict(self.auth)
         shown: dict[str, Any] = {k: v for k, v in auth.items() if not k.endswith(("_env", "_file"))}
+        if "token_url" in shown:
+            shown["token_url"] = redact_url(shown["token_url"])
         for secret in ("password", "api_key", "client_secret"):
             env, file = auth.get(f"{secret}_env"), auth.get(f"{secret}_file")
             if env is not None or file is not None:
@@ -145,7 +148,7 @@ class Webhook:
         return {
             "name": self.name,
             "source": self.source,
-            "url": self.url,
+            "url": redact_url(self.url) if self.url is not None else None,
             "algorithm": self.algorithm,
             "signature_style": self.signature_style,
             "schedule": self.schedule,

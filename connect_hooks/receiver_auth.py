@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connect_hooks.errors import BadInput
+from connect_hooks.redaction import CREDENTIAL_HEADERS as CREDENTIAL_HEADERS
+from connect_hooks.redaction import REDACTED as REDACTED
+from connect_hooks.redaction import redact_pairs, secret_headers
 
 AUTH_TYPES = ("basic", "digest", "api-key", "bearer", "aws-sigv4")
 REALM = "connect-hooks"
@@ -46,9 +49,8 @@ MAX_SKEW = dt.timedelta(minutes=5)
 NONCE_TTL = dt.timedelta(minutes=5)
 #: How many nonces and tokens are remembered at most (the oldest are forgotten first).
 REMEMBERED = 10_000
-#: Headers that carry credentials: always shown as "[redacted]" in records, logs and --json.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-amz-security-token"})
-REDACTED = "[redacted]"
+# Headers that carry credentials, and what their values become in records, logs and --json: the
+# one rule of ``redaction.py`` (re-exported here for the receiver's hot path and older imports).
 
 Now = Callable[[], dt.datetime]
 Random = Callable[[], str]
@@ -138,17 +140,11 @@ class Verifier(abc.ABC):
 
 
 def redact_headers(headers: Headers, names: frozenset[str] = CREDENTIAL_HEADERS) -> Headers:
-    """Credential headers lose their value; an Authorization header keeps its scheme word (``Basic [redacted]``)."""
+    """Credential headers lose their value; an Authorization header keeps its scheme word (``Basic [redacted]``).
+    ``headers`` are the receiver's: names already in lower case."""
     if names.isdisjoint([name for name, _ in headers]):  # the usual case, on every request: nothing to redact
         return headers
-    return tuple((name, _redacted(name, value) if name in names else value) for name, value in headers)
-
-
-def _redacted(name: str, value: str) -> str:
-    scheme, space, _ = value.strip().partition(" ")
-    if name.endswith("authorization") and space and scheme.replace("-", "").isalnum() and len(scheme) <= 20:
-        return f"{scheme} {REDACTED}"
-    return REDACTED
+    return redact_pairs(headers, names)
 
 
 def _authorization(request: AuthRequest, scheme: str) -> tuple[str | None, str | None]:
@@ -346,7 +342,7 @@ class ApiKeyVerifier(Verifier):
     def __init__(self, header: str, key: str) -> None:
         self.header_name = header
         self._key = key
-        self.secret_headers = CREDENTIAL_HEADERS | {header.lower()}
+        self.secret_headers = secret_headers(header)
 
     def describe(self) -> str:
         return f"API key in the {self.header_name} header"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connect_hooks.logfile import body_fields
+from connect_hooks.redaction import redact_mapping, redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -47,7 +48,7 @@ Headers = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Hop:
-    """The forward hop: where the request went and what the app answered (or why it did not)."""
+    """The forward hop: where the request went (its password redacted) and what the app answered (or why not)."""
 
     url: str
     status: int | None  # None: no answer (unreachable, or too slow)
@@ -58,11 +59,11 @@ class Hop:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "url": self.url,
+            "url": redact_url(self.url),
             "status": self.status,
             "error": self.error,
             "elapsed_ms": round(self.elapsed_ms, 1),
-            "headers": dict(self.headers),
+            "headers": redact_mapping(dict(self.headers)),  # the app's Set-Cookie is a credential too
             **body_fields(self.body),
         }
 
@@ -107,7 +108,8 @@ class Relay:
         started = time.monotonic()
 
         def hop(status: int | None, answer: Headers = (), content: bytes = b"", error: str | None = None) -> Hop:
-            return Hop(url, status, answer, content, (time.monotonic() - started) * 1000, error)
+            # the hop is a record (logs, --json, reasons): a password in the URL stays out of it
+            return Hop(redact_url(url), status, answer, content, (time.monotonic() - started) * 1000, error)
 
         async def exchange() -> Hop:
             response = await self.client.send(request, stream=True)

@@ -18,6 +18,7 @@ from rich.text import Text
 from connect_hooks.delivery import Attempt, Delivery
 from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
+from connect_hooks.redaction import redact_url
 from connect_hooks.summary import Percentiles, Summary
 from connect_hooks.textsafe import visible
 
@@ -61,7 +62,8 @@ def attempt_line(target: str, attempt: Attempt) -> Text:
 
 
 def delivery_table(delivery: Delivery) -> Table:
-    table = Table(title=f"{visible(delivery.target)} → {visible(delivery.url)}", title_justify="left", expand=False)
+    title = f"{visible(delivery.target)} → {visible(redact_url(delivery.url))}"
+    table = Table(title=title, title_justify="left", expand=False)
     table.add_column("attempt", justify="right")
     table.add_column("at", justify="right")
     table.add_column("answer")
@@ -226,7 +228,7 @@ def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> 
 
 def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
     """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
-    urls = {item.url for item in planned}
+    urls = {redact_url(item.url) for item in planned}
     one_url = next(iter(urls)) if len(urls) == 1 else None
     title = (
         f"replay --dry-run to {visible(one_url)}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
@@ -249,7 +251,7 @@ def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
         signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
         row: list[str | Text] = [str(recorded.line), visible(item.notification.target), gtrid, visible(was)]
         row += [str(len(item.notification.body)), signed]
-        table.add_row(*row, *([visible(item.url)] if one_url is None else []))
+        table.add_row(*row, *([visible(redact_url(item.url))] if one_url is None else []))
     console.print(table)
     n = len(planned)
     console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from connect_hooks.conformance import CheckResult, ConformReport, Status
+from connect_hooks.redaction import redact_url
 from connect_hooks.textsafe import visible
 
 STATUS_STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.SKIP: "dim"}
@@ -26,7 +27,7 @@ def row(result: CheckResult, width: int) -> Text:
 
 
 def print_heading(console: Console, url: str) -> None:
-    console.print(Text(f"conform {visible(url)}", style="bold"))
+    console.print(Text(f"conform {visible(redact_url(url))}", style="bold"))
 
 
 def print_details(console: Console, report: ConformReport) -> None:

@@ -34,6 +34,7 @@ from connect_hooks.delivery import Notification
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.policy import Policy
+from connect_hooks.redaction import has_redacted_password, redact_url
 from connect_hooks.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
@@ -338,7 +339,7 @@ class Planned:
         """A ``--dry-run`` row: what would be sent, never the secret."""
         return {
             "line": self.recorded.line,
-            "url": self.url,
+            "url": redact_url(self.url),
             "gtrid": self.notification.gtrid,
             "original_gtrid": self.recorded.gtrid,
             "target": self.notification.target,
@@ -457,6 +458,8 @@ def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes]) -> Repl
             original = item.url
             if original is None:
                 raise BadInput(f"{log.source}:{item.line}: the record has no URL: give the URL to replay to")
+            if has_redacted_password(original):
+                raise BadInput(f"{log.source}:{item.line}: the log keeps the URL's password redacted: give the URL")
             if original not in checked:
                 target = parse_send_url(original, allow_http=settings.allow_http)
                 checked[original] = (target.url, target.note)

@@ -30,6 +30,7 @@ from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
+from connect_hooks.redaction import redact_lists, redact_url
 from connect_hooks.scheduler import MAX_CONCURRENCY, Clock, RealSleep, deliver_all
 from connect_hooks.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url
@@ -148,7 +149,7 @@ def check(settings: SendSettings) -> None:
     """Every check on the settings alone; BadInput (one line: what, and how to fix it) otherwise."""
     url, targets = settings.url, settings.targets
     if not targets:
-        raise BadInput(f"send needs a TARGET and then a URL, and got only {url!r}: {EXAMPLE}")
+        raise BadInput(f"send needs a TARGET and then a URL, and got only {redact_url(url)!r}: {EXAMPLE}")
     if not url.lower().startswith(("http://", "https://")) and any(
         t.lower().startswith(("http://", "https://")) for t in targets
     ):
@@ -308,18 +309,28 @@ class SendLog:
     """The NDJSON story of a send (``--log``): each notification (its exact body and headers) just
     before its first attempt, each attempt as it is answered, one outcome per notification, and a
     closing summary. Replay reads the same records. One writer, whole lines: never interleaved.
-    ``url`` is the URL of the group being run (``run`` sets it before each group)."""
+    ``url`` is the URL of the group being run (``run`` sets it before each group).
+    Credentials never reach the log: header values by the one rule of ``redaction.py`` (replay
+    drops those headers anyway), and a password in the URL is redacted."""
 
     def __init__(self, log: NdjsonLog, url: str) -> None:
         self.log = log
         self.url = url
 
     def notification(self, notification: Notification) -> None:
-        self.log.write({"type": "notification", "url": self.url, **notification.as_dict()})
+        document = notification.as_dict()
+        document["headers"] = redact_lists(document["headers"])
+        self.log.write({"type": "notification", "url": redact_url(self.url), **document})
 
     def attempt(self, target: str, attempt: Attempt) -> None:
         self.log.write(
-            {"type": "attempt", "url": self.url, "target": target, "gtrid": attempt.gtrid, **attempt.as_dict()}
+            {
+                "type": "attempt",
+                "url": redact_url(self.url),
+                "target": target,
+                "gtrid": attempt.gtrid,
+                **attempt.as_dict(),
+            }
         )
 
     def outcome(self, delivery: Delivery) -> None:

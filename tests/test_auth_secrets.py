@@ -22,13 +22,14 @@ CLIENT_SECRET = "cs-Zq9!XYZZY-oauth"
 AWS_SECRET = "aws-Zq9!XYZZY-secret"
 SESSION_TOKEN = "sess-Zq9!XYZZY-token"
 P12_PASSWORD = "p12-Zq9!XYZZY-pass"
-SECRETS = (PASSWORD, API_KEY, CLIENT_SECRET, AWS_SECRET, SESSION_TOKEN, P12_PASSWORD)
+AWS_KEY_ID = "AKIDZq9XYZZYkeyid"  # README: AWS keys never appear, the access key id included
+SECRETS = (PASSWORD, API_KEY, CLIENT_SECRET, AWS_SECRET, SESSION_TOKEN, P12_PASSWORD, AWS_KEY_ID)
 
 ENV = {
     "CONNECT_HOOKS_AUTH_PASSWORD": PASSWORD,
     "CONNECT_HOOKS_API_KEY": API_KEY,
     "CONNECT_HOOKS_CLIENT_SECRET": CLIENT_SECRET,
-    "AWS_ACCESS_KEY_ID": "AKIDTEST",
+    "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
     "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
     "AWS_SESSION_TOKEN": SESSION_TOKEN,
     "CONNECT_HOOKS_CLIENT_CERT_PASSWORD": P12_PASSWORD,
@@ -37,7 +38,13 @@ ENV = {
 
 def receiver_for(kind: str) -> AuthReceiver:
     return AuthReceiver(
-        kind, password=PASSWORD, api_key=API_KEY, client_secret=CLIENT_SECRET, aws_secret=AWS_SECRET, token_ttl=60
+        kind,
+        password=PASSWORD,
+        api_key=API_KEY,
+        client_secret=CLIENT_SECRET,
+        aws_key=AWS_KEY_ID,
+        aws_secret=AWS_SECRET,
+        token_ttl=60,
     )
 
 

@@ -99,12 +99,12 @@ def test_credentials_never_reach_the_page_nor_the_download() -> None:
     for text in (streamed, download):
         assert "dXNlcjpzM2NyZXQtcGFzcw" not in text and "secret-token" not in text
     assert [json.loads(line)["headers"]["authorization"] for line in download.splitlines()] == [
-        "Basic <redacted>",
-        "Bearer <redacted>",
+        "Basic [redacted]",
+        "Bearer [redacted]",
     ]
     assert redact({"Cookie": "session=1", "X-Api-Key": "k", "x-other": "v"}) == {
-        "Cookie": "<redacted>",
-        "X-Api-Key": "<redacted>",
+        "Cookie": "[redacted]",
+        "X-Api-Key": "[redacted]",
         "x-other": "v",
     }
 

@@ -10,6 +10,7 @@ import click
 from connect_hooks.commands.listen_auth import listen_auth_options
 from connect_hooks.commands.options import NON_NEGATIVE, POSITIVE, console, resolve_secret, secret_options
 from connect_hooks.errors import BadInput, ExitCode
+from connect_hooks.redaction import redact_url
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def listen(
         target_port = urlsplit(target.url).port or (443 if target.scheme == "https" else 80)
         if target_port == port and (is_loopback(target.host) or target.host == host):
             raise BadInput(
-                f"--forward-to {forward_to} is this receiver itself (port {port}): it would relay to itself "
+                f"--forward-to {redact_url(forward_to)} is this receiver itself (port {port}): it would relay to itself "
                 "for ever; give your app's URL"
             )
         forward_to = target.url
@@ -201,7 +202,9 @@ class ListenPrinter:
         relay = started.settings.forward_to
         if relay is not None:
             timeout = started.settings.forward_timeout
-            err.print(f"  relays every POST that passes the signature check to {relay} (502 after {timeout:g} s)")
+            err.print(
+                f"  relays every POST that passes the signature check to {redact_url(relay)} (502 after {timeout:g} s)"
+            )
         else:
             err.print(f"  {settings.script.describe()} per notification (x-wx-gtrid)")
         if started.tls is not None:
