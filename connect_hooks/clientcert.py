@@ -124,7 +124,12 @@ def load_client_cert(
         loaded = _from_pkcs12(cert, data, password, password_env)
     else:
         key_data = _read(key, "--client-key") if key is not None else data
-        certificates = x509.load_pem_x509_certificates(data) if b"CERTIFICATE-----" in data else []
+        try:
+            certificates = x509.load_pem_x509_certificates(data) if b"CERTIFICATE-----" in data else []
+        except ValueError:  # a PEM block that is no certificate: its base64 or its DER is broken
+            raise BadInput(
+                f"--client-cert {cert!r} holds a CERTIFICATE block that does not parse: give a PEM or a .p12/.pfx"
+            ) from None
         if not certificates:
             raise BadInput(f"--client-cert {cert!r} holds no PEM certificate: give a PEM or a .p12/.pfx")
         if b"PRIVATE KEY-----" not in key_data:

@@ -942,8 +942,11 @@ def evidence_text(run: Run, verdict: Verdict) -> str:
 
 
 async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Now) -> Answer:
+    import httpx  # loaded already (delivery imports it)
+
     n = probe.notification
-    request = client.build_request("POST", run.settings.url, content=n.body, headers=list(n.headers))
+    headers = httpx.Headers(n.headers, encoding="latin-1")  # as delivery.attempt does: -H values may be latin-1
+    request = client.build_request("POST", run.settings.url, content=n.body, headers=headers)
     started = now()
     exchange = await attempt_once(client, request, run.settings.timeout, auth=run.probe_auth(probe))
     elapsed = max(0.0, now() - started) * 1000

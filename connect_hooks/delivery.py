@@ -238,7 +238,8 @@ async def make_attempt(
     Returns the record and the simulated seconds the attempt is charged. ``intended`` is the real
     time (``now``'s clock) the attempt was meant to start, for ``latency_ms``.
     """
-    request = client.build_request("POST", url, content=notification.body, headers=list(notification.headers))
+    headers = httpx.Headers(notification.headers, encoding="latin-1")  # a -H value in latin-1 goes out as obs-text
+    request = client.build_request("POST", url, content=notification.body, headers=headers)
     started = now()
     exchange = await attempt_once(client, request, policy.timeout)
     answered = now()

@@ -21,6 +21,7 @@ from connect_hooks.delivery import Attempt
 from connect_hooks.demo import DemoSettings, DemoView, Scene, SceneResult
 from connect_hooks.receiver import Received, Signature
 from connect_hooks.server import Serving
+from connect_hooks.textsafe import visible
 
 SIGNATURE_STYLE = {
     Signature.VALID: "green",
@@ -50,7 +51,8 @@ SIGNATURE_LABEL = {
 
 
 def signature_text(record: Received) -> Text:
-    label = SIGNATURE_LABEL[record.signature].format(algorithm=record.algorithm)
+    algorithm = None if record.algorithm is None else visible(record.algorithm)
+    label = SIGNATURE_LABEL[record.signature].format(algorithm=algorithm)
     return Text(label, style=SIGNATURE_STYLE.get(record.signature, "bold red"))
 
 
@@ -85,8 +87,11 @@ def _request_texts(record: Received) -> tuple[str, str]:
     clock = _clock_time(record.time)
     if _is_delivery(record):
         attempt = _ATTEMPT_TEXT.get(record.attempt) or f"#{record.attempt or '-':<2}"
-        return clock, f"  {(record.gtrid or 'no-gtrid')[:8].ljust(8)}  {attempt} "
-    return clock, f"  {record.method} {record.path}"
+        gtrid = (record.gtrid or "no-gtrid")[:8]
+        if not gtrid.isprintable():  # the common case pays for this test only, not for a call
+            gtrid = visible(gtrid)
+        return clock, f"  {gtrid.ljust(8)}  {attempt} "
+    return clock, f"  {visible(record.method)} {visible(record.path)}"
 
 
 def _is_delivery(record: Received) -> bool:
@@ -118,14 +123,17 @@ def _verdict_parts(
     status: int | None,
     reason: str | None,
 ) -> tuple[Part, ...]:
-    """What it is and the signature's verdict (deliveries only), the credentials' verdict, the answer and why."""
+    """What it is and the signature's verdict (deliveries only), the credentials' verdict, the answer and why.
+
+    Text from the request (the payload's channel and event, the algorithm named, a reason quoting it)
+    is shown ``visible``: a payload cannot drive the terminal. Cached, so a burst pays for it once.
+    """
     parts: list[Part] = []
     if what is not None:
-        parts.append((f"{what:<24}", "cyan"))
+        parts.append((f"{visible(what):<24}", "cyan"))
         parts.append(("  ", None))
-        parts.append(
-            (SIGNATURE_LABEL[signature].format(algorithm=algorithm), SIGNATURE_STYLE.get(signature, "bold red"))
-        )
+        label = SIGNATURE_LABEL[signature].format(algorithm=None if algorithm is None else visible(algorithm))
+        parts.append((label, SIGNATURE_STYLE.get(signature, "bold red")))
     if auth is not None:  # the credentials' verdict (listen --require-auth): never the credentials
         kind, ok = auth
         parts.append(("  ", None))
@@ -133,7 +141,7 @@ def _verdict_parts(
     parts.append(("  → ", None))
     parts.append(("no answer" if status is None else str(status), status_style(status)))
     if reason is not None:
-        parts.append((f"  {reason}", "dim"))
+        parts.append((f"  {visible(reason)}", "dim"))
     return tuple(parts)
 
 

@@ -20,6 +20,7 @@ from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
 from connect_hooks.redaction import redact_url
 from connect_hooks.summary import Percentiles, Summary
+from connect_hooks.textsafe import visible
 
 if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
     from connect_hooks.endpoint import CheckReport
@@ -41,7 +42,7 @@ VERDICT_STYLE = {"pass": "green", "fail": "red", "skip": "dim"}  # by endpoint.V
 
 
 def answer(attempt: Attempt) -> str:
-    return str(attempt.status) if attempt.status is not None else (attempt.error or "no answer")
+    return str(attempt.status) if attempt.status is not None else visible(attempt.error or "no answer")
 
 
 def decision_text(attempt: Attempt) -> Text:
@@ -53,7 +54,7 @@ def decision_text(attempt: Attempt) -> Text:
 
 def attempt_line(target: str, attempt: Attempt) -> Text:
     """One live line per attempt, as it happens."""
-    line = Text(f"{fmt_seconds(attempt.scheduled_at):>8}  {target}  attempt {attempt.attempt}: ")
+    line = Text(f"{fmt_seconds(attempt.scheduled_at):>8}  {visible(target)}  attempt {attempt.attempt}: ")
     line.append(answer(attempt), style="bold" if attempt.status is not None else "red")
     line.append(f" ({attempt.elapsed_ms:.0f} ms) → ")
     line.append_text(decision_text(attempt))
@@ -61,7 +62,8 @@ def attempt_line(target: str, attempt: Attempt) -> Text:
 
 
 def delivery_table(delivery: Delivery) -> Table:
-    table = Table(title=f"{delivery.target} → {redact_url(delivery.url)}", title_justify="left", expand=False)
+    title = f"{visible(delivery.target)} → {visible(redact_url(delivery.url))}"
+    table = Table(title=title, title_justify="left", expand=False)
     table.add_column("attempt", justify="right")
     table.add_column("at", justify="right")
     table.add_column("answer")
@@ -89,7 +91,7 @@ def closing_line(delivery: Delivery) -> Text:
     }[delivery.outcome]
     if delivery.outcome is Outcome.INTERRUPTED and n == 0:
         detail = "interrupted before its first attempt"
-    line = Text(f"{delivery.target}: ")
+    line = Text(f"{visible(delivery.target)}: ")
     line.append(detail, style=OUTCOME_STYLE[delivery.outcome])
     line.append(f"  (gtrid {delivery.gtrid})", style="dim")
     return line
@@ -200,11 +202,11 @@ class BurstProgress:
 
 
 def print_check(console: Console, report: CheckReport) -> None:
-    console.print(Text(f"check {report.url}", style="bold"))
+    console.print(Text(f"check {visible(report.url)}", style="bold"))
     for rule in report.rules:
         line = Text("  ")
         line.append(f"{rule.verdict.upper():4}", style=VERDICT_STYLE[rule.verdict])
-        line.append(f"  {rule.name:9} {rule.reason}")
+        line.append(f"  {rule.name:9} {visible(rule.reason)}")
         console.print(line)
     if report.passed:
         console.print(Text("Webex Connect would accept this URL.", style="bold green"))
@@ -215,20 +217,22 @@ def print_check(console: Console, report: CheckReport) -> None:
 def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> None:
     """``connect-hooks webhooks``: one block per profile, only the settings it has (secrets masked)."""
     for document in documents:
-        console.print(Text(str(document["name"]), style="bold"), Text(f"({document['source']})", style="dim"))
+        console.print(Text(visible(str(document["name"])), style="bold"), Text(f"({document['source']})", style="dim"))
         for key, value in document.items():
             if key in ("name", "source") or value is None:
                 continue
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in value.items())
-            console.print(f"  {key:<21} {value}")
+            console.print(f"  {key:<21} {visible(str(value))}")
 
 
 def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
     """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
     urls = {redact_url(item.url) for item in planned}
     one_url = next(iter(urls)) if len(urls) == 1 else None
-    title = f"replay --dry-run to {one_url}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
+    title = (
+        f"replay --dry-run to {visible(one_url)}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
+    )
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("line", justify="right")
     table.add_column("target")
@@ -241,13 +245,13 @@ def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
     for item in planned:
         recorded = item.recorded
         was = recorded.outcome if recorded.outcome is not None else str(recorded.status or "-")
-        gtrid = Text(item.notification.gtrid)
+        gtrid = Text(visible(item.notification.gtrid))
         if item.notification.gtrid != recorded.gtrid:
             gtrid.append(" (new)", style="yellow")
         signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
-        row: list[str | Text] = [str(recorded.line), item.notification.target, gtrid, was]
+        row: list[str | Text] = [str(recorded.line), visible(item.notification.target), gtrid, visible(was)]
         row += [str(len(item.notification.body)), signed]
-        table.add_row(*row, *([redact_url(item.url)] if one_url is None else []))
+        table.add_row(*row, *([visible(redact_url(item.url))] if one_url is None else []))
     console.print(table)
     n = len(planned)
     console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))

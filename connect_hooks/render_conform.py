@@ -12,6 +12,7 @@ from rich.text import Text
 
 from connect_hooks.conformance import CheckResult, ConformReport, Status
 from connect_hooks.redaction import redact_url
+from connect_hooks.textsafe import visible
 
 STATUS_STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.SKIP: "dim"}
 
@@ -20,13 +21,13 @@ def row(result: CheckResult, width: int) -> Text:
     """``PASS  accepts/receipt/sms/delivered  200 in 4 ms  (5 ms)``"""
     line = Text("  ")
     line.append(f"{result.status.upper():4}", style=STATUS_STYLE[result.status])
-    line.append(f"  {result.id:<{width}}  {result.message}")
+    line.append(f"  {result.id:<{width}}  {visible(result.message)}")
     line.append(f"  ({result.duration_ms:.0f} ms)", style="dim")
     return line
 
 
 def print_heading(console: Console, url: str) -> None:
-    console.print(Text(f"conform {redact_url(url)}", style="bold"))
+    console.print(Text(f"conform {visible(redact_url(url))}", style="bold"))
 
 
 def print_details(console: Console, report: ConformReport) -> None:
@@ -37,13 +38,13 @@ def print_details(console: Console, report: ConformReport) -> None:
         console.print()
         line = Text()
         line.append(f"{result.status.upper()} {result.id}", style=STATUS_STYLE[result.status])
-        line.append(f": {result.message}")
+        line.append(f": {visible(result.message)}")
         console.print(line)
         console.print(Text(f"  why it matters: {result.why}", style="dim"))
-        for evidence in result.evidence.splitlines():
-            console.print(Text(f"  {evidence}", style="dim"))
+        for evidence in result.evidence.split("\n"):  # only our own line breaks: a \r or \x85 is shown
+            console.print(Text(f"  {visible(evidence)}", style="dim"))
         if result.reproduce:
-            console.print(Text(f"  reproduce: {result.reproduce}"))
+            console.print(Text(f"  reproduce: {visible(result.reproduce)}"))
     console.print()
     verdict = Text(report.summary() + ": ", style="bold")
     if report.ok:

@@ -71,12 +71,22 @@ class SendSettings:
 
 
 def parse_header_option(text: str) -> tuple[str, str]:
-    """``'Name: value'`` -> (name, value); bad input otherwise."""
+    """``'Name: value'`` -> (name, value); bad input otherwise (send, conform, replay: one check).
+
+    The value may hold latin-1 characters (sent as those bytes) but no control character; the
+    message never quotes the value (it may be a credential).
+    """
+    from connect_hooks.textsafe import header_problem
+
     name, sep, value = text.partition(":")
-    name = name.strip()
-    if not sep or not name or any(c in name for c in " \t\r\n") or any(c in value for c in "\r\n"):
-        raise BadInput(f"--header {text!r} is not 'Name: value': write it like --header 'Authorization: Bearer abc'")
-    return name, value.strip()
+    name, value = name.strip(), value.strip(" \t")
+    if not sep or not name or any(c in name for c in " \t\r\n"):
+        shown = repr(text) if text.isprintable() else "with control characters"
+        raise BadInput(f"--header {shown} is not 'Name: value': write it like --header 'Authorization: Bearer abc'")
+    problem = header_problem(name, value)
+    if problem is not None:
+        raise BadInput(f"-H {name + ': ...' if name.isprintable() else 'NAME: ...'!r}: {problem}")
+    return name, value
 
 
 def load_payload(target: str, stdin: Callable[[], bytes]) -> bytes:

@@ -37,6 +37,10 @@ def is_loopback(host: str) -> bool:
 
 def parse_url(url: str) -> TargetURL:
     """Parse an http(s) URL with a host; anything else is bad input (the message never shows a password)."""
+    bad = next((i for i, c in enumerate(url.strip()) if c < " " or c == "\x7f"), None)
+    if bad is not None:  # httpx refuses them later, with a traceback
+        where = f"U+{ord(url.strip()[bad]):04X} at position {bad + 1}"
+        raise BadInput(f"the URL holds a control character ({where}): percent-encode it, e.g. %1B for ESC")
     shown = redact_url(url)
     try:
         parts = urlsplit(url.strip())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.commands.listen_auth import listen_auth_options
-from connect_hooks.commands.options import console, resolve_secret, secret_options
+from connect_hooks.commands.options import NON_NEGATIVE, POSITIVE, console, resolve_secret, secret_options
 from connect_hooks.errors import BadInput, ExitCode
 from connect_hooks.redaction import redact_url
 from connect_hooks.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--delay",
-    type=click.FloatRange(min=0),
+    type=NON_NEGATIVE,
     default=0.0,
     metavar="SECONDS",
     help="Stall this long before answering a POST (12 trips Webex Connect's 10 s timeout).",
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--forward-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     default=DEFAULT_FORWARD_TIMEOUT,
     show_default=True,
     metavar="SECONDS",

@@ -6,6 +6,7 @@ Output options live here, in one place, so every command spells them the same wa
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,28 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloat(click.FloatRange):
+    """A number of seconds (or a rate, a speed) in a range, and finite.
+
+    ``float()`` takes 'nan', 'inf' and 'infinity', and NaN passes every range check (it compares
+    false with everything): a deadline of nan seconds times out every attempt, an interval of inf
+    never ends. Every float option of the command line takes this type (a test walks them all).
+    """
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number: give one such as 10 or 0.5", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+#: Seconds, rates and speeds: more than zero. ``NON_NEGATIVE``: zero or more (a delay).
+POSITIVE = FiniteFloat(min=0, min_open=True)
+NON_NEGATIVE = FiniteFloat(min=0)
 
 
 def output_options(func: F) -> F:
@@ -41,7 +64,7 @@ def tls_options(func: F) -> F:
 def timeout_option(func: F) -> F:
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=POSITIVE,
         default=DEFAULT_TIMEOUT,
         show_default=True,
         help="Deadline in seconds for a whole attempt: connect, send, status, headers and body.",
@@ -51,7 +74,7 @@ def timeout_option(func: F) -> F:
 def policy_options(func: F) -> F:
     func = click.option(
         "--interval",
-        type=click.FloatRange(min=0, min_open=True),
+        type=POSITIVE,
         help="Seconds between retries, replacing the schedule's waits.",
     )(func)
     func = click.option("--retries", type=click.IntRange(min=0), help="Number of retries (default: 3).")(func)
@@ -376,9 +399,7 @@ def allow_http_option(func: F) -> F:
 def time_options(func: F) -> F:
     """How simulated time maps onto real time: --speed and --fast ('send', 'replay')."""
     func = click.option("--fast", is_flag=True, help="Skip the waits entirely.")(func)
-    func = click.option(
-        "--speed", type=click.FloatRange(min=0, min_open=True), help="Divide every wait (60 = a minute a second)."
-    )(func)
+    func = click.option("--speed", type=POSITIVE, help="Divide every wait (60 = a minute a second).")(func)
     return func
 
 
@@ -386,7 +407,7 @@ def concurrency_options(func: F) -> F:
     """The concurrency bound and the arrival schedule: --concurrency and --rate ('send', 'replay')."""
     func = click.option(
         "--rate",
-        type=click.FloatRange(min=0, min_open=True),
+        type=POSITIVE,
         help="First attempts per (simulated) second, on a fixed schedule; default: all at once.",
     )(func)
     func = click.option(
