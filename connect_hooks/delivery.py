@@ -219,6 +219,8 @@ async def attempt_once(
 
 async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
     """The body's first ``limit`` raw bytes (no decoding: a compressed body cannot blow up here)."""
+    if response.is_stream_consumed:  # read already: a MockTransport answer, or an auth flow that read it
+        return response.content[:limit]
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_raw():
