@@ -171,14 +171,21 @@ def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     return Fault.CONNECTION_ERROR, f"connection failed: {detail}"
 
 
+#: How much of an answer's body is read (raw bytes); the rest is dropped with the connection.
+#: Webex Connect needs only the status: a receiver streaming an endless body costs this, no more.
+BODY_LIMIT = 64 * 1024
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """What one request got: a status and headers, or a fault with its description."""
+    """What one request got: a status, headers and the first ``BODY_LIMIT`` bytes of the body (raw,
+    as sent), or a fault with its description."""
 
     status: int | None
     fault: Fault | None = None
     error: str | None = None
     headers: httpx.Headers | None = None
+    body: bytes = b""
 
     @property
     def result(self) -> int | Fault:
@@ -190,7 +197,8 @@ class Exchange:
 async def attempt_once(
     client: httpx.AsyncClient, request: httpx.Request, timeout: float, *, auth: httpx.Auth | None = None
 ) -> Exchange:
-    """Send ``request`` once under a deadline for the whole exchange (connect to last body byte).
+    """Send ``request`` once under a deadline for the whole exchange (connect to the body's last
+    byte, or its ``BODY_LIMIT``-th: a longer body is cut there and its connection closed).
 
     ``auth`` replaces the client's authorization for this request (``httpx.Auth()``: none).
     """
@@ -200,13 +208,27 @@ async def attempt_once(
                 request, stream=True, follow_redirects=False, auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth
             )
             try:
-                await response.aread()
+                body = await _read_prefix(response, BODY_LIMIT)
             finally:
-                await response.aclose()
+                await response.aclose()  # unread bytes left: the connection is closed, not drained
     except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:
         fault, error = classify(exc, timeout)
         return Exchange(status=None, fault=fault, error=error)
-    return Exchange(status=response.status_code, headers=response.headers)
+    return Exchange(status=response.status_code, headers=response.headers, body=body)
+
+
+async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """The body's first ``limit`` raw bytes (no decoding: a compressed body cannot blow up here)."""
+    if response.is_stream_consumed:  # read already: a MockTransport answer, or an auth flow that read it
+        return response.content[:limit]
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk[: limit - size])
+        size += len(chunks[-1])
+        if size >= limit:
+            break
+    return b"".join(chunks)
 
 
 def charged_seconds(fault: Fault | None, elapsed: float, timeout: float) -> float:

@@ -105,7 +105,7 @@ def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables
     """
     if tables and len(deliveries) == 1 and deliveries[0].attempts:
         console.print(delivery_table(deliveries[0]))
-    elif tables:
+    elif tables and deliveries:
         lines = sorted(
             (attempt.scheduled_at, index, attempt.attempt, delivery.target, attempt)
             for index, delivery in enumerate(deliveries)
@@ -118,6 +118,16 @@ def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables
         console.print(closing_line(delivery))
     if len(deliveries) > 1:
         console.print(Text(f"{len(deliveries)} notifications: {outcome_counts(deliveries)}", style="bold"))
+
+
+def never_started_line(count: int, *, indent: bool = False) -> Text:
+    """How many notifications an interruption stopped before their first attempt (never made)."""
+    if indent:  # a row of the summary
+        return Text(f"  never started  {count} (interrupted before their first attempt: never sent, not in the log)")
+    what = f"{count} more notification{'s' if count != 1 else ''}"
+    return Text(
+        f"{what} never started (interrupted before their first attempt)", style=OUTCOME_STYLE[Outcome.INTERRUPTED]
+    )
 
 
 def outcome_counts(deliveries: Sequence[Delivery]) -> str:
@@ -142,6 +152,9 @@ def print_summary(console: Console, summary: Summary) -> None:
     title.append(
         f" in {summary.wall_s:.2f} s: {summary.throughput_per_s:.1f} notifications/s", style="bold" if n else "dim"
     )
+    cut = summary.ended < n
+    if cut:  # throughput counts the notifications that reached an outcome, not the interrupted ones
+        title.append(f" ({summary.ended} reached an outcome)", style="dim")
     console.print(title)
     outcomes = Text("  outcomes       ")
     for index, (name, count) in enumerate(summary.outcomes.items()):
@@ -149,6 +162,8 @@ def print_summary(console: Console, summary: Summary) -> None:
             outcomes.append(", ")
         outcomes.append(f"{count} {name}", style=OUTCOME_STYLE[Outcome(name)] if count else "dim")
     console.print(outcomes)
+    if summary.never_started:
+        console.print(never_started_line(summary.never_started, indent=True))
     answers = ", ".join(f"{key} x{count}" for key, count in summary.answers.items()) or "none"
     console.print(Text(f"  answers        {answers}"))
     console.print(Text("  latency (from each attempt's intended start to its answer)", style="dim"))

@@ -29,9 +29,11 @@ order, so the receiver sees attempts in simulated-time order whatever the speed:
   attempt was answered) to its answer, so queueing behind a slow receiver or the concurrency
   bound is not hidden (no coordinated omission).
 
-Notifications are pulled from the iterable only when their first attempt is due, and results
-stream to ``on_attempt`` and ``on_finish`` as frozen records: nothing is kept per notification
-once its story has ended, so memory stays flat however many are sent.
+Notifications are pulled from the iterable one ahead of their first attempt; an item may be a
+recipe (a callable that makes the notification), called only when the first attempt starts, so a
+plan of any size costs nothing until it is sent. Results stream to ``on_attempt`` and
+``on_finish`` as frozen records: nothing is kept per notification once its story has ended, so
+memory stays flat however many are sent.
 
 Time is injected (``Clock.sleep``/``Clock.now``), so tests assert the order, the bound and the
 schedule without waiting.
@@ -42,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
-import itertools
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -54,6 +55,8 @@ from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification,
 from connect_hooks.policy import Outcome, Policy
 
 RealSleep = Callable[[float], Awaitable[None]]
+#: What ``deliver_all`` takes: a notification, or a recipe called when its first attempt starts.
+Lazy = Notification | Callable[[], Notification]
 
 #: The largest ``concurrency`` accepted (more only costs memory, not speed).
 MAX_CONCURRENCY = 10_000
@@ -92,7 +95,7 @@ _NEVER: _Key = (math.inf, 0, 0)
 
 
 async def deliver_all(
-    notifications: Iterable[Notification],
+    notifications: Iterable[Lazy],
     url: str,
     policy: Policy,
     *,
@@ -111,9 +114,10 @@ async def deliver_all(
     attempt as it is answered, ``on_finish`` each notification's record as its story ends.
     Returns how many notifications' stories ended (delivered, failed or dropped).
 
-    If the task is cancelled (Ctrl-C, SIGTERM), the attempts in flight are cut, every unfinished
-    notification (in flight, waiting for a retry, or not started yet) goes to ``on_finish`` as
-    ``interrupted`` (in the order given), and ``Interrupted`` is raised carrying those records.
+    If the task is cancelled (Ctrl-C, SIGTERM), the attempts in flight are cut, every notification
+    whose story had started and not ended (in flight or waiting for a retry) goes to ``on_finish``
+    as ``interrupted`` (in the order given), and ``Interrupted`` is raised carrying those records.
+    Notifications not started yet are left in the iterable, never made (the caller counts them).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -121,8 +125,8 @@ async def deliver_all(
         raise ValueError("rate must be positive")
     clock = clock or Clock()
     target = httpx.URL(url)  # parsed once, not once per attempt
-    pending: Iterator[tuple[int, Notification]] = enumerate(notifications)
-    next_arrival: tuple[int, Notification] | None = next(pending, None)
+    pending: Iterator[tuple[int, Lazy]] = enumerate(notifications)
+    next_arrival: tuple[int, Lazy] | None = next(pending, None)
     heap: list[tuple[float, int, int, float, _Story]] = []  # key..., real time its attempt was answered, story
     in_flight: dict[asyncio.Task[tuple[Attempt, float]], tuple[_Story, float]] = {}  # task -> (story, sim start)
     flying: set[tuple[int, int]] = set()  # (notification index, attempt number) of the attempts in flight
@@ -228,8 +232,9 @@ async def deliver_all(
                     break
                 if arrival:
                     assert next_arrival is not None
-                    index, notification = next_arrival
+                    index, item = next_arrival
                     next_arrival = next(pending, None)
+                    notification = item if isinstance(item, Notification) else item()
                     launch(_Story(index, notification), key[0], t0 if due_at == -math.inf else due_at)
                 else:
                     _, _, _, answered, story = heapq.heappop(heap)
@@ -261,12 +266,7 @@ async def deliver_all(
             unfinished[story.index] = (story.notification, story.attempts)
         for _, _, _, _, story in heap:
             unfinished[story.index] = (story.notification, story.attempts)
-        records: list[Delivery] = []
-        rest = itertools.chain([next_arrival] if next_arrival is not None else [], pending)
-        for _, (notification, attempts) in sorted(unfinished.items()):
-            records.append(_stop(notification, url, policy, attempts, on_finish))
-        for _, notification in rest:
-            records.append(_stop(notification, url, policy, [], on_finish))
+        records = [_stop(n, url, policy, attempts, on_finish) for _, (n, attempts) in sorted(unfinished.items())]
         raise Interrupted(records) from None
     finally:
         if sleeper is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -25,13 +26,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import httpx
 
 from connect_hooks import __version__, catalogue, signing
-from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver, interrupted
+from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.redaction import redact_lists, redact_url
-from connect_hooks.scheduler import MAX_CONCURRENCY, Clock, RealSleep, deliver_all
+from connect_hooks.scheduler import MAX_CONCURRENCY, Clock, Lazy, RealSleep, deliver_all
 from connect_hooks.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url
 
@@ -183,11 +184,14 @@ class RunSettings(Protocol):
 
 class Runnable(Protocol):
     """What ``run`` delivers: settings, and the notifications grouped by URL (a ``SendPlan`` has one
-    group; a replay of a send log has one per original URL). Groups run one after another."""
+    group; a replay of a send log has one per original URL). Groups run one after another. A group
+    may hold recipes (see ``scheduler.Lazy``): each is made only when its first attempt starts."""
 
     @property
     def settings(self) -> RunSettings: ...
-    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]: ...
+    @property
+    def total(self) -> int: ...  # how many notifications the groups hold (to count those never started)
+    def groups(self) -> Iterator[tuple[str, Iterator[Lazy]]]: ...
 
 
 def check_run(settings: RunSettings) -> None:
@@ -233,17 +237,24 @@ class SendPlan:
 
     def notifications(self) -> Iterator[Notification]:
         """Every notification, copy after copy; samples are rendered afresh for each copy."""
-        settings = self.settings
-        for copy in range(settings.count):
-            for name, body, sample in self.sources:
-                if copy and sample:
-                    seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
-                    body = catalogue.render(name, seed=seed, sets=settings.sets)
-                yield make_notification(name, body, settings)
+        return (recipe() for recipe in self.recipes())
 
-    def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]:
-        """One group: every notification, to the one URL."""
-        yield self.target.url, self.notifications()
+    def recipes(self) -> Iterator[Callable[[], Notification]]:
+        """A recipe per notification, in order: calling it renders and signs that copy (nothing before)."""
+        for copy in range(self.settings.count):
+            for name, body, sample in self.sources:
+                yield functools.partial(self._make, copy, name, body, sample)
+
+    def _make(self, copy: int, name: str, body: bytes, sample: bool) -> Notification:
+        settings = self.settings
+        if copy and sample:
+            seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
+            body = catalogue.render(name, seed=seed, sets=settings.sets)
+        return make_notification(name, body, settings)
+
+    def groups(self) -> Iterator[tuple[str, Iterator[Lazy]]]:
+        """One group: every notification (as a recipe, made when its first attempt starts), to the one URL."""
+        yield self.target.url, self.recipes()
 
     def clock(self, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
         return make_clock(self.settings, sleep, now)
@@ -392,12 +403,13 @@ def run(
     """Run a planned send (or a replay) to the end (or to Ctrl-C/SIGTERM) in its own event loop.
 
     Opens and closes the ``--log`` file, closes ``client``, treats SIGTERM like Ctrl-C (every
-    unfinished notification ends ``interrupted``, on record), and makes the callbacks survive a
+    notification sent and not ended ends ``interrupted``, on record), and makes the callbacks survive a
     reader of stdout that went away. ``on_attempt`` gets (target, attempt). ``keep`` keeps every
     record for the result (``--json`` lists, tables); without it memory stays flat. ``on_begin``
     is called once everything is open (the log), before the first notification is made.
-    Several groups (URLs) run one after another; once one is interrupted, every notification of
-    the groups after it ends ``interrupted`` too, on record. One summary covers them all.
+    Several groups (URLs) run one after another. Once interrupted, the notifications never started
+    (in this group or later ones) are counted in the summary's ``never_started``, never made or
+    recorded: a huge plan stops at once. One summary covers them all.
     """
     settings = plan.settings
     log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
@@ -413,14 +425,18 @@ def run(
     urls: list[str] = []
     numbering = itertools.count()
 
-    def notifications(items: Iterator[Notification]) -> Iterator[Notification]:
-        for notification in items:
-            active[notification.gtrid] = (next(numbering), notification.target)
-            if log is not None:
-                log.notification(notification)
-            if start_cb is not None:
-                start_cb(notification)
-            yield notification
+    def begin(item: Lazy) -> Notification:
+        """Make a notification as its first attempt starts: only then is it on record."""
+        notification = item if isinstance(item, Notification) else item()
+        active[notification.gtrid] = (next(numbering), notification.target)
+        if log is not None:
+            log.notification(notification)
+        if start_cb is not None:
+            start_cb(notification)
+        return notification
+
+    def notifications(items: Iterator[Lazy]) -> Iterator[Lazy]:
+        return (functools.partial(begin, item) for item in items)
 
     def attempted(attempt: Attempt) -> None:
         counter.attempt(attempt)
@@ -450,30 +466,21 @@ def run(
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             async with client:
-                groups = plan.groups()
-                for url, items in groups:
+                for url, items in plan.groups():
                     urls.append(url)
                     if log is not None:
                         log.url = url
-                    try:
-                        await deliver_all(
-                            notifications(items),
-                            url,
-                            settings.policy,
-                            client=client,
-                            clock=clock,
-                            concurrency=settings.concurrency,
-                            rate=settings.rate,
-                            on_attempt=attempted,
-                            on_finish=finished,
-                        )
-                    except Interrupted:
-                        for later_url, later in groups:  # never started: interrupted before a first attempt
-                            if log is not None:
-                                log.url = later_url
-                            for notification in notifications(later):
-                                finished(interrupted(notification, later_url, settings.policy))
-                        raise
+                    await deliver_all(
+                        notifications(items),
+                        url,
+                        settings.policy,
+                        client=client,
+                        clock=clock,
+                        concurrency=settings.concurrency,
+                        rate=settings.rate,
+                        on_attempt=attempted,
+                        on_finish=finished,
+                    )
         finally:
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 loop.remove_signal_handler(signal.SIGTERM)
@@ -486,7 +493,9 @@ def run(
     except Interrupted:
         stopped = True
     finally:
-        summary = counter.summary(max(ended[0] - began, 0.0))
+        # Those never started are counted, never made: the numbering counts every one made.
+        never_started = max(plan.total - next(numbering), 0) if stopped else 0
+        summary = counter.summary(max(ended[0] - began, 0.0), never_started)
         if log is not None:
             log.summary(summary)
             log.log.close()

@@ -88,7 +88,13 @@ class Percentiles:
 
 @dataclass(frozen=True)
 class Summary:
-    """What a send did, in figures (``--summary``, ``--json --summary``, the log's last record)."""
+    """What a send did, in figures (``--summary``, ``--json --summary``, the log's last record).
+
+    ``notifications`` counts the notifications sent (at least one attempt started), each with an
+    outcome; ``never_started`` those an interruption stopped before their first attempt (never
+    made, never recorded). ``throughput_per_s`` counts only the notifications that reached an
+    outcome of their own (delivered, failed or dropped), not the interrupted ones.
+    """
 
     notifications: int
     attempts: int
@@ -99,10 +105,17 @@ class Summary:
     first_attempt: Percentiles
     all_attempts: Percentiles
     histogram: tuple[tuple[str, int], ...] = field(default=())  # (bucket label, attempts), every attempt
+    never_started: int = 0
+
+    @property
+    def ended(self) -> int:
+        """Notifications that reached an outcome (delivered, failed or dropped): not interrupted."""
+        return self.notifications - self.outcomes.get(str(Outcome.INTERRUPTED), 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "notifications": self.notifications,
+            "never_started": self.never_started,
             "attempts": self.attempts,
             "outcomes": dict(self.outcomes),
             "answers": dict(self.answers),
@@ -155,20 +168,23 @@ class SummaryCounter:
     def all_delivered(self) -> bool:
         return self.outcomes[str(Outcome.DELIVERED)] == self.notifications
 
-    def summary(self, wall_s: float) -> Summary:
+    def summary(self, wall_s: float, never_started: int = 0) -> Summary:
+        """The figures so far; ``never_started``: notifications an interruption stopped before their first attempt."""
         labels = _coarse_labels()
         counts = self.all.coarse
         used = [i for i, n in enumerate(counts) if n]
         rows = tuple((labels[i], counts[i]) for i in range(used[0], used[-1] + 1)) if used else ()
         answers = dict(sorted(self.answers.items(), key=lambda item: (not item[0].isdigit(), item[0])))
+        interrupted = self.outcomes[str(Outcome.INTERRUPTED)]
         return Summary(
             notifications=self.notifications,
             attempts=self.attempts,
             outcomes=dict(self.outcomes),
             answers=answers,
             wall_s=wall_s,
-            throughput_per_s=self.notifications / wall_s if wall_s > 0 else 0.0,
+            throughput_per_s=(self.notifications - interrupted) / wall_s if wall_s > 0 else 0.0,
             first_attempt=self.first.percentiles(),
             all_attempts=self.all.percentiles(),
             histogram=rows,
+            never_started=never_started,
         )

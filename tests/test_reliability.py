@@ -134,3 +134,29 @@ def test_ctrl_c_during_an_attempt_stops_at_once_and_keeps_its_retries(tmp_path: 
     assert report["retries_left"] == 3
     assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == ["notification", "outcome", "summary"]
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_ctrl_c_on_a_huge_count_counts_the_never_started_and_exits_at_once(tmp_path: Path, as_json: bool) -> None:
+    """Notifications never started are counted, not made: a huge --count stops as soon as a small one."""
+    log = tmp_path / "send.ndjson"
+    count = 50_000_000  # making each (rendered, signed, logged) would take hours: the exit must not depend on it
+    with ScriptedServer(script=[200]) as server:
+        args = ["receipt/sms/delivered", server.url, "--count", str(count), "--fast", "--log", str(log)]
+        with connect_hooks_process("send", *args, *(["--json", "--summary"] if as_json else [])) as proc:
+            wait_for(lambda: len(server.posts) >= 20, seconds=30)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)  # generous: a few notifications in flight end, no more
+    assert proc.returncode == 130
+    assert b"Traceback" not in err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    summary = records[-1]
+    assert summary["type"] == "summary"
+    sent = [r for r in records if r["type"] == "notification"]
+    assert len(sent) == summary["notifications"] == len([r for r in records if r["type"] == "outcome"])
+    assert 20 <= len(sent) < count // 1000  # only the notifications sent are on record
+    assert summary["notifications"] + summary["never_started"] == count
+    if as_json:
+        assert json.loads(out)["never_started"] == summary["never_started"]
+    else:
+        assert f"never started  {summary['never_started']} ".encode() in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -307,16 +308,21 @@ def test_notifications_are_pulled_only_when_due() -> None:
     assert most_ahead <= 5  # the in-flight ones and the next, not all 50
 
 
-def test_cancelled_burst_gives_every_notification_one_terminal_record() -> None:
+def test_cancelled_burst_gives_every_started_notification_one_terminal_record() -> None:
     blocked = asyncio.Event()
     receiver = Receiver(FakeClock(), script=lambda i, n: 503 if i == 1 else 200, hold={2: blocked, 3: blocked})
     finished: list[Delivery] = []
+    made: list[int] = []
+
+    def recipe(index: int) -> Notification:
+        made.append(index)
+        return notification(index)
 
     async def go() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
             task = asyncio.ensure_future(
                 deliver_all(
-                    [notification(i) for i in range(5)],
+                    [functools.partial(recipe, i) for i in range(5)],
                     URL,
                     Policy(),
                     client=client,
@@ -337,9 +343,9 @@ def test_cancelled_burst_gives_every_notification_one_terminal_record() -> None:
         ("n1", Outcome.INTERRUPTED, 1, 3),  # waiting for its retry
         ("n2", Outcome.INTERRUPTED, 0, 3),  # cut in flight: the cut attempt is still owed
         ("n3", Outcome.INTERRUPTED, 0, 3),
-        ("n4", Outcome.INTERRUPTED, 0, 3),  # never started
-    ]
+    ]  # n4 never started: no record
     assert list(stop.value.deliveries) == finished[1:]
+    assert made == [0, 1, 2, 3]  # a recipe is made only when its first attempt starts: n4 never was
 
 
 @pytest.mark.parametrize(("concurrency", "rate"), [(0, None), (1, 0.0)])

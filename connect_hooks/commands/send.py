@@ -198,7 +198,8 @@ def json_report(
         document: Any = result.summary.as_dict()
     else:
         documents = [d.as_dict() for d in result.deliveries]
-        document = documents[0] if plan.single else documents
+        # One notification is one object (null if an interruption came before its first attempt).
+        document = (documents[0] if documents else None) if plan.single else documents
     try:
         dump_json(document)
     except BrokenPipeError:
@@ -240,6 +241,8 @@ def people_report(
             render.print_summary(out, result.summary)
         else:
             render.print_deliveries(out, result.deliveries, tables=not live)
+            if result.summary.never_started:
+                out.print(render.never_started_line(result.summary.never_started))
     except BrokenPipeError:
         sending.stdout_gone()
     return exit_code(result)
