@@ -19,20 +19,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import datetime as dt
 import fnmatch
+import functools
 import hashlib
+import itertools
 import json
+import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
-from connect_hooks import signing
+import httpx
+
+from connect_hooks import signing, textsafe
 from connect_hooks.delivery import Notification
 from connect_hooks.errors import BadInput
-from connect_hooks.inputs import read_input
 from connect_hooks.policy import Policy
 from connect_hooks.redaction import has_redacted_password, redact_url
 from connect_hooks.sending import TABLES_UP_TO, check_run
@@ -108,30 +116,65 @@ class Recorded:
         return header_value(self.headers, name)
 
 
-@dataclass(frozen=True)
-class ReplayLog:
-    """What a log holds: the notifications it recorded, in order, and the lines skipped."""
-
-    source: str
-    records: tuple[Recorded, ...]
-    problems: tuple[Problem, ...]
-
-    @property
-    def kinds(self) -> frozenset[Kind]:
-        return frozenset(record.kind for record in self.records)
+#: Why a line is skipped, for the reasons every log may give.
+FOREIGN = "not a record of 'send --log' or 'listen --log'"
+NOT_JSON = "not a JSON record"
+TORN = "a truncated last line"
 
 
-def _decode_body(record: dict[str, Any]) -> bytes | None:
-    body = record.get("body")
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    encoded = record.get("body_base64")
-    if isinstance(encoded, str):
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            return None
+def header_problem(name: str, value: str) -> str | None:
+    """Why header ``name: value`` cannot go on the wire as it is, or None (never quoting the value).
+
+    ``textsafe.header_problem`` (a token name; Latin-1 text without control characters, sent as its
+    bytes), and no space or tab at either end of the value, which HTTP/1.1 (h11) refuses to send.
+    """
+    problem = textsafe.header_problem(name, value)
+    if problem is None and value != value.strip(" \t"):
+        problem = f"the {name} value starts or ends with white space, which HTTP cannot send"
+    return problem
+
+
+@functools.lru_cache(maxsize=256)
+def _url_problem(url: str) -> str | None:
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        return f"its URL {url!r} cannot be sent ({exc}): give the URL to replay to"
     return None
+
+
+def _printable(text: str) -> str:
+    """``text``, with a lone surrogate (which no terminal or UTF-8 file takes) written as ``\\udxxx``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _base64_body(record: dict[str, Any]) -> bytes | None:
+    encoded = record.get("body_base64")
+    if not isinstance(encoded, str):
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _decode_body(record: dict[str, Any]) -> bytes | str | None:
+    """The body's bytes; None when the record has none; a reason (str) when its text stands for no bytes."""
+    body = record.get("body")
+    if not isinstance(body, str):
+        return _base64_body(record)
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800"): only a hand-edited log has one
+        raw = _base64_body(record)  # the exact bytes, when the record also has them
+        if raw is not None:
+            return raw
+        char = body[exc.start]
+        return f"its body holds a lone surrogate ({char!r}), which stands for no bytes: give the exact bytes as body_base64"
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
@@ -165,91 +208,218 @@ def _header_pairs(value: Any) -> tuple[tuple[str, str], ...] | None:
 
 def _listen_target(record: dict[str, Any]) -> str:
     parts = [record.get(key) for key in ("kind", "channel", "what")]
-    return "/".join(part for part in parts if isinstance(part, str) and part) or "unknown"
+    return _printable("/".join(part for part in parts if isinstance(part, str) and part) or "unknown")
 
 
-def read_log(source: str, stdin: Callable[[], bytes]) -> ReplayLog:
-    """Parse a send or listen NDJSON log (``-`` for stdin); bad input when nothing in it is usable."""
-    data = read_input(source, stdin, missing="does not exist: give a file written by 'send --log' or 'listen --log'")
-    where = "stdin" if source == "-" else source
-    lines = data.split(b"\n")
-    ends_cut = bool(lines and lines[-1].strip())  # the last line has no newline: the writer may have been cut
+@dataclass(frozen=True)
+class _Outcome:
+    """A send log's ``outcome`` record: how the story of ``gtrid`` ended."""
+
+    gtrid: str
+    outcome: str
+
+
+def parse_line(number: int, raw: bytes) -> Recorded | _Outcome | Problem | None:
+    """One log line: a notification (outcome not yet known), an outcome, a reason to skip it, or None (nothing to send)."""
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, a number too long, nested too deep
+        return Problem(number, NOT_JSON if raw.endswith(b"\n") else TORN)
+    if not isinstance(record, dict):
+        return Problem(number, FOREIGN)
+    kind = record.get("type") if isinstance(record.get("type"), str) else None
+    if kind == "outcome" and isinstance(record.get("gtrid"), str) and record.get("outcome") in OUTCOMES:
+        return _Outcome(record["gtrid"], OUTCOMES[OUTCOMES.index(record["outcome"])])
+    if kind in SEND_TYPES and kind != "notification":
+        return None  # attempts and summaries: nothing to send
+    body = _decode_body(record)
+    headers = _header_pairs(record.get("headers"))
+    if isinstance(body, str):
+        return Problem(number, body)
+    if kind == "notification" and body is not None and headers is not None and isinstance(record.get("gtrid"), str):
+        return Recorded(
+            kind="send",
+            line=number,
+            time=_parse_time(record.get("time")),
+            gtrid=record["gtrid"],
+            target=_printable(str(record.get("target") or "-")),
+            url=record.get("url") if isinstance(record.get("url"), str) else None,
+            headers=headers,
+            body=body,
+        )
+    if kind == "request" and headers is not None and isinstance(record.get("method"), str):
+        return _request(number, record, headers, body)
+    return Problem(number, FOREIGN)
+
+
+def _request(
+    number: int, record: dict[str, Any], headers: tuple[tuple[str, str], ...], body: bytes | None
+) -> Recorded | Problem | None:
+    if record["method"] != "POST":
+        return None  # HEAD checks and stray methods carry no notification
+    if body is None:
+        return Problem(number, "a request record without its body")
+    size = record.get("size")
+    if record.get("status") is None or (isinstance(size, int) and size != len(body)):
+        # Refused as too large (413) or cut by a hang-up: the receiver did not keep the body.
+        return Problem(number, "the receiver did not record this request's whole body")
+    status = record.get("status")
+    return Recorded(
+        kind="listen",
+        line=number,
+        time=_parse_time(record.get("time")),
+        gtrid=record["gtrid"] if isinstance(record.get("gtrid"), str) else None,
+        target=_listen_target(record),
+        url=None,
+        headers=headers,
+        body=body,
+        status=status if isinstance(status, int) else None,
+    )
+
+
+class Entry(NamedTuple):
+    """A selected notification as the first reading keeps it: where it is and how it ended, no bytes."""
+
+    line: int
+    outcome: str | None  # send logs: how it ended ("interrupted": no outcome on record)
+    url: str | None  # send logs: where it was sent
+
+
+@dataclass(frozen=True)
+class ReplayLog:
+    """What a log holds: how many notifications, where the selected ones are, and the lines skipped.
+
+    The bytes stay in the file (stdin: a temporary copy of it), read again one line at a time
+    while the notifications are sent, so memory does not grow with the log.
+    """
+
+    source: str  # as the user knows it: the path, or "stdin"
+    path: str  # the file read
+    count: int  # the notifications it holds, selected or not
+    kinds: frozenset[Kind]
+    selected: tuple[Entry, ...]  # in log order
+    problems: tuple[Problem, ...]
+
+    def records(self, entries: Iterable[Entry] | None = None) -> Iterator[Recorded | Problem]:
+        """The recorded notifications of ``entries`` (default: the selected ones), read again, in order.
+
+        A line that no longer reads as it did (the file changed in between) comes as a Problem.
+        """
+        wanted = iter(self.selected if entries is None else entries)
+        entry = next(wanted, None)
+        if entry is None:
+            return
+        with _open(self.path, self.source) as file:
+            for number, raw in enumerate(file, start=1):
+                if number != entry.line:
+                    continue
+                parsed = parse_line(number, raw)
+                if isinstance(parsed, Recorded):
+                    yield dataclasses.replace(parsed, outcome=entry.outcome) if entry.outcome else parsed
+                else:
+                    yield Problem(number, "the line changed while the replay ran")
+                entry = next(wanted, None)
+                if entry is None:
+                    return
+        for gone in itertools.chain([entry], wanted):
+            yield Problem(gone.line, "the line is gone: the log was cut while the replay ran")
+
+
+def _open(path: str, where: str) -> IO[bytes]:
+    shown = "stdin" if where == "stdin" else repr(where)
+    try:
+        return open(path, "rb")  # the caller closes it
+    except IsADirectoryError:
+        raise BadInput(f"{shown} is a directory: give a file, or - for stdin") from None
+    except FileNotFoundError:
+        raise BadInput(f"{shown} does not exist: give a file written by 'send --log' or 'listen --log'") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {shown}: {exc.strerror or exc}; check the path and its permissions") from None
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _spool(stdin: Callable[[], bytes] | IO[bytes]) -> str:
+    """Copy stdin to a temporary file (it is read twice), without holding it in memory."""
+    fd, path = tempfile.mkstemp(prefix="connect-hooks-replay-", suffix=".ndjson")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if callable(stdin):
+                out.write(stdin())
+            else:
+                shutil.copyfileobj(stdin, out, 1 << 20)
+    except BaseException:
+        _remove(path)
+        raise
+    return path
+
+
+def read_log(source: str, stdin: Callable[[], bytes] | IO[bytes], settings: ReplaySettings | None = None) -> ReplayLog:
+    """Read a send or listen NDJSON log (``-`` for stdin) once, keeping only where the notifications
+    ``settings`` selects are; bad input when it holds none. The bytes are read again to send them."""
+    settings = settings or ReplaySettings(log=source)
+    if source != "-":
+        return _scan(source, source, settings)
+    path = _spool(stdin)
+    try:
+        log = _scan(path, "stdin", settings)
+    except BaseException:
+        _remove(path)
+        raise
+    weakref.finalize(log, _remove, path)
+    return log
+
+
+def _scan(path: str, where: str, settings: ReplaySettings) -> ReplayLog:
+    """The first reading: every line parsed and checked, nothing of the bytes kept."""
+    filters = settings.filters
     problems: list[Problem] = []
-    sent: dict[str, Recorded] = {}  # gtrid -> notification (send logs)
+    sent: dict[str, tuple[int, str | None, bool]] = {}  # gtrid -> (line, URL, selected) of its notification
     outcomes: dict[str, str] = {}
-    heard: dict[str, Recorded] = {}  # gtrid or body hash -> last request (listen logs)
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number too long, nested too deep
-            last = number == len(lines) and ends_cut
-            problems.append(Problem(number, "a truncated last line" if last else "not a JSON record"))
-            continue
-        kind = record.get("type") if isinstance(record, dict) else None
-        kind = kind if isinstance(kind, str) else None
-        if kind == "outcome" and isinstance(record.get("gtrid"), str) and record.get("outcome") in OUTCOMES:
-            outcomes[record["gtrid"]] = record["outcome"]
-            continue
-        if kind in SEND_TYPES and kind != "notification":
-            continue  # attempts and summaries: nothing to send
-        body = _decode_body(record) if isinstance(record, dict) else None
-        headers = _header_pairs(record.get("headers")) if isinstance(record, dict) else None
-        if kind == "notification" and body is not None and headers is not None and isinstance(record.get("gtrid"), str):
-            # A log appended to by a later run (an exact replay keeps the gtrid) tells a new story:
-            # an outcome recorded before this notification record is not its outcome.
-            outcomes.pop(record["gtrid"], None)
-            sent[record["gtrid"]] = Recorded(
-                kind="send",
-                line=number,
-                time=_parse_time(record.get("time")),
-                gtrid=record["gtrid"],
-                target=str(record.get("target") or "-"),
-                url=record.get("url") if isinstance(record.get("url"), str) else None,
-                headers=headers,
-                body=body,
-            )
-            continue
-        if kind == "request" and headers is not None and isinstance(record.get("method"), str):
-            if record["method"] != "POST":
-                continue  # HEAD checks and stray methods carry no notification
-            if body is None:
-                problems.append(Problem(number, "a request record without its body"))
-                continue
-            size = record.get("size")
-            if record.get("status") is None or (isinstance(size, int) and size != len(body)):
-                # Refused as too large (413) or cut by a hang-up: the receiver did not keep the body.
-                problems.append(Problem(number, "the receiver did not record this request's whole body"))
-                continue
-            gtrid = record.get("gtrid") if isinstance(record.get("gtrid"), str) else None
-            key = gtrid or "sha256:" + hashlib.sha256(body).hexdigest()
-            status = record.get("status")
-            heard[key] = Recorded(
-                kind="listen",
-                line=number,
-                time=_parse_time(record.get("time")),
-                gtrid=gtrid,
-                target=_listen_target(record),
-                url=None,
-                headers=headers,
-                body=body,
-                status=status if isinstance(status, int) else None,
-            )
-            continue
-        problems.append(Problem(number, "not a record of 'send --log' or 'listen --log'"))
-    # A notification with no outcome on record never finished (the send was killed): interrupted.
-    records = [
-        dataclasses.replace(item, outcome=outcomes.get(item.gtrid or "", "interrupted")) for item in sent.values()
-    ]
-    records.extend(heard.values())
-    records.sort(key=lambda item: item.line)  # log order; a listen notification is where its last request is
-    if not records:
-        hint = f" ({len(problems)} line{'s' if len(problems) != 1 else ''} skipped)" if problems else ""
+    heard: dict[str, tuple[int, bool]] = {}  # gtrid or body hash -> (line, selected) of its last request
+    urls: dict[str, str] = {}  # one string per URL
+    kinds: set[Kind] = set()
+    with _open(path, where) as file:
+        for number, raw in enumerate(file, start=1):
+            parsed = parse_line(number, raw)
+            if isinstance(parsed, Recorded):
+                why = unsendable(parsed, settings)
+                parsed = parsed if why is None else Problem(number, why)
+            if isinstance(parsed, Problem):
+                problems.append(parsed)
+            elif isinstance(parsed, _Outcome):
+                outcomes[parsed.gtrid] = parsed.outcome
+            elif parsed is not None:
+                kinds.add(parsed.kind)
+                if parsed.kind == "send":
+                    assert parsed.gtrid is not None
+                    # A log appended to by a later run (an exact replay keeps the gtrid) tells a new
+                    # story: an outcome recorded before this notification record is not its outcome.
+                    outcomes.pop(parsed.gtrid, None)
+                    url = urls.setdefault(parsed.url, parsed.url) if parsed.url is not None else None
+                    sent[parsed.gtrid] = (number, url, filters.accepts(parsed))
+                else:
+                    key = parsed.gtrid or "sha256:" + hashlib.sha256(parsed.body).hexdigest()
+                    heard[key] = (number, filters.accepts(parsed))
+    if not sent and not heard:
+        first = f"; the first, line {problems[0].line}: {problems[0].why}" if problems else ""
+        hint = f" ({len(problems)} line{'s' if len(problems) != 1 else ''} skipped{first})" if problems else ""
         raise BadInput(
             f"{where} holds no notification to replay{hint}: give a file written by 'send --log' or 'listen --log'"
         )
-    return ReplayLog(source=where, records=tuple(records), problems=tuple(problems))
+    selected = [Entry(line, None, None) for line, chosen in heard.values() if chosen]
+    for gtrid, (line, url, chosen) in sent.items():
+        # A notification with no outcome on record never finished (the send was killed): interrupted.
+        outcome = outcomes.get(gtrid, "interrupted")
+        if chosen and (not filters.outcomes or outcome in filters.outcomes):
+            selected.append(Entry(line, outcome, url))
+    selected.sort()  # log order; a listen notification is where its last request is
+    return ReplayLog(where, path, len(sent) + len(heard), frozenset(kinds), tuple(selected), tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -263,8 +433,7 @@ class Filters:
     since: dt.datetime | None = None
 
     def accepts(self, item: Recorded) -> bool:
-        if self.outcomes and item.outcome not in self.outcomes:
-            return False
+        """Whether every filter but ``outcomes`` holds (how a notification ended is further on in its log)."""
         if self.statuses and item.status not in self.statuses:
             return False
         if self.targets and not any(fnmatch.fnmatch(item.target.lower(), glob.lower()) for glob in self.targets):
@@ -352,15 +521,21 @@ class Planned:
 
 @dataclass(frozen=True)
 class ReplayPlan:
-    """A checked replay: what the log holds, what is selected and rebuilt; ``sending.run`` runs it."""
+    """A checked replay: what the log holds, what is selected, where it goes; ``sending.run`` runs it.
+
+    The notifications are rebuilt from the log as they are sent (``groups``), one line at a time.
+    """
 
     log: ReplayLog
-    planned: tuple[Planned, ...]
     settings: ReplaySettings
+    #: each recorded URL of the selection (None: every one, when a URL is given) -> (URL to send to, note)
+    targets: dict[str | None, tuple[str, str | None]]
+    #: lines that no longer read as they did when the replay was planned (the file changed meanwhile)
+    late: list[Problem] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.planned)
+        return len(self.log.selected)
 
     @property
     def tables(self) -> bool:
@@ -375,12 +550,39 @@ class ReplayPlan:
     @property
     def notes(self) -> tuple[str, ...]:
         """The remarks about the URLs (plain http to loopback, ...), each once."""
-        return tuple(dict.fromkeys(item.note for item in self.planned if item.note is not None))
+        return tuple(dict.fromkeys(note for _, note in self.targets.values() if note is not None))
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Where the notifications go, each URL once."""
+        return tuple(dict.fromkeys(url for url, _ in self.targets.values()))
+
+    def items(self, entries: Iterable[Entry] | None = None) -> Iterator[Planned]:
+        """The notifications of ``entries`` (default: every selected one), rebuilt from the log as they are needed."""
+        for recorded in self.log.records(entries):
+            if isinstance(recorded, Recorded):
+                notification = rebuild(recorded, self.settings)
+                why = _headers_problem(notification)
+                if why is None:
+                    url, note = self.targets[None if self.settings.url is not None else recorded.url]
+                    yield Planned(url=url, notification=notification, recorded=recorded, note=note)
+                    continue
+                recorded = Problem(recorded.line, why)
+            self.late.append(recorded)
+
+    @functools.cached_property
+    def planned(self) -> tuple[Planned, ...]:
+        """Every notification at once (``--dry-run``, and a library user's look at a small log)."""
+        return tuple(self.items())
 
     def groups(self) -> Iterator[tuple[str, Iterator[Notification]]]:
         """The notifications by URL (first-seen order; log order within each), for ``sending.run``."""
-        for url, notifications in by_url(self.planned).items():
-            yield url, iter(notifications)
+        groups: dict[str, list[Entry]] = {}
+        for entry in self.log.selected:
+            url, _ = self.targets[None if self.settings.url is not None else entry.url]
+            groups.setdefault(url, []).append(entry)
+        for url, entries in groups.items():
+            yield url, (planned.notification for planned in self.items(entries))
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -396,6 +598,23 @@ def _check_filters(log: ReplayLog, filters: Filters) -> None:
         raise BadInput(
             f"--status applies to 'listen --log' files, and {log.source} is a 'send --log' file: use --outcome"
         )
+
+
+def _headers_problem(notification: Notification) -> str | None:
+    for name, value in notification.headers:
+        why = header_problem(name, value)
+        if why is not None:
+            return why
+    return None
+
+
+def unsendable(item: Recorded, settings: ReplaySettings) -> str | None:
+    """Why ``item``, rebuilt as ``settings`` asks, cannot go on the wire, or None."""
+    if settings.url is None and item.url is not None:
+        why = _url_problem(item.url)
+        if why is not None:
+            return why
+    return _headers_problem(rebuild(item, settings))
 
 
 def rebuild(item: Recorded, settings: ReplaySettings) -> Notification:
@@ -430,8 +649,7 @@ def rebuild(item: Recorded, settings: ReplaySettings) -> Notification:
     )
 
 
-def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes]) -> ReplayPlan:
-    """Read the log, select, check every URL and build the notifications; bad input before anything is sent."""
+def _check_settings(settings: ReplaySettings) -> None:
     if settings.resign and settings.secret is None:
         raise BadInput(
             "--resign signs again with the current hub secret, and none is given: "
@@ -441,36 +659,32 @@ def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes]) -> Repl
         raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
     if settings.algorithm not in signing.ALGORITHMS:
         raise BadInput(f"unknown algorithm {settings.algorithm!r}: use one of {', '.join(signing.ALGORITHMS)}")
+    if settings.url is not None and _url_problem(settings.url) is not None:
+        raise BadInput(f"{settings.url!r} is not a URL httpx can send to: give one like https://example.test/hooks")
     check_run(settings)
-    log = read_log(settings.log, stdin)
+
+
+def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes] | IO[bytes]) -> ReplayPlan:
+    """Read the log once, select, and check every URL; bad input before anything is sent.
+
+    The notifications are rebuilt from the log as they are sent: ``ReplayPlan.groups``.
+    """
+    _check_settings(settings)
+    log = read_log(settings.log, stdin, settings)
     _check_filters(log, settings.filters)
     if settings.url is None and "listen" in log.kinds:
         raise BadInput(f"{log.source} is a 'listen --log' file, which records no URL to send to: give the URL")
-    given = parse_send_url(settings.url, allow_http=settings.allow_http) if settings.url is not None else None
-    planned: list[Planned] = []
-    checked: dict[str, tuple[str, str | None]] = {}
-    for item in log.records:
-        if not settings.filters.accepts(item):
-            continue
-        if given is not None:
-            url, note = given.url, given.note
-        else:
-            original = item.url
-            if original is None:
-                raise BadInput(f"{log.source}:{item.line}: the record has no URL: give the URL to replay to")
-            if has_redacted_password(original):
-                raise BadInput(f"{log.source}:{item.line}: the log keeps the URL's password redacted: give the URL")
-            if original not in checked:
-                target = parse_send_url(original, allow_http=settings.allow_http)
-                checked[original] = (target.url, target.note)
-            url, note = checked[original]
-        planned.append(Planned(url=url, notification=rebuild(item, settings), recorded=item, note=note))
-    return ReplayPlan(log=log, planned=tuple(planned), settings=settings)
-
-
-def by_url(planned: Sequence[Planned]) -> dict[str, list[Notification]]:
-    """The notifications grouped by the URL they go to, in log order within each URL."""
-    groups: dict[str, list[Notification]] = {}
-    for item in planned:
-        groups.setdefault(item.url, []).append(item.notification)
-    return groups
+    targets: dict[str | None, tuple[str, str | None]] = {}
+    if settings.url is not None:
+        given = parse_send_url(settings.url, allow_http=settings.allow_http)
+        targets[None] = (given.url, given.note)
+    else:
+        for entry in log.selected:
+            if entry.url is None:
+                raise BadInput(f"{log.source}:{entry.line}: the record has no URL: give the URL to replay to")
+            if has_redacted_password(entry.url):
+                raise BadInput(f"{log.source}:{entry.line}: the log keeps the URL's password redacted: give the URL")
+            if entry.url not in targets:
+                target = parse_send_url(entry.url, allow_http=settings.allow_http)
+                targets[entry.url] = (target.url, target.note)
+    return ReplayPlan(log=log, settings=settings, targets=targets)

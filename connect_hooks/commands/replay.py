@@ -132,28 +132,32 @@ def replay(
         log_path=None if dry_run else log_path,
     )
     auth, client_cert = resolve_credentials(credentials)
-    plan = core.prepare_replay(settings, stdin=sys.stdin.buffer.read)
+    plan = core.prepare_replay(settings, stdin=sys.stdin.buffer)
 
     for problem in plan.problems:
         _note(problem, fg="yellow")
     if not plan.planned:
-        _note(f"nothing to replay: none of the {_notifications(len(plan.log.records))} in {plan.log.source} matches")
+        _note(f"nothing to replay: none of the {_in(plan)} matches")
         if as_json:
             from connect_hooks.summary import SummaryCounter
 
             dump_json(SummaryCounter().summary(0.0).as_dict() if summary_only and not dry_run else [])
         return ExitCode.OK
     if dry_run:
-        return _dry_run(plan, as_json)
-    return _replay(
-        plan,
-        summary_only=summary_only,
-        as_json=as_json,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        auth=auth,
-        client_cert=client_cert,
-    )
+        code = _dry_run(plan, as_json)
+    else:
+        code = _replay(
+            plan,
+            summary_only=summary_only,
+            as_json=as_json,
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            auth=auth,
+            client_cert=client_cert,
+        )
+    for late in plan.late:  # lines that changed while the replay ran (read twice: to plan, to send)
+        _note(late.describe(plan.log.source), fg="yellow")
+    return code
 
 
 def _note(text: str, **style: Any) -> None:  # click, not Rich: --json never loads Rich
@@ -162,6 +166,13 @@ def _note(text: str, **style: Any) -> None:  # click, not Rich: --json never loa
 
 def _notifications(n: int) -> str:
     return f"{n} notification{'s' if n != 1 else ''}"
+
+
+def _in(plan: ReplayPlan) -> str:
+    """'the 4 notifications in LOG', and how many of its lines were skipped."""
+    skipped = len(plan.log.problems)
+    lines = f" ({skipped} line{'s' if skipped != 1 else ''} skipped)" if skipped else ""
+    return f"{_notifications(plan.log.count)} in {plan.log.source}{lines}"
 
 
 def _dry_run(plan: ReplayPlan, as_json: bool) -> ExitCode:
@@ -189,7 +200,7 @@ def _replay(
     from connect_hooks.transport import make_client
 
     settings = plan.settings
-    tls = ca_bundle is not None or any(item.url.lower().startswith("https:") for item in plan.planned)
+    tls = ca_bundle is not None or any(url.lower().startswith("https:") for url in plan.urls)
     client = make_client(
         ca_bundle=ca_bundle, insecure=insecure, tls=tls, auth=build_auth(auth), client_cert=client_cert
     )
@@ -199,8 +210,7 @@ def _replay(
         announce_credentials(auth, client_cert, quiet=as_json)
         for remark in plan.notes:
             _note(remark, dim=True)
-        selected, recorded = len(plan.planned), len(plan.log.records)
-        _note(f"replaying {selected} of the {_notifications(recorded)} in {plan.log.source}", dim=True)
+        _note(f"replaying {plan.total} of the {_in(plan)}", dim=True)
         if settings.resign and settings.secret is not None and not as_json:
             from connect_hooks.hubsecret import masked
 
