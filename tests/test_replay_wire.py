@@ -1,0 +1,124 @@
+"""``replay`` puts on the wire exactly what a log holds, or skips the line with a reason (issue 20).
+
+A real ``listen --log`` (a subprocess) records a request sent over a raw socket, with a header
+holding the Latin-1 byte 0xE9 (obs-text) and a body that is not compact JSON; hand-written lines
+derived from that record add what only an edited log holds (a lone surrogate, a gtrid or header
+beyond Latin-1). Replayed to a loopback receiver, every line is sent byte for byte or skipped with
+its reason on stderr, and counted; never a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from connect_hooks.cli import main
+from tests.servers import ScriptedServer
+from tests.support import connect_hooks_process, listening_on
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "wire-hub-secret"
+# Not compact: spaces, a newline, keys out of order, \u escapes (one a surrogate pair), a trailing newline.
+ODD_BODY = b'{ "z" : 1 ,\n\t"a": "\\u00e9t\\u00e9 \\ud83d\\ude00",  "m":[ ] , "channel" :"sms" }\n'
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def raw_post(port: int, head: bytes, body: bytes) -> bytes:
+    """One POST over a plain socket, headers exactly as given (no client library re-encodes them)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /hooks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + head
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+            + body
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def listen_records(log: Path, head: bytes, body: bytes) -> list[dict[str, Any]]:
+    """What a real ``listen --log`` writes for one raw request."""
+    with connect_hooks_process("listen", "--port", "0", "--log", str(log), "--json") as process:
+        _, port, _ = listening_on(process)
+        answer = raw_post(port, head, body)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def edited(record: dict[str, Any], gtrid: str, **changes: Any) -> str:
+    """A hand-edited copy of ``record``: another gtrid (in its header too), other fields."""
+    headers = {**record["headers"], "x-wx-gtrid": gtrid, **changes.pop("headers", {})}
+    return json.dumps({**record, "gtrid": gtrid, "headers": headers, **changes})  # \u escapes, as hand-written
+
+
+def test_a_listen_log_replays_byte_for_byte_or_skips_with_reasons(tmp_path: Path) -> None:
+    log = tmp_path / "listen.ndjson"
+    head = b"x-wx-gtrid: g-latin\r\nX-Latin: caf\xe9\r\n"
+    (heard,) = listen_records(log, head, ODD_BODY)
+    assert heard["headers"]["x-latin"] == "café"  # listen records obs-text as Latin-1 text
+    assert heard["body"].encode("utf-8") == ODD_BODY
+    raw = b'{"k": "\xed\xa0\x80"}'  # a surrogate encoded as if it were UTF-8: not UTF-8, so base64 in a log
+    lines = [
+        edited(heard, "g-lone", body="{\ud800}", size=5),  # 2: a lone surrogate, and no raw form
+        edited(heard, "g-raw", body="{\ud800}", body_base64=base64.b64encode(raw).decode(), size=len(raw)),
+        edited(heard, "g-€"),  # 4: a gtrid beyond Latin-1
+        edited(heard, "g-café"),  # a gtrid in Latin-1: its bytes
+        edited(heard, "g-euro", headers={"x-price": "5 €"}),  # 6
+        edited(heard, "g-name", headers={"bad name": "x"}),  # 7
+    ]
+    with log.open("a", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in lines))
+
+    with ScriptedServer(script=[200]) as app:
+        result = cli("replay", str(log), app.url, "--fast", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert not isinstance(result.exception, Exception)  # SystemExit only: no traceback
+    assert "Traceback" not in result.stderr
+    assert [d["gtrid"] for d in json.loads(result.stdout)] == ["g-latin", "g-raw", "g-café"]
+    latin, from_raw, cafe = app.posts
+    assert latin.headers["x-latin"].encode("latin-1") == b"caf\xe9"  # the byte listen received, sent again
+    assert latin.body == ODD_BODY
+    assert (from_raw.headers["x-wx-gtrid"], from_raw.body) == ("g-raw", raw)
+    assert cafe.headers["x-wx-gtrid"].encode("latin-1") == b"g-caf\xe9"
+    assert cafe.body == ODD_BODY
+    skipped = [
+        f"{log}:2: its body holds a lone surrogate ('\\ud800'), which stands for no bytes: "
+        "give the exact bytes as body_base64; skipped",
+        f"{log}:4: header x-wx-gtrid holds '€' (U+20AC): HTTP sends a header as Latin-1 bytes, which have none; skipped",
+        f"{log}:6: header x-price holds '€' (U+20AC): HTTP sends a header as Latin-1 bytes, which have none; skipped",
+        f"{log}:7: header name 'bad name' is not an HTTP token; skipped",
+    ]
+    assert result.stderr.splitlines()[:4] == skipped
+    assert f"replaying 3 of the 3 notifications in {log} (4 lines skipped)" in result.stderr
+
+
+def test_exact_mode_sends_the_recorded_body_as_it_was_whatever_its_layout(tmp_path: Path) -> None:
+    body_file, log = tmp_path / "odd.json", tmp_path / "send.ndjson"
+    body_file.write_bytes(ODD_BODY)
+    with ScriptedServer(script=[503]) as down:
+        sent = cli("send", str(body_file), down.url, "--secret", SECRET, "--retries", "0", "--log", str(log))
+    assert sent.exit_code == 1, sent.stderr
+    (original,) = down.posts
+    assert original.body == ODD_BODY
+    with ScriptedServer(script=[200]) as app:
+        result = cli("replay", str(log), app.url, "--fast", "--json")
+    assert result.exit_code == 0, result.stderr
+    (again,) = app.posts
+    assert again.body == ODD_BODY  # not re-serialised: same bytes, so the recorded signature still holds
+    for name in ("x-wx-gtrid", "x-hub-signature"):
+        assert again.headers[name] == original.headers[name]
