@@ -388,3 +388,36 @@ def test_any_file_is_read_or_refused_as_bad_input(lines: list[bytes], newline_at
         for name, value in item.notification.headers:
             assert header_problem(name, value) is None
             name.encode("ascii"), value.encode("latin-1")  # what delivery sends
+
+
+def test_the_log_is_read_as_it_is_sent_not_before(tmp_path: Path) -> None:
+    """A replay streams its log: when the first notification goes out, the reader is a few lines in.
+
+    The receiver cuts the log to nothing at the first request: a replay that had read the whole log
+    (or built every notification) before sending would still send them all. A streaming one sends
+    what it had read, and reports every other line as gone, counted, none lost.
+    """
+    path, lines = tmp_path / "send.ndjson", 2000
+    settings = SendSettings(url=URL, targets=(), secret=SECRET)
+    body = catalogue.render("receipt/sms/delivered", seed=1)
+    with NdjsonLog(path) as log:
+        story = SendLog(log, URL)
+        for _ in range(lines):
+            story.notification(make_notification("receipt/sms/delivered", body, settings))
+    cut: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not cut:
+            cut.append(path.stat().st_size)
+            path.write_bytes(b"")
+        return httpx.Response(200)
+
+    plan = prepare_replay(ReplaySettings(log=str(path), fast=True, concurrency=1), no_stdin)
+    assert plan.total == lines
+    result = run_send(plan, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), keep=False)
+    sent = result.summary.notifications
+    assert 1 <= sent < 50  # what the reader had buffered when the first request went out
+    assert [problem.line for problem in plan.late] == list(range(sent + 1, lines + 1))
+    whys = Counter(problem.why for problem in plan.late)
+    assert whys["the line changed while the replay ran"] <= 1  # the one the cut tore in the reader's buffer
+    assert whys["the line is gone: the log was cut while the replay ran"] >= lines - sent - 1
