@@ -12,6 +12,12 @@ with the current secret. Headers that belong to one hop (Host, Content-Length, C
 and credentials (``Authorization``, ``Cookie``, ``X-Api-Key``, ...: applied afresh per attempt by
 the sender, never re-sent from a log) are dropped.
 
+A log is streamed, never held: ``prepare_replay`` reads it once to select (keeping only where each
+selected notification is) and ``ReplayPlan.groups`` reads it again, rebuilding one notification at
+a time as the engine pulls them. A line that cannot go on the wire as it is (a header beyond
+Latin-1, a body text with a lone surrogate and no ``body_base64``) is skipped with its reason,
+like any other bad line.
+
 No Click, no Rich: the command renders what ``prepare_replay`` returns.
 """
 

@@ -13,14 +13,19 @@ import base64
 import json
 import signal
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from connect_hooks import catalogue, replay
 from connect_hooks.cli import main
-from tests.servers import ScriptedServer
+from connect_hooks.logfile import NdjsonLog
+from connect_hooks.sending import SendLog, SendSettings, make_notification
+from tests.servers import ScriptedServer, Step
 from tests.support import connect_hooks_process, listening_on
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +127,52 @@ def test_exact_mode_sends_the_recorded_body_as_it_was_whatever_its_layout(tmp_pa
     assert again.body == ODD_BODY  # not re-serialised: same bytes, so the recorded signature still holds
     for name in ("x-wx-gtrid", "x-hub-signature"):
         assert again.headers[name] == original.headers[name]
+
+
+@dataclass
+class FirstPostServer(ScriptedServer):
+    """Calls ``on_first`` when the first POST arrives, then answers as scripted."""
+
+    on_first: Callable[[], None] | None = None
+
+    def _act(self, sock: socket.socket, step: Step) -> bool:
+        if self.on_first is not None:
+            self.on_first()
+            self.on_first = None
+        return super()._act(sock, step)
+
+
+def test_the_command_streams_the_log_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``replay LOG URL --summary`` parses each line once to plan, then again only as it sends: when the
+    first POST arrives, a few lines past the first reading; the log, cut then, yields nothing more."""
+    log, lines = tmp_path / "send.ndjson", 1000
+    settings = SendSettings(url="https://x.test/", targets=(), secret=SECRET)
+    body = catalogue.render("inbound/sms/mo", seed=1)
+    with NdjsonLog(log) as writer:
+        story = SendLog(writer, settings.url)
+        for _ in range(lines):
+            story.notification(make_notification("inbound/sms/mo", body, settings))
+    parsed = [0]
+    parse_line = replay.parse_line
+
+    def counting(number: int, raw: bytes) -> Any:
+        parsed[0] += 1
+        return parse_line(number, raw)
+
+    monkeypatch.setattr(replay, "parse_line", counting)
+    at_first_post: list[int] = []
+
+    def cut() -> None:
+        at_first_post.append(parsed[0])
+        log.write_bytes(b"")
+
+    with FirstPostServer(script=[200], on_first=cut) as app:
+        result = cli("replay", str(log), app.url, "--fast", "--summary", "--json", "--concurrency", "1")
+    assert result.exit_code == 0, result.stderr
+    assert lines <= at_first_post[0] < lines + 50  # every line once (the plan), then a few (no list built first)
+    sent = json.loads(result.stdout)["notifications"]
+    assert 1 <= sent < 50 and len(app.posts) == sent
+    cut_off = "the log was cut while the replay ran; skipped"
+    gone = [line for line in result.stderr.splitlines() if line.endswith(cut_off)]
+    assert len(gone) >= lines - sent - 1
+    assert gone[-1] == f"{log}:{lines}: the line is gone: {cut_off}"

@@ -136,7 +136,7 @@ def replay(
 
     for problem in plan.problems:
         _note(problem, fg="yellow")
-    if not plan.planned:
+    if not plan.total:
         _note(f"nothing to replay: none of the {_in(plan)} matches")
         if as_json:
             from connect_hooks.summary import SummaryCounter
