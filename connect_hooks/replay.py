@@ -242,9 +242,9 @@ def parse_line(number: int, raw: bytes) -> Recorded | _Outcome | Problem | None:
         return None  # attempts and summaries: nothing to send
     body = _decode_body(record)
     headers = _header_pairs(record.get("headers"))
-    if isinstance(body, str):
-        return Problem(number, body)
     if kind == "notification" and body is not None and headers is not None and isinstance(record.get("gtrid"), str):
+        if isinstance(body, str):
+            return Problem(number, body)
         return Recorded(
             kind="send",
             line=number,
@@ -261,12 +261,14 @@ def parse_line(number: int, raw: bytes) -> Recorded | _Outcome | Problem | None:
 
 
 def _request(
-    number: int, record: dict[str, Any], headers: tuple[tuple[str, str], ...], body: bytes | None
+    number: int, record: dict[str, Any], headers: tuple[tuple[str, str], ...], body: bytes | str | None
 ) -> Recorded | Problem | None:
     if record["method"] != "POST":
         return None  # HEAD checks and stray methods carry no notification
     if body is None:
         return Problem(number, "a request record without its body")
+    if isinstance(body, str):
+        return Problem(number, body)
     size = record.get("size")
     if record.get("status") is None or (isinstance(size, int) and size != len(body)):
         # Refused as too large (413) or cut by a hang-up: the receiver did not keep the body.

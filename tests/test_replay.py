@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -421,3 +422,25 @@ def test_the_log_is_read_as_it_is_sent_not_before(tmp_path: Path) -> None:
     whys = Counter(problem.why for problem in plan.late)
     assert whys["the line changed while the replay ran"] <= 1  # the one the cut tore in the reader's buffer
     assert whys["the line is gone: the log was cut while the replay ran"] >= lines - sent - 1
+
+
+def test_a_send_log_line_with_a_lone_surrogate_is_sent_from_its_raw_form_or_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "send.ndjson"
+    write_send_log(path, {"inbound/sms/mo": Outcome.FAILED})
+    record = json.loads(path.read_text().splitlines()[0])
+    raw = b'{"text": "\xed\xa0\x80"}'  # not UTF-8: what a log keeps as body_base64
+    lines = [
+        json.dumps({**record, "gtrid": "g-lone", "body": "\ud800"}),
+        json.dumps({**record, "gtrid": "g-raw", "body": "\ud800", "body_base64": base64.b64encode(raw).decode()}),
+        json.dumps({"type": "other", "body": "\ud800"}),  # not ours, whatever its body
+    ]
+    with path.open("a") as log:
+        log.write("".join(line + "\n" for line in lines))
+    plan = prepare_replay(ReplaySettings(log=str(path)), no_stdin)
+    assert [(p.recorded.line, p.notification.gtrid) for p in plan.planned] == [(1, record["gtrid"]), (4, "g-raw")]
+    assert plan.planned[1].notification.body == raw
+    assert plan.problems == (
+        f"{path}:3: its body holds a lone surrogate ('\\ud800'), which stands for no bytes: "
+        "give the exact bytes as body_base64; skipped",
+        f"{path}:5: not a record of 'send --log' or 'listen --log'; skipped",
+    )
