@@ -85,6 +85,7 @@ def test_a_listen_log_replays_byte_for_byte_or_skips_with_reasons(tmp_path: Path
         edited(heard, "g-café"),  # a gtrid in Latin-1: its bytes
         edited(heard, "g-euro", headers={"x-price": "5 €"}),  # 6
         edited(heard, "g-name", headers={"bad name": "x"}),  # 7
+        edited(heard, "g-pad", headers={"x-pad": "x "}),  # 8: h11 refuses a value ending in a space
     ]
     with log.open("a", encoding="utf-8") as file:
         file.write("".join(line + "\n" for line in lines))
@@ -101,15 +102,18 @@ def test_a_listen_log_replays_byte_for_byte_or_skips_with_reasons(tmp_path: Path
     assert (from_raw.headers["x-wx-gtrid"], from_raw.body) == ("g-raw", raw)
     assert cafe.headers["x-wx-gtrid"].encode("latin-1") == b"g-caf\xe9"
     assert cafe.body == ODD_BODY
+    beyond = "header values must be latin-1 text without control characters, and character 3 of the {} value is "
     skipped = [
         f"{log}:2: its body holds a lone surrogate ('\\ud800'), which stands for no bytes: "
         "give the exact bytes as body_base64; skipped",
-        f"{log}:4: header x-wx-gtrid holds '€' (U+20AC): HTTP sends a header as Latin-1 bytes, which have none; skipped",
-        f"{log}:6: header x-price holds '€' (U+20AC): HTTP sends a header as Latin-1 bytes, which have none; skipped",
-        f"{log}:7: header name 'bad name' is not an HTTP token; skipped",
+        f"{log}:4: {beyond.format('x-wx-gtrid')}U+20AC: write it in ASCII (or latin-1), e.g. percent-encoded; skipped",
+        f"{log}:6: {beyond.format('x-price')}U+20AC: write it in ASCII (or latin-1), e.g. percent-encoded; skipped",
+        f"{log}:7: the header name 'bad name' has characters a header name cannot have: "
+        "use letters, digits and !#$%&'*+-.^_`|~ only; skipped",
+        f"{log}:8: the x-pad value starts or ends with white space, which HTTP cannot send; skipped",
     ]
-    assert result.stderr.splitlines()[:4] == skipped
-    assert f"replaying 3 of the 3 notifications in {log} (4 lines skipped)" in result.stderr
+    assert result.stderr.splitlines()[:5] == skipped
+    assert f"replaying 3 of the 3 notifications in {log} (5 lines skipped)" in result.stderr
 
 
 def test_exact_mode_sends_the_recorded_body_as_it_was_whatever_its_layout(tmp_path: Path) -> None:
