@@ -96,7 +96,9 @@ def test_a_listen_log_replays_byte_for_byte_or_skips_with_reasons(tmp_path: Path
     assert not isinstance(result.exception, Exception)  # SystemExit only: no traceback
     assert "Traceback" not in result.stderr
     assert [d["gtrid"] for d in json.loads(result.stdout)] == ["g-latin", "g-raw", "g-café"]
-    latin, from_raw, cafe = app.posts
+    posts = {post.headers["x-wx-gtrid"]: post for post in app.posts}  # sent side by side: any order
+    assert len(posts) == len(app.posts) == 3
+    latin, from_raw, cafe = posts["g-latin"], posts["g-raw"], posts["g-café"]
     assert latin.headers["x-latin"].encode("latin-1") == b"caf\xe9"  # the byte listen received, sent again
     assert latin.body == ODD_BODY
     assert (from_raw.headers["x-wx-gtrid"], from_raw.body) == ("g-raw", raw)
