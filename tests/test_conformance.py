@@ -217,6 +217,33 @@ def test_latency_warns_when_p95_is_over_half_the_deadline() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("every", "status"), [(10, Status.WARN), (40, Status.PASS)], ids=["1-in-10-slow", "1-in-40-slow"]
+)
+def test_latency_judges_the_95th_percentile_not_the_median_nor_the_slowest(every: int, status: Status) -> None:
+    """Every ``every``-th answer takes 6 s (over half the 10 s deadline), the others 100 ms.
+
+    1 in 10 slow: the median is fast but more than 5 % are slow, so p95 is slow: warn.
+    1 in 40 slow: fewer than 5 % are slow, so p95 is fast; only the slowest is slow: pass.
+    """
+    clock = [0.0]
+    took: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            took.append(6.0 if (len(took) + 1) % every == 0 else 0.1)
+            clock[0] += took[-1]
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", now=lambda: clock[0], only=("accepts", "latency"))
+    slow_share = took.count(6.0) / len(took)
+    assert (slow_share > 0.05) is (status is Status.WARN)  # the premise: p95 lands on a slow answer or not
+    latency = report.checks[-1]
+    assert (latency.id, latency.status) == ("latency", status)
+    p95 = "6000" if status is Status.WARN else "100"
+    assert latency.message.startswith(f"p50 100 ms, p95 {p95} ms, max 6000 ms over {len(took)} answers")
+
+
 def test_accepts_explains_the_policy_for_each_answer() -> None:
     statuses = iter([201, 202, 500, 404])
 
