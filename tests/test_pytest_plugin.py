@@ -10,9 +10,10 @@ import textwrap
 
 import pytest
 
+# The inner runs keep their file order (-p no:randomly): the expected output lists their failures in order.
 STRICT_INI = """\
 [pytest]
-addopts = --strict-markers --strict-config -p no:cacheprovider -p no:hypothesispytest
+addopts = --strict-markers --strict-config -p no:cacheprovider -p no:hypothesispytest -p no:randomly
 filterwarnings = error
 """
 
