@@ -27,6 +27,7 @@ from connect_hooks.conformance import (
     ConformSettings,
     Status,
     check_ids,
+    percentile,
     probe_sample,
     run_conformance,
     run_sync,
@@ -243,6 +244,35 @@ def test_latency_judges_the_95th_percentile_not_the_median_nor_the_slowest(every
     assert (latency.id, latency.status) == ("latency", status)
     p95 = "6000" if status is Status.WARN else "100"
     assert latency.message.startswith(f"p50 100 ms, p95 {p95} ms, max 6000 ms over {len(took)} answers")
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(20, 0, -1)]  # 20 down to 1: unsorted on purpose
+    assert [percentile(values, f) for f in (0.05, 0.5, 0.95, 1.0)] == [1.0, 10.0, 19.0, 20.0]
+    assert percentile([7.0], 0.95) == 7.0
+
+
+@pytest.mark.parametrize(("seconds", "status"), [(5.0, Status.PASS), (5.001, Status.WARN)])
+def test_latency_warns_only_over_half_the_deadline(seconds: float, status: Status) -> None:
+    clock = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            clock[0] += seconds
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", now=lambda: clock[0], only=(f"accepts/{PROBE}", "latency"))
+    assert (report.checks[-1].id, report.checks[-1].status) == ("latency", status)
+
+
+def test_latency_skips_when_nothing_was_sent() -> None:
+    report = mocked(lambda request: httpx.Response(200), "https://example.test/hooks", only=("url", "latency"))
+    latency = report.checks[-1]
+    assert (latency.id, latency.status, latency.message) == (
+        "latency",
+        Status.SKIP,
+        "no notification was sent: nothing to judge",
+    )
 
 
 def test_accepts_explains_the_policy_for_each_answer() -> None:
