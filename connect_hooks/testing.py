@@ -97,18 +97,21 @@ def set_texts(sets: Mapping[str, Any] | Sequence[str] | None) -> tuple[str, ...]
 
 def body_of(target: object, *, sets: tuple[str, ...] = (), seed: int | None = None) -> tuple[str, bytes]:
     """(the record's target name, the exact bytes to POST) for a sample name, JSON text or bytes, or a dict."""
-    from connect_hooks import catalogue
+    # Submodules are imported by their full name, never as ``from connect_hooks import x``: that reads
+    # the package's attribute, which outlives a sys.modules restore (pytester's in-process runs) and
+    # would mix a stale engine (its own httpx) with fresh modules.
+    from connect_hooks.catalogue import compact, get, is_glob, render
 
     if isinstance(target, str) and not target.lstrip().startswith(("{", "[")):
-        if catalogue.is_glob(target):
+        if is_glob(target):
             raise BadInput(f"send delivers one notification: give one sample name, not the glob {target!r}")
-        catalogue.get(target)  # bad input naming the closest samples when there is no such one
-        return target, catalogue.render(target, seed=seed, sets=sets)
+        get(target)  # bad input naming the closest samples when there is no such one
+        return target, render(target, seed=seed, sets=sets)
     if sets:
         raise BadInput("set= changes samples only: a JSON body is sent as given, so change it instead")
     if isinstance(target, Mapping | list | tuple):
         try:
-            return f"<{type(target).__name__}>", catalogue.compact(target)
+            return f"<{type(target).__name__}>", compact(target)
         except (TypeError, ValueError) as exc:
             raise BadInput(f"the {type(target).__name__} is not JSON ({exc}): give JSON values only") from None
     if isinstance(target, str | bytes):
@@ -238,17 +241,17 @@ class WebexConnect:
         timeout: float | None = None,
     ) -> Delivery:
         """``send`` for async tests: the same, awaited on the running event loop."""
-        from connect_hooks import sending
         from connect_hooks.delivery import Interrupted, deliver
         from connect_hooks.inprocess import AppError, VirtualClock
         from connect_hooks.policy import Policy
+        from connect_hooks.sending import SendSettings, make_notification
 
         given = {"algorithm": algorithm, "schedule": schedule, "retries": retries, "timeout": timeout}
         chosen = self.defaults.replace(
             **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
         )
         name, body = body_of(target, sets=set_texts(set), seed=seed)
-        settings = sending.SendSettings(
+        settings = SendSettings(
             url="",
             targets=(name,),
             secret=chosen.secret,
@@ -256,7 +259,7 @@ class WebexConnect:
             headers=tuple((k, v) for k, v in (headers or {}).items()),
             policy=Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout),
         )
-        notification = sending.make_notification(name, body, settings)
+        notification = make_notification(name, body, settings)
         clock = VirtualClock()
         delivery: Delivery | None = None
         crash: Exception | None = None
@@ -388,7 +391,7 @@ async def _client_for(
     raise_app_exceptions: bool = True,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """The client and the full URL for exactly one of ``app`` (plus ``path``) or ``url``."""
-    from connect_hooks import inprocess
+    from connect_hooks.inprocess import BASE_URL, app_client
     from connect_hooks.transport import make_client
     from connect_hooks.urls import parse_send_url
 
@@ -406,5 +409,5 @@ async def _client_for(
     path = path or "/"
     if not path.startswith("/"):
         raise BadInput(f"path={path!r} must start with '/': give it like '/webhooks/connect'")
-    async with inprocess.app_client(app, deadline=deadline, raise_app_exceptions=raise_app_exceptions) as client:
-        yield client, inprocess.BASE_URL + path
+    async with app_client(app, deadline=deadline, raise_app_exceptions=raise_app_exceptions) as client:
+        yield client, BASE_URL + path

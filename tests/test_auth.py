@@ -356,6 +356,15 @@ def test_a_failed_token_fetch_fails_the_attempt_like_a_connection_error(
     assert hooks == []  # the webhook itself was never sent
 
 
+def test_an_attempt_fault_reads_as_its_description_and_keeps_its_fault() -> None:
+    failed = auth.TokenFetchFailed(Fault.CONNECTION_ERROR, "no OAuth token: the token endpoint answered 500")
+    assert (failed.fault, failed.description) == (
+        Fault.CONNECTION_ERROR,
+        "no OAuth token: the token endpoint answered 500",
+    )
+    assert str(failed) == "no OAuth token: the token endpoint answered 500"  # as a traceback or a log shows it
+
+
 def test_api_key_header() -> None:
     seen: list[httpx.Request] = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from connect_hooks.conformance import (
     ConformSettings,
     Status,
     check_ids,
+    percentile,
     probe_sample,
     run_conformance,
     run_sync,
@@ -217,13 +219,69 @@ def test_latency_warns_when_p95_is_over_half_the_deadline() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("every", "status"), [(10, Status.WARN), (40, Status.PASS)], ids=["1-in-10-slow", "1-in-40-slow"]
+)
+def test_latency_judges_the_95th_percentile_not_the_median_nor_the_slowest(every: int, status: Status) -> None:
+    """Every ``every``-th answer takes 6 s (over half the 10 s deadline), the others 100 ms.
+
+    1 in 10 slow: the median is fast but more than 5 % are slow, so p95 is slow: warn.
+    1 in 40 slow: fewer than 5 % are slow, so p95 is fast; only the slowest is slow: pass.
+    """
+    clock = [0.0]
+    took: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            took.append(6.0 if (len(took) + 1) % every == 0 else 0.1)
+            clock[0] += took[-1]
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", now=lambda: clock[0], only=("accepts", "latency"))
+    slow_share = took.count(6.0) / len(took)
+    assert (slow_share > 0.05) is (status is Status.WARN)  # the premise: p95 lands on a slow answer or not
+    latency = report.checks[-1]
+    assert (latency.id, latency.status) == ("latency", status)
+    p95 = "6000" if status is Status.WARN else "100"
+    assert latency.message.startswith(f"p50 100 ms, p95 {p95} ms, max 6000 ms over {len(took)} answers")
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(20, 0, -1)]  # 20 down to 1: unsorted on purpose
+    assert [percentile(values, f) for f in (0.05, 0.5, 0.95, 1.0)] == [1.0, 10.0, 19.0, 20.0]
+    assert percentile([7.0], 0.95) == 7.0
+
+
+@pytest.mark.parametrize(("seconds", "status"), [(5.0, Status.PASS), (5.001, Status.WARN)])
+def test_latency_warns_only_over_half_the_deadline(seconds: float, status: Status) -> None:
+    clock = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            clock[0] += seconds
+        return httpx.Response(200)
+
+    report = mocked(handler, "https://example.test/hooks", now=lambda: clock[0], only=(f"accepts/{PROBE}", "latency"))
+    assert (report.checks[-1].id, report.checks[-1].status) == ("latency", status)
+
+
+def test_latency_skips_when_nothing_was_sent() -> None:
+    report = mocked(lambda request: httpx.Response(200), "https://example.test/hooks", only=("url", "latency"))
+    latency = report.checks[-1]
+    assert (latency.id, latency.status, latency.message) == (
+        "latency",
+        Status.SKIP,
+        "no notification was sent: nothing to judge",
+    )
+
+
 def test_accepts_explains_the_policy_for_each_answer() -> None:
-    statuses = iter([201, 202, 500, 404])
+    statuses = iter([201, 202, 500, 404, 300])
 
     report = mocked(
         lambda request: httpx.Response(next(statuses)),
         "https://example.test/hooks",
-        only=[f"accepts/{n}" for n in catalogue.names()[:4]],
+        only=[f"accepts/{n}" for n in catalogue.names()[:5]],
     )
     messages = [c.message for c in report.checks]
     assert messages == [
@@ -231,7 +289,59 @@ def test_accepts_explains_the_policy_for_each_answer() -> None:
         "answered 202: that stops Webex Connect's retries, but only 200 is delivered: the notification is lost",
         "answered 500: Webex Connect retries 3 times, then drops the notification",
         "answered 404, on the no-retry list: Webex Connect gives up at once and the notification is lost",
+        "answered 300, on the no-retry list: Webex Connect gives up at once and the notification is lost",
     ]
+
+
+def signed_receiver(*, malformed: int, failing_post: int | None = None) -> Callable[[httpx.Request], httpx.Response]:
+    """200 to a valid signature, 401 to a wrong one, ``malformed`` to an unparsable one; the
+    ``failing_post``-th correctly signed POST (counting from 1) gets 503."""
+    good = [0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        header = request.headers.get(signing.HEADER)
+        if request.method != "POST":
+            return httpx.Response(200)
+        if header is not None and signing.parse_header(header) is None:
+            return httpx.Response(malformed)
+        if not signing.verify(request.content, header, SECRET):
+            return httpx.Response(401)
+        good[0] += 1
+        return httpx.Response(503 if good[0] == failing_post else 200)
+
+    return handler
+
+
+def test_verdicts_say_how_many_were_delivered_and_a_crash_on_a_malformed_signature_warns() -> None:
+    only = ("url-https", f"accepts/{PROBE}", "concurrent", "rejects-bad-signature-format")
+    report = mocked(signed_receiver(malformed=500), "https://example.test/hooks", secret=SECRET, only=only)
+    verdicts = {c.id: (c.status, c.message) for c in report.checks}
+    assert verdicts["url-https"] == (Status.PASS, "the URL is https")
+    assert verdicts[f"accepts/{PROBE}"][0] is Status.PASS
+    assert re.fullmatch(r"200 in \d+ ms", verdicts[f"accepts/{PROBE}"][1])
+    assert verdicts["concurrent"] == (Status.PASS, "all 25 got 200")
+    assert verdicts["rejects-bad-signature-format"] == (
+        Status.WARN,
+        "refused with 500: a malformed signature is bad input, answer 401 or 403, not a server error",
+    )
+    assert report.warned == ("rejects-bad-signature-format",)
+
+
+def test_one_of_many_not_delivered_fails_naming_which_and_a_clean_refusal_passes() -> None:
+    only = ("concurrent", "rejects-bad-signature-format")
+    report = mocked(
+        signed_receiver(malformed=401, failing_post=3), "https://example.test/hooks", secret=SECRET, only=only
+    )
+    by_id = {c.id: c for c in report.checks}
+    concurrent, bad_format = by_id["concurrent"], by_id["rejects-bad-signature-format"]
+    assert report.failed == ("concurrent",)
+    assert concurrent.status is Status.FAIL
+    assert re.fullmatch(
+        r"1 of 25 not delivered; \d+ of 25: answered 503: Webex Connect retries 3 times, then drops the notification",
+        concurrent.message,
+    )
+    assert bad_format.status is Status.PASS
+    assert re.fullmatch(r"refused: 401 in \d+ ms", bad_format.message)
 
 
 def test_selection_by_id_family_and_channel() -> None:

@@ -10,9 +10,10 @@ import textwrap
 
 import pytest
 
+# The inner runs keep their file order (-p no:randomly): the expected output lists their failures in order.
 STRICT_INI = """\
 [pytest]
-addopts = --strict-markers --strict-config -p no:cacheprovider -p no:hypothesispytest
+addopts = --strict-markers --strict-config -p no:cacheprovider -p no:hypothesispytest -p no:randomly
 filterwarnings = error
 """
 
@@ -391,6 +392,61 @@ def test_a_marker_sets_the_policy_and_a_wrong_marker_is_one_clear_error(pytester
             "webex_connect: unknown schedule 'often': use backoff or fixed",
         ]
     )
+
+
+def test_the_closest_marker_wins_function_over_class_over_module(pytester: pytest.Pytester) -> None:
+    """Markers at three levels with different values: each setting comes from the closest level giving it."""
+    pytester.makeini(STRICT_INI)
+    pytester.makepyfile(
+        test_levels=textwrap.dedent(
+            """
+            import pytest
+
+            from connect_hooks import sign
+
+            pytestmark = pytest.mark.webex_connect(secret="module", retries=4, schedule="fixed")
+
+
+            class Unavailable:
+                def __init__(self):
+                    self.signatures = []
+
+                async def __call__(self, scope, receive, send):
+                    if scope["type"] != "http":
+                        return
+                    self.signatures.append(dict(scope["headers"]).get(b"x-hub-signature", b"").decode())
+                    await send({"type": "http.response.start", "status": 503, "headers": []})
+                    await send({"type": "http.response.body", "body": b""})
+
+
+            def story(webex_connect):
+                app = Unavailable()
+                delivery = webex_connect.send({"a": 1}, app=app)
+                secrets = {s for s in ("module", "class", "function") if app.signatures[0] == sign(b'{"a":1}', s)}
+                return len(delivery.attempts), secrets
+
+
+            def test_module_level(webex_connect):
+                assert story(webex_connect) == (5, {"module"})
+
+
+            @pytest.mark.webex_connect(secret="class", retries=2)
+            class TestClassLevel:
+                def test_class_level(self, webex_connect):
+                    assert story(webex_connect) == (3, {"class"})
+
+                @pytest.mark.webex_connect(retries=0)
+                def test_function_level(self, webex_connect):
+                    assert story(webex_connect) == (1, {"class"})
+
+                @pytest.mark.webex_connect(secret="function")
+                def test_function_secret(self, webex_connect):
+                    assert story(webex_connect) == (3, {"function"})
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=4)
 
 
 def test_the_secret_appears_nowhere_in_the_output_of_failing_tests(pytester: pytest.Pytester) -> None:

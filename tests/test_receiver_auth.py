@@ -85,6 +85,25 @@ def test_basic_accepts_the_right_pair_and_says_what_is_wrong_otherwise() -> None
         assert "pa:ss" not in verdict.reason
 
 
+def near_misses(right: str) -> list[str]:
+    """Strings a sloppy comparison takes for ``right``: prefixes, extensions, other cases, one character off."""
+    misses = [right[:n] for n in range(len(right))]  # every proper prefix, the empty string first
+    misses += [right + " ", right + "x", right + right, " " + right, "x" + right]
+    misses += [right.upper(), right.lower(), right.swapcase(), right.casefold()]
+    misses += [right[:i] + chr(ord(c) + 1) + right[i + 1 :] for i, c in enumerate(right)]
+    misses += [right.strip(), right.replace("ö", "o"), right[1:], right[:-1]]
+    return [m for m in misses if m != right]
+
+
+def test_basic_takes_exactly_the_password_and_the_user_not_a_prefix_a_longer_one_or_another_case() -> None:
+    user, password = "Webex", "Pa:ss wörd"
+    v = BasicVerifier(user, password)
+    assert v.verify(request(basic(user, password))).ok
+    taken_passwords = [p for p in near_misses(password) if v.verify(request(basic(user, p))).ok]
+    taken_users = [u for u in near_misses(user) if ":" not in u and v.verify(request(basic(u, password))).ok]
+    assert taken_passwords == taken_users == []
+
+
 # -- Digest ---------------------------------------------------------------------------------------
 
 

@@ -145,6 +145,45 @@ def _replaced(document: Any, path: tuple[str, ...], value: Any) -> Any:
     return mutant
 
 
+#: The reference: ISO-8601 with milliseconds, the tenant's offset, ``Z``, or (older samples) no zone.
+RIGHT_TIMES = (
+    "2022-10-10T13:53:13.749+01:00",
+    "2019-10-17T14:14:35.981-04:00",
+    "2021-07-28T05:39:02.673Z",
+    "2016-07-21T12:44:23.644",
+)
+WRONG_TIMES = (
+    "2022/10/10 13:53",
+    "2022-10-10T13:53:13+01:00",  # no milliseconds
+    "2022-10-10T13:53+01:00",
+    "2022-10-10 13:53:13.749+01:00",  # a space for the T
+    "2022-10-10T13:53:13.749+0100",  # an offset without its colon
+    "2022-10-10T13:53:13.74+01:00",
+    "10/10/2022 13:53:13.749",
+    "1665406393749",  # Unix milliseconds
+    "2022-10-10T13:53:13.749+01:00 ",
+    "",
+)
+
+
+def test_every_time_stamp_refuses_another_format_and_takes_the_references() -> None:
+    """``timeStamp`` (receipts) and ``ts`` (inbound) of every sample: each wrong format refused, each right one taken."""
+    wrong_accepted, right_refused, seen = [], [], 0
+    for name in NAMES:
+        document = json.loads(catalogue.render(name, seed=1))
+        (variant,) = [v for v in catalogue.schema(name)["oneOf"] if Draft202012Validator(v).is_valid(document)]
+        check = Draft202012Validator(variant)
+        for path, _value in leaves(document):
+            if path[-1] not in ("timeStamp", "ts"):
+                continue
+            seen += 1
+            wrong_accepted += [(name, t) for t in WRONG_TIMES if check.is_valid(_replaced(document, path, t))]
+            right_refused += [(name, t) for t in RIGHT_TIMES if not check.is_valid(_replaced(document, path, t))]
+    assert seen >= len(NAMES)  # every sample carries one: the loop above judged them all
+    assert wrong_accepted == []
+    assert right_refused == []
+
+
 def test_a_code_from_another_status_or_channel_is_refused() -> None:
     receipt = json.loads(catalogue.render("receipt/sms/failed"))
     for code in ("7500", "7838", "7107"):  # Delivered's; WhatsApp's; SMS but Un-Delivered

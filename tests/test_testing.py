@@ -235,3 +235,41 @@ def test_any_dict_is_sent_as_compact_json_of_itself(document: dict[str, Any]) ->
     assert name == "<dict>"
     assert json.loads(body) == document
     assert body == catalogue.compact(document)
+
+
+# pytester's in-process runs (and any tool that snapshots and restores sys.modules) drop every module
+# a run imported, while the connect_hooks package, imported before by the pytest11 entry point, keeps
+# them as attributes. A later run then mixed stale modules (old httpx) with fresh ones (new httpx):
+# TypeError: Invalid "auth" argument: UseClientDefault. Run in a child process: sys.modules stays intact here.
+TWO_GENERATIONS = """
+import json, sys
+
+import connect_hooks.pytest_plugin  # what pytest's entry point loads before any test runs
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+saved = dict(sys.modules)
+outcomes = []
+for generation in range(2):
+    from connect_hooks.testing import Defaults, WebexConnect
+
+    connect = WebexConnect(Defaults(secret="s3cret", retries=0))
+    outcomes.append(str(connect.send({"a": 1}, app=app).outcome))
+    outcomes.append(str(connect.conform(app=app, only="url-head-200").ok))
+    sys.modules.clear()
+    sys.modules.update(saved)  # as pytester does after each in-process run
+print(json.dumps(outcomes))
+"""
+
+
+def test_a_second_import_generation_of_the_engine_does_not_mix_with_the_first() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", TWO_GENERATIONS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == ["delivered", "True", "delivered", "True"]
