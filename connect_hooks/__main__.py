@@ -1,3 +1,3 @@
-from connect_hooks.cli import run
+from connect_hooks.cli.main import run
 
 run()

@@ -1,4 +1,4 @@
-"""A receiver that demands authorization, written independently of connect_hooks.auth, for tests.
+"""A receiver that demands authorization, written independently of connect_hooks.client.auth, for tests.
 
 ``AuthReceiver`` is a small ASGI app: it checks Basic, Digest (issuing the challenge and checking
 the answer, RFC 7616 with MD5 and qop=auth), an API key header, a bearer token it issued itself

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connect_hooks import catalogue, signing
+from connect_hooks import signing
+from connect_hooks.catalogue import samples as catalogue
 
 SECRET = "conform-test-hub-secret"
 
@@ -179,7 +180,7 @@ class BusyWith503(Receiver):
 @contextmanager
 def served(app: Any, *, tls: Any = None) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    from connect_hooks.server import bind, serving
+    from connect_hooks.receiver.server import bind, serving
 
     ready = threading.Event()
     where: list[str] = []

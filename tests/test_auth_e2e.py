@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from connect_hooks import auth
-from connect_hooks.auth import AuthSettings
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
+from connect_hooks.client import auth
+from connect_hooks.client.auth import AuthSettings
+from connect_hooks.client.transport import make_client
 from connect_hooks.policy import Policy
-from connect_hooks.sending import SendSettings, prepare, send_all
-from connect_hooks.transport import make_client
+from connect_hooks.sender.sending import SendSettings, prepare, send_all
 from tests.auth_receivers import AuthReceiver, mtls_options, serve
 from tests.support import run
 

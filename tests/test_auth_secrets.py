@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.auth_receivers import AuthReceiver, serve
 
 PASSWORD = "pw-Zq9!XYZZY-basic"

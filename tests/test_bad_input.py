@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.servers import ScriptedServer
 
 URL = "{url}"  # replaced by the scripted server's URL: anything sent would be seen there

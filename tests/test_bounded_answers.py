@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
-from connect_hooks.delivery import BODY_LIMIT, attempt_once
+from connect_hooks.cli.main import main
+from connect_hooks.sender.delivery import BODY_LIMIT, attempt_once
 from tests.support import run
 
 CHUNK = b"x" * 16384

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect_hooks import catalogue
+from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver import classify
+from connect_hooks.receiver.app import classify
 
 NAMES = catalogue.names()
 RECEIPTS = [n for n in NAMES if n.startswith("receipt/")]

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.conftest import LocalCA
 from tests.servers import ScriptedServer
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks import catalogue
-from connect_hooks.cli import main
-from connect_hooks.receiver import ReceiverApp, ReceiverSettings
-from connect_hooks.tls import make_local_tls
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.cli.main import main
+from connect_hooks.receiver.app import ReceiverApp, ReceiverSettings
+from connect_hooks.receiver.tls import make_local_tls
 from tests import conform_receivers as receivers
 from tests.conform_receivers import SECRET, served
 

@@ -6,10 +6,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
-from connect_hooks.delivery import Delivery, Notification, deliver
+from connect_hooks.cli.main import main
 from connect_hooks.explain import explain
 from connect_hooks.policy import Fault, Outcome, Policy
+from connect_hooks.sender.delivery import Delivery, Notification, deliver
 
 
 def policy(*args: str) -> tuple[int, str, str]:

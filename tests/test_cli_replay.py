@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from connect_hooks.logfile import NdjsonLog
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
-from connect_hooks.server import bind, serving
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script
+from connect_hooks.receiver.server import bind, serving
 from tests.conftest import LocalCA
 from tests.servers import Request, ScriptedServer, Stall
 

@@ -12,7 +12,7 @@ import pytest
 import trustme
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.servers import ScriptedServer
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.auth_receivers import AuthReceiver, serve
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect_hooks import catalogue, signing
-from connect_hooks.conformance import (
+from connect_hooks import signing
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.conform.conformance import (
     RAW_BODIES,
     WRONG_SECRET,
     ConformReport,
@@ -33,7 +34,7 @@ from connect_hooks.conformance import (
     run_sync,
 )
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver import ReceiverApp, ReceiverSettings
+from connect_hooks.receiver.app import ReceiverApp, ReceiverSettings
 from tests import conform_receivers as receivers
 from tests.support import run
 

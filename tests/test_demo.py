@@ -11,13 +11,13 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks import demo as story
-from connect_hooks.cli import main
-from connect_hooks.delivery import Attempt
-from connect_hooks.demo import DemoReport, DemoSettings, DemoView, Scene, SceneResult, play
+from connect_hooks.cli import demo as story
+from connect_hooks.cli.demo import DemoReport, DemoSettings, DemoView, Scene, SceneResult, play
+from connect_hooks.cli.main import main
 from connect_hooks.policy import Outcome
-from connect_hooks.receiver import Received, Signature
-from connect_hooks.server import Serving
+from connect_hooks.receiver.app import Received, Signature
+from connect_hooks.receiver.server import Serving
+from connect_hooks.sender.delivery import Attempt
 from tests.support import run_jumping, stall_past_deadlines
 
 pytestmark = pytest.mark.e2e

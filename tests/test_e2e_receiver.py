@@ -9,14 +9,15 @@ from typing import TypeVar
 
 import pytest
 
-from connect_hooks import endpoint, sign
-from connect_hooks.delivery import Delivery
+from connect_hooks import sign
+from connect_hooks.client.transport import make_client
 from connect_hooks.policy import Fault, Outcome, Policy
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script, Signature
-from connect_hooks.sending import SendSettings, prepare, send_all
-from connect_hooks.server import Serving, bind, serving
-from connect_hooks.tls import LocalTLS, make_local_tls
-from connect_hooks.transport import make_client
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script, Signature
+from connect_hooks.receiver.server import Serving, bind, serving
+from connect_hooks.receiver.tls import LocalTLS, make_local_tls
+from connect_hooks.sender import endpoint
+from connect_hooks.sender.delivery import Delivery
+from connect_hooks.sender.sending import SendSettings, prepare, send_all
 from tests.support import run_jumping, stall_past_deadlines
 
 pytestmark = pytest.mark.e2e

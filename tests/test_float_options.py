@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import COMMANDS, main
+from connect_hooks.cli.main import COMMANDS, main
 from tests.servers import ScriptedServer
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from connect_hooks.errors import BadInput
-from connect_hooks.sending import parse_header_option
+from connect_hooks.sender.sending import parse_header_option
 from connect_hooks.textsafe import header_problem
 from tests.servers import ScriptedServer
 

@@ -31,7 +31,7 @@ print(libc.mallinfo2().hblks - before)
         "from connect_hooks.heap import settle_malloc; settle_malloc()",
         # send, check, conform, replay: the sender's client is made there (a plain-http URL loads no CA
         # certificates, whose loading had settled malloc by chance in a bare httpx script)
-        "from connect_hooks.transport import make_client; make_client(tls=False)",
+        "from connect_hooks.client.transport import make_client; make_client(tls=False)",
     ],
 )
 def test_after_settling_a_read_buffer_comes_from_the_heap_not_a_fresh_mapping(settle: str) -> None:

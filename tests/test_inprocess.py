@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connect_hooks import inprocess
 from connect_hooks.errors import BadInput
-from connect_hooks.testing import WebexConnect
+from connect_hooks.testing import inprocess
+from connect_hooks.testing.webex_connect import WebexConnect
 
 from .support import run
 

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connect_hooks.inspector import Inspector, redact
-from connect_hooks.listening import log_record
 from connect_hooks.logfile import NdjsonLog
-from connect_hooks.receiver import Classification, Received, Signature
+from connect_hooks.receiver.app import Classification, Received, Signature
+from connect_hooks.receiver.inspector import Inspector, redact
+from connect_hooks.receiver.listening import log_record
 from tests.support import run
 
 TIME = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)

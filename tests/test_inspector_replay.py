@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from connect_hooks.listening import Listener, ListenSettings, Started
-from connect_hooks.receiver import Received, ReceiverSettings
-from connect_hooks.receiver_auth import RequiredAuth, make_verifier
+from connect_hooks.receiver.app import Received, ReceiverSettings
+from connect_hooks.receiver.auth import RequiredAuth, make_verifier
+from connect_hooks.receiver.listening import Listener, ListenSettings, Started
 from tests.support import run
 
 pytestmark = pytest.mark.e2e
@@ -189,7 +189,7 @@ def test_a_token_request_is_not_replayed_its_body_was_not_kept() -> None:
 
 
 def test_under_require_client_cert_the_replay_presents_the_issued_certificate() -> None:
-    from connect_hooks.tls import MutualTLS
+    from connect_hooks.receiver.tls import MutualTLS
 
     settings = inspecting(tls=True, mutual=MutualTLS())
     seen: list[Started] = []
@@ -214,7 +214,7 @@ def test_under_client_ca_the_replay_is_not_sent_and_says_why(tmp_path: Path) -> 
 
     import trustme
 
-    from connect_hooks.tls import MutualTLS
+    from connect_hooks.receiver.tls import MutualTLS
 
     users_ca = trustme.CA()
     users_ca.cert_pem.write_to_path(str(tmp_path / "clients-ca.pem"))

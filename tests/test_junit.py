@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from connect_hooks.conformance import CheckResult, ConformReport, Status
-from connect_hooks.junit import junit_xml
+from connect_hooks.conform.conformance import CheckResult, ConformReport, Status
+from connect_hooks.conform.junit import junit_xml
 
 
 def result(

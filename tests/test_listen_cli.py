@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from connect_hooks import sign
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.support import listening_on, no_dns_under_invalid, stderr_line
 
 pytestmark = pytest.mark.e2e
@@ -273,7 +273,7 @@ def test_huge_headers_and_slow_clients_do_not_kill_it_or_block_others() -> None:
 
 
 def test_allow_host_reaches_the_inspector(monkeypatch: pytest.MonkeyPatch) -> None:
-    from connect_hooks import listening
+    from connect_hooks.receiver import listening
 
     given: list[listening.ListenSettings] = []
 
@@ -288,9 +288,9 @@ def test_allow_host_reaches_the_inspector(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_the_banner_of_a_widened_inspector_names_the_hosts_it_answers(capsys: pytest.CaptureFixture[str]) -> None:
-    from connect_hooks.commands.listen import ListenPrinter
-    from connect_hooks.listening import ListenSettings, Started
-    from connect_hooks.server import Serving
+    from connect_hooks.cli.commands.listen import ListenPrinter
+    from connect_hooks.receiver.listening import ListenSettings, Started
+    from connect_hooks.receiver.server import Serving
 
     settings = ListenSettings(host="0.0.0.0", inspect=True, allow_hosts=("mybox.lan",))
     where, inspector = Serving("0.0.0.0", 8787, tls=False), Serving("0.0.0.0", 4040, tls=False)

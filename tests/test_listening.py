@@ -17,9 +17,9 @@ import pytest
 
 from connect_hooks import sign
 from connect_hooks.errors import BadInput
-from connect_hooks.listening import Listener, ListenSettings, Started, Stopped
-from connect_hooks.receiver import Received, ReceiverSettings
-from connect_hooks.server import bind, serving
+from connect_hooks.receiver.app import Received, ReceiverSettings
+from connect_hooks.receiver.listening import Listener, ListenSettings, Started, Stopped
+from connect_hooks.receiver.server import bind, serving
 from tests.support import run
 
 pytestmark = pytest.mark.e2e
@@ -105,7 +105,7 @@ def test_serves_on_port_0_logs_every_request_and_sigterm_ends_it(tmp_path: Path)
 
 def test_a_lone_surrogate_in_the_json_is_shown_escaped_not_lost(tmp_path: Path) -> None:
     """JSON may escape a lone surrogate, which no UTF-8 line or log can carry: the record still lands."""
-    from connect_hooks.liveview import received_ansi
+    from connect_hooks.cli.liveview import received_ansi
 
     class LiveRecorder(Recorder):
         def line(self, record: Received) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connect_hooks.liveview import received_ansi, received_line
-from connect_hooks.receiver import Classification, Received, Signature
+from connect_hooks.cli.liveview import received_ansi, received_line
+from connect_hooks.receiver.app import Classification, Received, Signature
 
 TIME = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
 
@@ -44,7 +44,7 @@ def test_the_plain_line_is_the_rich_line_and_colour_only_adds_escapes() -> None:
 def test_a_relayed_request_shows_both_hops_even_when_all_went_well() -> None:
     from dataclasses import replace
 
-    from connect_hooks.relay import Hop
+    from connect_hooks.receiver.relay import Hop
 
     hop = Hop("http://127.0.0.1:3000/app", 200, (), b"", 12.3)
     relayed = replace(

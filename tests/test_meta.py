@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import COMMANDS, main
+from connect_hooks.cli.main import COMMANDS, main
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -78,14 +78,14 @@ def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
 
 PROBE = """
 import json, sys
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
 loaded = [m for m, module in sys.modules.items() if module is not None]  # None: an import blocked on purpose
 heavy = sorted({m.split(".")[0] for m in loaded} & {"httpx", "rich", "uvicorn", "anyio", "asyncio"})
-commands = sorted(m for m in sys.modules if m.startswith("connect_hooks.commands."))
+commands = sorted(m for m in sys.modules if m.startswith("connect_hooks.cli.commands."))
 hashing = sorted({"hashlib", "hmac"} & set(loaded))  # ~5 ms, and only signing needs them
 # making dataclasses (and importing the module) was a tenth of 'policy's start-up
 dataclasses = "dataclasses" in sys.modules
@@ -109,7 +109,7 @@ def test_help_imports_no_command_and_nothing_heavy() -> None:
 def test_policy_imports_nothing_heavy() -> None:
     loaded = loaded_by("policy", "503")
     assert loaded["heavy"] == []
-    assert loaded["commands"] == ["connect_hooks.commands.options", "connect_hooks.commands.policy"]
+    assert loaded["commands"] == ["connect_hooks.cli.commands.options", "connect_hooks.cli.commands.policy"]
     assert (loaded["hashing"], loaded["dataclasses"]) == ([], False)
 
 
@@ -121,7 +121,7 @@ def test_one_sample_send_loads_no_other_command_core() -> None:
     with ScriptedServer() as server:
         loaded = loaded_by("send", "inbound/sms/mo", server.url)
     assert len(server.posts) == 1
-    unneeded = {"connect_hooks.endpoint", "connect_hooks.replay", "connect_hooks.clientcert"}
+    unneeded = {"connect_hooks.sender.endpoint", "connect_hooks.sender.replay", "connect_hooks.client.clientcert"}
     assert sorted(unneeded & set(loaded["core"])) == []
 
 

@@ -12,8 +12,9 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect_hooks import profiles, sign
-from connect_hooks.cli import main
+from connect_hooks import sign
+from connect_hooks.cli import profiles
+from connect_hooks.cli.main import main
 from connect_hooks.errors import BadInput
 from tests.auth_receivers import AuthReceiver, serve
 

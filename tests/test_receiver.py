@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connect_hooks import receiver, sign
+from connect_hooks import sign
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver import (
+from connect_hooks.receiver import app as receiver
+from connect_hooks.receiver.app import (
     MAX_BODY,
     Classification,
     Message,

@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver_auth import (
+from connect_hooks.receiver.auth import (
     REDACTED,
     ApiKeyVerifier,
     AuthRequest,
@@ -549,8 +549,8 @@ def test_sigv4_verifies_what_botocore_signs(url: str, session_token: str | None)
 
 
 def test_listen_offers_exactly_the_verifiers_types() -> None:
-    from connect_hooks.commands import listen_auth
-    from connect_hooks.receiver_auth import AUTH_TYPES
+    from connect_hooks.cli.commands import listen_auth
+    from connect_hooks.receiver.auth import AUTH_TYPES
 
     assert listen_auth.AUTH_TYPES == AUTH_TYPES
 

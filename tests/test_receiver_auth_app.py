@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from connect_hooks import sign
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script, Signature
-from connect_hooks.receiver_auth import ApiKeyVerifier, BasicVerifier, BearerVerifier, DigestVerifier, Verifier
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script, Signature
+from connect_hooks.receiver.auth import ApiKeyVerifier, BasicVerifier, BearerVerifier, DigestVerifier, Verifier
 from tests.support import run
 
 T0 = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)

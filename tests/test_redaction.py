@@ -20,13 +20,14 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from connect_hooks import inspector, redaction
-from connect_hooks.cli import main
-from connect_hooks.credentials import AuthSettings
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
-from connect_hooks.receiver_auth import ApiKeyVerifier, redact_headers
+from connect_hooks import redaction
+from connect_hooks.cli.main import main
+from connect_hooks.client.credentials import AuthSettings
+from connect_hooks.receiver import inspector
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings
+from connect_hooks.receiver.auth import ApiKeyVerifier, redact_headers
+from connect_hooks.receiver.relay import Hop
 from connect_hooks.redaction import REDACTED, redact_lists, redact_mapping, redact_pairs, redact_url, redact_value
-from connect_hooks.relay import Hop
 from tests.servers import ScriptedServer
 from tests.support import listening_on
 

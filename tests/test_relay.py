@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from connect_hooks import sign
-from connect_hooks.cli import main
-from connect_hooks.listening import Listener, ListenSettings, Started
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
-from connect_hooks.relay import Relay, forwarded_headers
-from connect_hooks.server import bind, serving
+from connect_hooks.cli.main import main
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script
+from connect_hooks.receiver.listening import Listener, ListenSettings, Started
+from connect_hooks.receiver.relay import Relay, forwarded_headers
+from connect_hooks.receiver.server import bind, serving
 from tests.support import run
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.conftest import LocalCA
 from tests.servers import ScriptedServer, Stall
 from tests.support import connect_hooks_process, no_dns_under_invalid

@@ -15,13 +15,14 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from connect_hooks import catalogue, signing
-from connect_hooks.delivery import Delivery
+from connect_hooks import signing
+from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome
-from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings, Script
-from connect_hooks.replay import (
+from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script
+from connect_hooks.sender.delivery import Delivery
+from connect_hooks.sender.replay import (
     Filters,
     ReplaySettings,
     header_problem,
@@ -32,8 +33,8 @@ from connect_hooks.replay import (
     prepare_replay,
     read_log,
 )
-from connect_hooks.sending import SendLog, SendSettings, make_notification
-from connect_hooks.sending import run as run_send
+from connect_hooks.sender.sending import SendLog, SendSettings, make_notification
+from connect_hooks.sender.sending import run as run_send
 from tests.support import run
 
 SECRET = "old-hub-secret"

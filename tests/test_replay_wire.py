@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from connect_hooks import catalogue, replay
-from connect_hooks.cli import main
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.cli.main import main
 from connect_hooks.logfile import NdjsonLog
-from connect_hooks.sending import SendLog, SendSettings, make_notification
+from connect_hooks.sender import replay
+from connect_hooks.sender.sending import SendLog, SendSettings, make_notification
 from tests.servers import ScriptedServer, Step
 from tests.support import connect_hooks_process, listening_on
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from connect_hooks import catalogue
-from connect_hooks.cli import main
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.cli.main import main
 
 GOLDEN = Path(__file__).parent / "golden"
 

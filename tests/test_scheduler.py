@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from connect_hooks.delivery import Attempt, Delivery, Interrupted, Notification
 from connect_hooks.explain import explain
 from connect_hooks.policy import Outcome, Policy
-from connect_hooks.scheduler import Clock, deliver_all
+from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification
+from connect_hooks.sender.scheduler import Clock, deliver_all
 
 URL = "https://receiver.test/hooks"
 

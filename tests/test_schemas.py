@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from connect_hooks import catalogue
+from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
 
 NAMES = catalogue.names()

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from connect_hooks import sign
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.servers import ScriptedServer
 from tests.support import listening_on
 
@@ -189,9 +189,9 @@ def test_no_credential_in_records_live_view_or_answers(kind: str) -> None:
 
     from rich.console import Console
 
-    from connect_hooks import liveview
-    from connect_hooks.commands.listen_auth import receiver_auth
-    from connect_hooks.receiver import Received, ReceiverApp, ReceiverSettings
+    from connect_hooks.cli import liveview
+    from connect_hooks.cli.commands.listen_auth import receiver_auth
+    from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings
 
     options = {
         "require_auth": kind,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 from tests.test_listen_auth import listen
 
 pytestmark = pytest.mark.e2e

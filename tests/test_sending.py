@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connect_hooks import catalogue, sending
+from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
-from connect_hooks.scheduler import Clock
-from connect_hooks.sending import SendSettings, plan, run
+from connect_hooks.sender import sending
+from connect_hooks.sender.scheduler import Clock
+from connect_hooks.sender.sending import SendSettings, plan, run
 
 URL = "https://receiver.test/hooks"
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connect_hooks.catalogue.setpath import Assignment, assign, parse
 from connect_hooks.errors import BadInput
-from connect_hooks.setpath import Assignment, assign, parse
 
 DOC: dict[str, Any] = {
     "envelope": {"info": {"code": "7500", "count": "1"}, "transid": "t-1"},

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from connect_hooks.cli import main
+from connect_hooks.cli.main import main
 
 SECRET = "cli-hub-secret"
 BODY = b'{"deliveryInfoNotification":{"deliveryInfo":{"deliveryStatus":"Delivered"}}}'

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from connect_hooks import sign, verify
 from connect_hooks.errors import BadInput
-from connect_hooks.sending import SendSettings, prepare
+from connect_hooks.sender.sending import SendSettings, prepare
 from connect_hooks.signing import Keyed, digest, parse_header
 
 # RFC 4231 test cases 1, 2, 3, 4, 6 and 7: (key, data, HMAC-SHA-256, HMAC-SHA-512).

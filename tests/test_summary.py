@@ -12,11 +12,11 @@ import httpx
 import pytest
 from rich.console import Console
 
-from connect_hooks import render
-from connect_hooks.delivery import Attempt, Delivery, Notification
+from connect_hooks.cli import render
 from connect_hooks.policy import Decision, Outcome
-from connect_hooks.sending import SendSettings, plan, run
-from connect_hooks.summary import SummaryCounter
+from connect_hooks.sender.delivery import Attempt, Delivery, Notification
+from connect_hooks.sender.sending import SendSettings, plan, run
+from connect_hooks.sender.summary import SummaryCounter
 
 RESOLUTION = 1.02  # the histogram's buckets are 2 % wide: a percentile is at most one bucket above the exact one
 

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect_hooks import catalogue, signing
+from connect_hooks import signing
+from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
-from connect_hooks.testing import Defaults, WebexConnect, body_of
+from connect_hooks.testing.webex_connect import Defaults, WebexConnect, body_of
 from tests.conftest import LocalCA
 
 from .servers import ScriptedServer
@@ -215,7 +216,7 @@ def test_conform_judges_an_app_that_crashes_as_a_500_and_logs_the_crash(
     result = connect.conform(app=asgi if kind == "asgi" else wsgi, only="rejects-bad-signature-format")
     assert result.warned == ["rejects-bad-signature-format"]
     assert "refused with 500" in result.checks[0].message
-    (crash,) = [r for r in caplog.records if r.name == "connect_hooks.inprocess"]
+    (crash,) = [r for r in caplog.records if r.name == "connect_hooks.testing.inprocess"]
     assert crash.exc_info is not None and crash.exc_info[0] is ValueError
     assert crash.getMessage() == "the app raised instead of answering POST /: answered 500, as a server would"
     assert connect.conform_results == [result]
@@ -244,7 +245,7 @@ def test_any_dict_is_sent_as_compact_json_of_itself(document: dict[str, Any]) ->
 TWO_GENERATIONS = """
 import json, sys
 
-import connect_hooks.pytest_plugin  # what pytest's entry point loads before any test runs
+import connect_hooks.testing.pytest_plugin  # what pytest's entry point loads before any test runs
 
 async def app(scope, receive, send):
     if scope["type"] != "http":
@@ -255,7 +256,7 @@ async def app(scope, receive, send):
 saved = dict(sys.modules)
 outcomes = []
 for generation in range(2):
-    from connect_hooks.testing import Defaults, WebexConnect
+    from connect_hooks.testing.webex_connect import Defaults, WebexConnect
 
     connect = WebexConnect(Defaults(secret="s3cret", retries=0))
     outcomes.append(str(connect.send({"a": 1}, app=app).outcome))

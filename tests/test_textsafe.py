@@ -19,9 +19,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks import liveview
-from connect_hooks.cli import main
-from connect_hooks.receiver import Received, Signature, classify
+from connect_hooks.cli import liveview
+from connect_hooks.cli.main import main
+from connect_hooks.receiver.app import Received, Signature, classify
 from connect_hooks.textsafe import visible
 from tests.servers import ScriptedServer
 from tests.support import listening_on
@@ -131,9 +131,9 @@ def test_send_shows_a_hostile_file_name_and_answer_escaped(tmp_path: Path) -> No
 
 def test_conform_evidence_shows_hostile_text_escaped() -> None:
     """The failures' messages and evidence lines go through ``visible`` (here a reason that quotes the URL)."""
-    from connect_hooks import render_conform
-    from connect_hooks.commands.options import console
-    from connect_hooks.conformance import CheckResult, ConformReport, Status
+    from connect_hooks.cli import render_conform
+    from connect_hooks.cli.commands.options import console
+    from connect_hooks.conform.conformance import CheckResult, ConformReport, Status
 
     result = CheckResult(
         id="accepts/receipt/sms/delivered",

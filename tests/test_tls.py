@@ -11,11 +11,11 @@ import httpx
 import pytest
 from cryptography import x509
 
+from connect_hooks.client.transport import make_client
 from connect_hooks.errors import BadInput
-from connect_hooks.receiver import ReceiverApp, ReceiverSettings
-from connect_hooks.server import bind, serving
-from connect_hooks.tls import LocalTLS, make_local_tls, remove_local_tls
-from connect_hooks.transport import make_client
+from connect_hooks.receiver.app import ReceiverApp, ReceiverSettings
+from connect_hooks.receiver.server import bind, serving
+from connect_hooks.receiver.tls import LocalTLS, make_local_tls, remove_local_tls
 from tests.support import run
 
 

@@ -38,9 +38,12 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
     assert sorted(shipped) == sorted(f"connect_hooks/{p.relative_to(ROOT).as_posix()}" for p in checkout)
     names = set(zipfile.ZipFile(wheel).namelist())
     assets = {
-        f"connect_hooks/inspector_assets/{p.name}" for p in (ROOT / "connect_hooks" / "inspector_assets").iterdir()
+        f"connect_hooks/receiver/inspector_assets/{p.name}"
+        for p in (ROOT / "connect_hooks" / "receiver" / "inspector_assets").iterdir()
     }
-    assert assets == {f"connect_hooks/inspector_assets/{n}" for n in ("index.html", "inspector.js", "inspector.css")}
+    assert assets == {
+        f"connect_hooks/receiver/inspector_assets/{n}" for n in ("index.html", "inspector.js", "inspector.css")
+    }
     assert assets <= names  # the inspector works offline: its page ships in the wheel
 
     # A fresh venv that gets the wheel; its dependencies come from this interpreter's
@@ -88,8 +91,8 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
     page = sh(
         python,
         "-c",
-        "from connect_hooks.inspector import _asset; print(len(_asset('inspector.js')))",
+        "from connect_hooks.receiver.inspector import _asset; print(len(_asset('inspector.js')))",
         cwd=outside,
         env=env,
     )
-    assert int(page.stdout) == (ROOT / "connect_hooks" / "inspector_assets" / "inspector.js").stat().st_size
+    assert int(page.stdout) == (ROOT / "connect_hooks" / "receiver" / "inspector_assets" / "inspector.js").stat().st_size

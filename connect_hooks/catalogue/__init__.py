@@ -1,0 +1,1 @@
+"""The sample catalogue: templates, schemas, and the field paths that fill them."""

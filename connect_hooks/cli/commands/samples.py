@@ -1,0 +1,81 @@
+"""``connect-hooks samples``: browse the catalogue and render a sample as ``send`` would send it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connect_hooks.cli.commands.options import console, dump_json, output_options, set_option
+from connect_hooks.errors import ExitCode
+
+
+@click.group()
+def samples() -> None:
+    """Browse the sample catalogue: what Webex Connect sends, per channel."""
+
+
+@samples.command("list")
+@click.argument("pattern", required=False)
+@output_options
+def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
+    """List the samples, all or those matching PATTERN.
+
+    PATTERN is a glob ('receipt/sms/*', '*/whatsapp/*') or a text the names contain ('email').
+    """
+    from connect_hooks.catalogue import samples as catalogue
+
+    templates = catalogue.select(pattern)
+    if as_json:
+        dump_json([t.as_dict() for t in templates])
+        return ExitCode.OK
+    # Plain aligned columns, one line per sample (greppable; long descriptions are not folded).
+    rows = [("name", "kind", "channel", "status/event", "description")]
+    rows += [(t.name, t.kind, t.channel, t.event, t.description) for t in templates]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for number, row in enumerate(rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4]
+        click.echo(click.style(line, bold=True) if number == 0 else line)
+    return ExitCode.OK
+
+
+@samples.command("show")
+@click.argument("name")
+@set_option
+@click.option("--seed", type=int, help="Render reproducibly (same seed, same bytes).")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Write exactly the bytes 'send' would sign and POST: compact UTF-8 JSON, no newline added.",
+)
+def samples_show(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) -> ExitCode:
+    """Show sample NAME rendered as 'send' would send it (fresh ids and times).
+
+    Pretty-printed for people, with the page its shape follows on stderr; --raw for the exact
+    body, e.g. to sign it yourself.
+    """
+    from connect_hooks.catalogue import samples as catalogue
+
+    body = catalogue.render(name, seed=seed, sets=sets)
+    if raw:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return ExitCode.OK
+    click.echo(f"source: {catalogue.get(name).source}", err=True)
+    console().print_json(body.decode("utf-8"), indent=2, ensure_ascii=False)
+    return ExitCode.OK
+
+
+@samples.command("schema")
+@click.argument("target", metavar="NAME|FAMILY")
+def samples_schema(target: str) -> ExitCode:
+    """Print the JSON Schema of a family (receipt/sms, inbound/whatsapp, ...) or of a sample's family.
+
+    Draft 2020-12, strict about key names, casing, the fields each status or event carries and
+    their types: validate your own fixtures or parser tests with it, in any language.
+    """
+    from connect_hooks.catalogue import samples as catalogue
+
+    dump_json(catalogue.schema(target))
+    return ExitCode.OK

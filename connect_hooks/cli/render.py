@@ -1,0 +1,272 @@
+"""Rich output for people. The same records feed ``--json`` through their ``as_dict``.
+
+Imported only by commands that print for people, so ``--help`` never loads Rich.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from connect_hooks.explain import fmt_seconds
+from connect_hooks.policy import Decision, Outcome
+from connect_hooks.redaction import redact_url
+from connect_hooks.sender.delivery import Attempt, Delivery
+from connect_hooks.sender.summary import Percentiles, Summary
+from connect_hooks.textsafe import visible
+
+if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
+    from connect_hooks.sender.endpoint import CheckReport
+    from connect_hooks.sender.replay import Planned
+
+OUTCOME_STYLE = {
+    Outcome.DELIVERED: "bold green",
+    Outcome.FAILED: "bold red",
+    Outcome.DROPPED: "bold red",
+    Outcome.INTERRUPTED: "bold yellow",
+}
+DECISION_STYLE = {
+    Decision.DELIVERED: "green",
+    Decision.FAILED: "red",
+    Decision.RETRY: "yellow",
+    Decision.DROPPED: "red",
+}
+VERDICT_STYLE = {"pass": "green", "fail": "red", "skip": "dim"}  # by endpoint.Verdict (a StrEnum) value
+
+
+def answer(attempt: Attempt) -> str:
+    return str(attempt.status) if attempt.status is not None else visible(attempt.error or "no answer")
+
+
+def decision_text(attempt: Attempt) -> Text:
+    label = str(attempt.decision)
+    if attempt.decision is Decision.RETRY and attempt.wait is not None:
+        label = f"retry in {attempt.wait:g} s"
+    return Text(label, style=DECISION_STYLE[attempt.decision])
+
+
+def attempt_line(target: str, attempt: Attempt) -> Text:
+    """One live line per attempt, as it happens."""
+    line = Text(f"{fmt_seconds(attempt.scheduled_at):>8}  {visible(target)}  attempt {attempt.attempt}: ")
+    line.append(answer(attempt), style="bold" if attempt.status is not None else "red")
+    line.append(f" ({attempt.elapsed_ms:.0f} ms) → ")
+    line.append_text(decision_text(attempt))
+    return line
+
+
+def delivery_table(delivery: Delivery) -> Table:
+    title = f"{visible(delivery.target)} → {visible(redact_url(delivery.url))}"
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("attempt", justify="right")
+    table.add_column("at", justify="right")
+    table.add_column("answer")
+    table.add_column("latency", justify="right")
+    table.add_column("decision")
+    for attempt in delivery.attempts:
+        table.add_row(
+            str(attempt.attempt),
+            fmt_seconds(attempt.scheduled_at),
+            answer(attempt),
+            f"{attempt.elapsed_ms:.0f} ms",
+            decision_text(attempt),
+        )
+    return table
+
+
+def closing_line(delivery: Delivery) -> Text:
+    n = len(delivery.attempts)
+    attempts = f"{n} attempt{'s' if n != 1 else ''}"
+    detail = {
+        Outcome.DELIVERED: f"delivered after {attempts}",
+        Outcome.FAILED: f"failed after {attempts}: the answer is on the no-retry list",
+        Outcome.DROPPED: f"dropped after {attempts}: no retry left",
+        Outcome.INTERRUPTED: f"interrupted after {attempts}, {delivery.retries_left} retries not made",
+    }[delivery.outcome]
+    if delivery.outcome is Outcome.INTERRUPTED and n == 0:
+        detail = "interrupted before its first attempt"
+    line = Text(f"{visible(delivery.target)}: ")
+    line.append(detail, style=OUTCOME_STYLE[delivery.outcome])
+    line.append(f"  (gtrid {delivery.gtrid})", style="dim")
+    return line
+
+
+def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables: bool = True) -> None:
+    """The report: the timeline (unless the attempts were shown live), then a closing line each.
+
+    One notification gets a table; several get one line per attempt in simulated-time order,
+    the order the receiver saw them (a Rich table per notification costs ~10 ms each).
+    """
+    if tables and len(deliveries) == 1 and deliveries[0].attempts:
+        console.print(delivery_table(deliveries[0]))
+    elif tables and deliveries:
+        lines = sorted(
+            (attempt.scheduled_at, index, attempt.attempt, delivery.target, attempt)
+            for index, delivery in enumerate(deliveries)
+            for attempt in delivery.attempts
+        )
+        width = max(len(delivery.target) for delivery in deliveries)
+        for _, _, _, target, attempt in lines:
+            console.print(attempt_line(f"{target:<{width}}", attempt))
+    for delivery in deliveries:
+        console.print(closing_line(delivery))
+    if len(deliveries) > 1:
+        console.print(Text(f"{len(deliveries)} notifications: {outcome_counts(deliveries)}", style="bold"))
+
+
+def never_started_line(count: int, *, indent: bool = False) -> Text:
+    """How many notifications an interruption stopped before their first attempt (never made)."""
+    if indent:  # a row of the summary
+        return Text(f"  never started  {count} (interrupted before their first attempt: never sent, not in the log)")
+    what = f"{count} more notification{'s' if count != 1 else ''}"
+    return Text(
+        f"{what} never started (interrupted before their first attempt)", style=OUTCOME_STYLE[Outcome.INTERRUPTED]
+    )
+
+
+def outcome_counts(deliveries: Sequence[Delivery]) -> str:
+    """'2 delivered, 1 failed, 1 dropped', in order of first appearance."""
+    counts = Counter(str(delivery.outcome) for delivery in deliveries)
+    return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} ms"
+
+
+def _percentiles(label: str, p: Percentiles) -> Text:
+    return Text(f"  {label:15} p50 {_ms(p.p50)}   p90 {_ms(p.p90)}   p99 {_ms(p.p99)}   max {_ms(p.max)}")
+
+
+def print_summary(console: Console, summary: Summary) -> None:
+    """The burst summary: counts, answers, throughput, latency percentiles and a small histogram."""
+    n = summary.notifications
+    a = summary.attempts
+    title = Text(f"{n} notification{'s' if n != 1 else ''}, {a} attempt{'s' if a != 1 else ''}", style="bold")
+    title.append(
+        f" in {summary.wall_s:.2f} s: {summary.throughput_per_s:.1f} notifications/s", style="bold" if n else "dim"
+    )
+    cut = summary.ended < n
+    if cut:  # throughput counts the notifications that reached an outcome, not the interrupted ones
+        title.append(f" ({summary.ended} reached an outcome)", style="dim")
+    console.print(title)
+    outcomes = Text("  outcomes       ")
+    for index, (name, count) in enumerate(summary.outcomes.items()):
+        if index:
+            outcomes.append(", ")
+        outcomes.append(f"{count} {name}", style=OUTCOME_STYLE[Outcome(name)] if count else "dim")
+    console.print(outcomes)
+    if summary.never_started:
+        console.print(never_started_line(summary.never_started, indent=True))
+    answers = ", ".join(f"{key} x{count}" for key, count in summary.answers.items()) or "none"
+    console.print(Text(f"  answers        {answers}"))
+    console.print(Text("  latency (from each attempt's intended start to its answer)", style="dim"))
+    console.print(_percentiles("first attempts", summary.first_attempt))
+    console.print(_percentiles("all attempts", summary.all_attempts))
+    if summary.histogram:
+        most = max(count for _, count in summary.histogram)
+        for label, count in summary.histogram:
+            bar = "█" * (round(30 * count / most) if most else 0)
+            console.print(Text(f"  {label:>11}  {bar:30} {count}"))
+
+
+class BurstProgress:
+    """A progress bar on a terminal: done / total, outcomes so far, notifications per second."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[outcomes]}"),
+            TextColumn("{task.fields[rate]}", style="dim"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("send", total=total, outcomes="", rate="")
+        self.counts: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def finished(self, delivery: Delivery) -> None:
+        self.counts[str(delivery.outcome)] += 1
+        elapsed = time.monotonic() - self.started
+        done = sum(self.counts.values())
+        self.progress.update(
+            self.task,
+            advance=1,
+            outcomes=", ".join(f"{n} {name}" for name, n in self.counts.items()),
+            rate=f"{done / elapsed:.0f}/s" if elapsed > 0 else "",
+        )
+
+    def __enter__(self) -> BurstProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.progress.stop()
+
+
+def print_check(console: Console, report: CheckReport) -> None:
+    console.print(Text(f"check {visible(report.url)}", style="bold"))
+    for rule in report.rules:
+        line = Text("  ")
+        line.append(f"{rule.verdict.upper():4}", style=VERDICT_STYLE[rule.verdict])
+        line.append(f"  {rule.name:9} {visible(rule.reason)}")
+        console.print(line)
+    if report.passed:
+        console.print(Text("Webex Connect would accept this URL.", style="bold green"))
+    else:
+        console.print(Text("Webex Connect would refuse this URL.", style="bold red"))
+
+
+def print_webhooks(console: Console, documents: Sequence[dict[str, object]]) -> None:
+    """``connect-hooks webhooks``: one block per profile, only the settings it has (secrets masked)."""
+    for document in documents:
+        console.print(Text(visible(str(document["name"])), style="bold"), Text(f"({document['source']})", style="dim"))
+        for key, value in document.items():
+            if key in ("name", "source") or value is None:
+                continue
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            console.print(f"  {key:<21} {visible(str(value))}")
+
+
+def print_replay_plan(console: Console, planned: Sequence[Planned]) -> None:
+    """``replay --dry-run``: what would be sent, one row per notification, and nothing sent."""
+    urls = {redact_url(item.url) for item in planned}
+    one_url = next(iter(urls)) if len(urls) == 1 else None
+    title = (
+        f"replay --dry-run to {visible(one_url)}: nothing is sent" if one_url else "replay --dry-run: nothing is sent"
+    )
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("line", justify="right")
+    table.add_column("target")
+    table.add_column("gtrid", min_width=36, overflow="fold")  # whole, to copy into --gtrid
+    table.add_column("recorded")
+    table.add_column("bytes", justify="right")
+    table.add_column("signature")
+    if one_url is None:
+        table.add_column("to", overflow="fold")
+    for item in planned:
+        recorded = item.recorded
+        was = recorded.outcome if recorded.outcome is not None else str(recorded.status or "-")
+        gtrid = Text(visible(item.notification.gtrid))
+        if item.notification.gtrid != recorded.gtrid:
+            gtrid.append(" (new)", style="yellow")
+        signed = "re-signed" if item.resigned else ("as recorded" if recorded.header("x-hub-signature") else "none")
+        row: list[str | Text] = [str(recorded.line), visible(item.notification.target), gtrid, visible(was)]
+        row += [str(len(item.notification.body)), signed]
+        table.add_row(*row, *([visible(redact_url(item.url))] if one_url is None else []))
+    console.print(table)
+    n = len(planned)
+    console.print(Text(f"{n} notification{'s' if n != 1 else ''} would be replayed", style="bold"))

@@ -1,0 +1,1 @@
+"""Judging a receiver: the conformance checks, their runner and JUnit output."""

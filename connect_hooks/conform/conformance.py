@@ -1,0 +1,1063 @@
+"""Conformance: does a receiver hold up against Webex Connect? Named checks as data, one runner.
+
+Each ``Check`` has an ID (part of the interface), why it matters, a way to build the requests
+it sends (``probes``) and a rule that judges the answers (``judge``). ``run_conformance`` sends
+every probe once through the delivery engine's transport (``delivery.attempt_once``: one
+attempt, the whole-attempt deadline, no retries, no redirects) and returns frozen records.
+
+Library API (``connect-hooks conform`` and the pytest plugin both use it)::
+
+    import httpx
+    from connect_hooks.conform.conformance import ConformSettings, run_conformance
+
+    settings = ConformSettings(url="http://testserver/hooks", secret="s3cret", in_process=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver") as client:
+        report = await run_conformance(settings, client=client)
+    assert report.ok, str(report)
+
+- ``ConformSettings``: the URL, the hub secret (never printed), ``algorithm``,
+  ``signature_style``, extra ``headers`` (values never printed), the per-attempt ``timeout``,
+  ``only``/``skip`` (check IDs or family prefixes such as ``accepts`` or ``rejects``),
+  ``channels`` (limits the ``accepts/*`` family), ``seed`` (random when None; reproduce lines
+  carry it) and ``in_process`` (an app served through ``httpx.ASGITransport``: no network, so
+  ``url-https`` and ``url-tls`` are skipped). ``ca_bundle`` and ``insecure`` only describe the
+  client, for the reproduce lines. ``auth`` (an ``AuthSettings``; the client carries it, made
+  with ``auth.build``) adds ``rejects-missing-auth`` and ``rejects-wrong-auth``, whose probes
+  replace the client's authorization; ``client_cert`` names the certificate file for the
+  reproduce lines.
+- ``run_conformance(settings, *, client, now=time.monotonic, on_result=None,
+  verifying_client=None)``: raises ``BadInput`` for an unknown check ID or channel before
+  anything is sent; ``on_result`` gets each ``CheckResult`` as it is decided;
+  ``verifying_client`` judges ``url-tls`` when ``client`` does not verify (``--insecure``).
+- ``ConformReport``: ``.ok`` (no check failed; warnings allowed), ``.failed`` / ``.passed`` /
+  ``.warned`` / ``.skipped`` (check IDs), ``.checks`` (``CheckResult`` records), ``as_dict()``
+  (exactly what ``conform --json`` prints) and ``str(report)`` (a readable verdict for
+  assertion messages: each failure with its evidence and reproduce command).
+- ``CheckResult``: ``id``, ``status`` (``Status``: pass, fail, warn, skip), ``message`` (one
+  line), ``why`` (why the check matters), ``evidence`` (what was sent and what came back),
+  ``reproduce`` (a ``connect-hooks send`` line that re-creates what was sent, for every check
+  that sent something; it reads the hub secret from ``CONNECT_HOOKS_SECRET``, never from the
+  line), ``duration_ms``.
+- ``check_ids(settings)``: the IDs that settings select, in run order (raises like the runner).
+
+No Click and no Rich here: the command renders the report (table, JSON, JUnit via ``junit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import math
+import random
+import shlex
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from connect_hooks import signing
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.errors import BadInput
+from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
+from connect_hooks.redaction import redact_url
+from connect_hooks.sender.delivery import Notification, Now, attempt_once
+from connect_hooks.sender.sending import SendSettings, make_notification
+from connect_hooks.urls import is_loopback, parse_url
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connect_hooks.client.credentials import AuthSettings
+    from connect_hooks.sender.endpoint import CheckReport
+
+#: The secret the ``rejects-wrong-secret`` probe signs with (public on purpose: it must be wrong).
+WRONG_SECRET = "connect-hooks-conform-wrong-secret"
+#: A well-prefixed signature whose digest is not hex (``rejects-bad-signature-format``).
+GARBAGE_SIGNATURE = "sha256=this-is-not-a-hex-digest!"
+#: The sample most probes are made from, when the catalogue has it.
+PROBE_SAMPLE = "receipt/sms/delivered"
+LARGE_SAMPLE = "inbound/email/inbound"
+LARGE_BODY_BYTES = 256 * 1024
+CONCURRENT = 25
+UNKNOWN_FIELD = ("deliveryInfoNotification.deliveryInfo.newField", "a key Webex Connect may add tomorrow")
+#: How many answers an evidence text shows in full.
+EVIDENCE_ANSWERS = 3
+BODY_EXCERPT = 240
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class ConformSettings:
+    """What ``conform`` (or the pytest plugin) runs, against what, and how requests are signed."""
+
+    url: str
+    secret: str | None = field(default=None, repr=False)
+    algorithm: str = "sha256"
+    signature_style: str = "prefixed"
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    seed: int | None = None
+    in_process: bool = False
+    ca_bundle: str | None = None
+    insecure: bool = False
+    auth: AuthSettings | None = field(default=None, repr=False)  # the client carries it; rejects-*-auth
+    client_cert: str | None = None  # the client certificate's file, for the reproduce lines
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One POST a check sends, and the command line that sends the same thing."""
+
+    label: str
+    notification: Notification
+    reproduce: str
+    auth: str | None = None  # None: the client's authorization; "none": without any; "wrong": wrong credentials
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one probe got: a status, or a fault with its one-line description."""
+
+    check: str
+    probe: Probe
+    status: int | None
+    fault: Fault | None
+    error: str | None
+    elapsed_ms: float
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"{self.status} in {self.elapsed_ms:.0f} ms"
+        return f"no answer ({self.error})"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's decision: the status, one line of why, and the answers that show it."""
+
+    status: Status
+    message: str
+    evidence: tuple[Answer, ...] = ()
+    note: str = ""  # evidence that is not an answer (the url-* rules)
+    reproduce: str | None = None  # when not the first evidence answer's
+
+
+Build = Callable[["Run"], Sequence[Probe]]
+Judge = Callable[["Run", Sequence[Answer]], Verdict]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: what is sent, what must come back, and why it matters."""
+
+    id: str
+    why: str
+    judge: Judge
+    probes: Build | None = None  # None: judged from what other checks saw (url-*, latency)
+    together: bool = False  # send every probe at once instead of one after another
+    needs_secret: bool = False  # skipped without a hub secret (the receiver need not verify then)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    status: Status
+    message: str
+    why: str
+    evidence: str
+    reproduce: str | None
+    duration_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "message": self.message,
+            "why": self.why,
+            "evidence": self.evidence,
+            "reproduce": self.reproduce,
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+@dataclass(frozen=True)
+class ConformReport:
+    url: str
+    checks: tuple[CheckResult, ...]
+    seed: int
+
+    def _ids(self, status: Status) -> tuple[str, ...]:
+        return tuple(c.id for c in self.checks if c.status is status)
+
+    @property
+    def passed(self) -> tuple[str, ...]:
+        return self._ids(Status.PASS)
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return self._ids(Status.FAIL)
+
+    @property
+    def warned(self) -> tuple[str, ...]:
+        return self._ids(Status.WARN)
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        return self._ids(Status.SKIP)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        counts = [(len(self.passed), "passed"), (len(self.failed), "failed")]
+        counts += [(len(self.warned), "warned"), (len(self.skipped), "skipped")]
+        return ", ".join(f"{n} {word}" for n, word in counts if n or word in ("passed", "failed"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "passed": list(self.passed),
+            "failed": list(self.failed),
+            "warned": list(self.warned),
+            "skipped": list(self.skipped),
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+    def __str__(self) -> str:
+        verdict = "holds up" if self.ok else "does not hold up"
+        lines = [f"conform {self.url}: {verdict} ({self.summary()})"]
+        for result in self.checks:
+            if result.status in (Status.FAIL, Status.WARN):
+                lines.append(f"{result.status.upper()} {result.id}: {result.message}")
+                lines += ["    " + line for line in result.evidence.splitlines()]
+                if result.reproduce:
+                    lines.append(f"    reproduce: {result.reproduce}")
+        return "\n".join(lines)
+
+
+# -- the run: what every check's probes and judges share --------------------------------------
+
+
+class Run:
+    """One conformance run: settings, the seed, the answers so far, the URL probe's report."""
+
+    def __init__(self, settings: ConformSettings, seed: int) -> None:
+        self.settings = settings
+        self.seed = seed
+        self.answers: list[Answer] = []
+        self.endpoint: CheckReport | None = None
+        self.endpoint_ms = 0.0
+        self.unreachable: str | None = None  # why nothing can be sent, when HEAD could not connect
+        self._wrong_auth: httpx.Auth | None = None
+
+    def probe_auth(self, probe: Probe) -> httpx.Auth | None:
+        """The authorization a probe is sent with instead of the client's (None: the client's)."""
+        import httpx
+
+        if probe.auth is None or self.settings.auth is None:
+            return None
+        if probe.auth == "none":
+            return httpx.Auth()  # the base class adds nothing
+        if self._wrong_auth is None:
+            from connect_hooks.client.auth import build, wrong_credentials
+
+            self._wrong_auth = build(wrong_credentials(self.settings.auth))
+        return self._wrong_auth
+
+    def sender(self, *, secret: str | None, extra: tuple[tuple[str, str], ...] = ()) -> SendSettings:
+        s = self.settings
+        return SendSettings(
+            url=s.url,
+            targets=(),
+            secret=secret,
+            algorithm=s.algorithm,
+            signature_style=s.signature_style,
+            headers=s.headers + extra,
+        )
+
+    def notify(
+        self,
+        target: str,
+        body: bytes,
+        *,
+        secret: str | bool | None = True,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> Notification:
+        """A notification as ``send`` makes it; ``secret=True`` signs with the hub secret."""
+        key = self.settings.secret if secret is True else (secret or None)
+        return make_notification(target, body, self.sender(secret=key, extra=extra))
+
+    def render(self, name: str, *, offset: int = 0, sets: Sequence[str] = ()) -> bytes:
+        """Sample ``name`` as ``send --seed SEED+offset`` renders it."""
+        return catalogue.render(name, seed=self.seed + offset, sets=sets)
+
+    def command(
+        self,
+        *targets: str,
+        seed: str | None = None,
+        extra: Sequence[str] = (),
+        signature_options: bool = True,
+        unsigned: bool = False,
+        auth: bool = True,
+    ) -> str:
+        """The ``connect-hooks send`` line that sends the same bytes once, the secret from the environment.
+
+        ``seed`` replaces the run's seed (a shell expression is kept unquoted); ``unsigned`` clears
+        ``CONNECT_HOOKS_SECRET`` for the line; ``signature_options`` adds --algorithm and
+        --signature-style when they are not the defaults.
+        """
+        s = self.settings
+        parts = ["connect-hooks", "send", *targets, redact_url(s.url), "--retries", "0"]
+        if targets != ("-",) and seed is None:
+            parts += ["--seed", str(self.seed)]
+        if s.timeout != DEFAULT_TIMEOUT:
+            parts += ["--timeout", f"{s.timeout:g}"]
+        if signature_options and not unsigned and s.secret is not None:
+            parts += self.signature_args()
+        if s.ca_bundle is not None:
+            parts += ["--ca-bundle", s.ca_bundle]
+        if s.insecure:
+            parts.append("--insecure")
+        for name, _ in s.headers:
+            parts += ["-H", f"{name}: <value given to conform>"]
+        if s.auth is not None and auth:
+            parts += s.auth.command_args()
+        if s.client_cert is not None:
+            parts += ["--client-cert", s.client_cert]
+        parts += extra
+        line = shlex.join(parts)
+        if seed is not None:
+            line += f" --seed {seed}"
+        if unsigned and s.secret is not None:
+            line = "env -u CONNECT_HOOKS_SECRET " + line
+        return line
+
+    def signature_args(self) -> list[str]:
+        s = self.settings
+        args: list[str] = []
+        if s.algorithm != "sha256":
+            args += ["--algorithm", s.algorithm]
+        if s.signature_style != "prefixed":
+            args += ["--signature-style", s.signature_style]
+        return args
+
+
+def probe_sample(preferred: str = PROBE_SAMPLE, kind: str = "receipt") -> str:
+    """``preferred`` when the catalogue has it, else its first sample of ``kind``, else its first."""
+    names = catalogue.names()
+    if preferred in names:
+        return preferred
+    return next((n for n in names if n.startswith(kind + "/")), names[0])
+
+
+# -- rules shared by judges -------------------------------------------------------------------
+
+
+def not_delivered(answer: Answer) -> str:
+    """What Webex Connect does with an answer that is not 200, in one line."""
+    retries = Policy().retries
+    if answer.status is None:
+        return f"no answer ({answer.error}): Webex Connect retries it {retries} times, then drops it"
+    status = answer.status
+    if status in NO_RETRY_STATUSES and 200 <= status < 300:
+        return f"answered {status}: that stops Webex Connect's retries, but only 200 is delivered: the notification is lost"
+    if status in NO_RETRY_STATUSES:
+        return f"answered {status}, on the no-retry list: Webex Connect gives up at once and the notification is lost"
+    if 200 <= status < 300:
+        return (
+            f"answered {status}, not 200: Webex Connect counts only 200 as delivered, "
+            f"so it retries {retries} times and then drops the notification"
+        )
+    return f"answered {status}: Webex Connect retries {retries} times, then drops the notification"
+
+
+def must_deliver(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """Every probe must get exactly 200 within the deadline."""
+    bad = tuple(a for a in answers if a.status != 200)
+    if not bad:
+        if len(answers) == 1:
+            return Verdict(Status.PASS, f"200 in {answers[0].elapsed_ms:.0f} ms")
+        return Verdict(Status.PASS, f"all {len(answers)} got 200")
+    first = bad[0]
+    where = "" if len(answers) == 1 else f"{len(bad)} of {len(answers)} not delivered; {first.probe.label}: "
+    return Verdict(Status.FAIL, where + not_delivered(first), bad)
+
+
+def must_refuse(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """No probe may get 200: the receiver must refuse what Webex Connect did not sign."""
+    accepted = tuple(a for a in answers if a.status == 200)
+    if accepted:
+        return Verdict(
+            Status.FAIL,
+            f"answered 200 to a notification {accepted[0].probe.label}: anyone who finds the URL can forge one",
+            accepted,
+        )
+    return Verdict(Status.PASS, f"refused: {answers[0].describe()}")
+
+
+def must_refuse_without_5xx(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """Like ``must_refuse``, and a malformed header should be refused, not crash the receiver."""
+    verdict = must_refuse(run, answers)
+    crashed = tuple(a for a in answers if a.status is not None and a.status >= 500)
+    if verdict.status is Status.PASS and crashed:
+        return Verdict(
+            Status.WARN,
+            f"refused with {crashed[0].status}: a malformed signature is bad input, answer 401 or 403, not a server error",
+            crashed,
+        )
+    return verdict
+
+
+# -- url-*: the rules of ``check`` ------------------------------------------------------------
+
+
+def _no_network_reason(run: Run) -> str | None:
+    if run.settings.in_process:
+        return "in-process app: no network, so no scheme or certificate to judge"
+    return None
+
+
+def url_https(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """The URL is https: Webex Connect calls nothing else."""
+    reason = _no_network_reason(run)
+    if reason:
+        return Verdict(Status.SKIP, reason)
+    target = parse_url(run.settings.url)
+    if target.scheme == "https":
+        return Verdict(Status.PASS, "the URL is https")
+    if is_loopback(target.host):
+        return Verdict(Status.SKIP, "plain http on loopback (a local or CI run); Webex Connect itself needs https")
+    return Verdict(Status.FAIL, "plain http: Webex Connect only calls https:// URLs")
+
+
+def _rule(run: Run, name: str) -> tuple[str, str]:
+    assert run.endpoint is not None
+    rule = next(r for r in run.endpoint.rules if r.name == name)
+    return str(rule.verdict), rule.reason
+
+
+def url_tls(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """The certificate verifies, as Webex Connect's client requires."""
+    reason = _no_network_reason(run)
+    if reason:
+        return Verdict(Status.SKIP, reason)
+    verdict, why = _rule(run, "tls")
+    return Verdict(
+        Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
+    )
+
+
+def url_head_200(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """HEAD answers exactly 200: the test call Webex Connect makes when the URL is saved."""
+    verdict, why = _rule(run, "head-200")
+    return Verdict(
+        Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
+    )
+
+
+def check_command(run: Run) -> str:
+    s = run.settings
+    parts = ["connect-hooks", "check", redact_url(s.url)]
+    if s.timeout != DEFAULT_TIMEOUT:
+        parts += ["--timeout", f"{s.timeout:g}"]
+    if s.ca_bundle is not None:
+        parts += ["--ca-bundle", s.ca_bundle]
+    if s.insecure:
+        parts.append("--insecure")
+    if s.auth is not None:
+        parts += s.auth.command_args()
+    if s.client_cert is not None:
+        parts += ["--client-cert", s.client_cert]
+    return shlex.join(parts)
+
+
+# -- probes -----------------------------------------------------------------------------------
+
+
+def sample_probe(name: str, run: Run) -> list[Probe]:
+    body = run.render(name)
+    return [Probe(name, run.notify(name, body), run.command(name))]
+
+
+def unsigned_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    body = run.render(name)
+    return [Probe("without x-hub-signature", run.notify(name, body, secret=None), run.command(name, unsigned=True))]
+
+
+def wrong_secret_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    body = run.render(name)
+    wrong = WRONG_SECRET if run.settings.secret != WRONG_SECRET else WRONG_SECRET + "-2"
+    line = run.command(name, extra=["--secret", wrong])  # on the command line, --secret wins
+    return [Probe("signed with another secret", run.notify(name, body, secret=wrong), line)]
+
+
+#: For rejects-wrong-auth's reproduce line: where each type's secret comes from.
+WRONG_AUTH_VARIABLE = {
+    "basic": "CONNECT_HOOKS_AUTH_PASSWORD",
+    "digest": "CONNECT_HOOKS_AUTH_PASSWORD",
+    "api-key": "CONNECT_HOOKS_API_KEY",
+    "aws-sigv4": "AWS_SECRET_ACCESS_KEY",
+}
+
+
+def missing_auth_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    body = run.render(name)
+    return [Probe("without authorization", run.notify(name, body), run.command(name, auth=False), auth="none")]
+
+
+def wrong_auth_probe(run: Run) -> list[Probe]:
+    assert run.settings.auth is not None
+    kind = run.settings.auth.type
+    name = probe_sample()
+    body = run.render(name)
+    if kind == "oauth2":
+        line = run.command(name, auth=False, extra=["-H", "Authorization: Bearer wrong-token"])
+    else:
+        line = f"{WRONG_AUTH_VARIABLE[kind]}=wrong-secret " + run.command(name)
+    return [Probe(f"with wrong {kind} credentials", run.notify(name, body), line, auth="wrong")]
+
+
+def _one_byte_change(run: Run, name: str) -> str:
+    """A ``--set`` that changes one ASCII character of a generated string field of sample ``name``."""
+    template = catalogue.get(name)
+    document = catalogue.render_document(template, seed=run.seed)
+    for path, _ in template.generated:
+        value: Any = document
+        for key in path.split("."):
+            value = value[int(key)] if isinstance(value, list) else value[key]
+        if isinstance(value, str) and value and value[-1].isascii() and value[-1].isalnum():
+            swapped = "1" if value[-1] == "0" else "0"
+            return f"{path}={value[:-1]}{swapped}"
+    return "conformTampered=1"  # no generated string field: add one (more than a byte, still not signed)
+
+
+def tampered_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    signed = run.render(name)
+    change = _one_byte_change(run, name)
+    sent = run.render(name, sets=[change])
+    assert run.settings.secret is not None
+    signature = signing.sign(signed, run.settings.secret, run.settings.algorithm, run.settings.signature_style)
+    notification = run.notify(name, sent, secret=None, extra=((signing.HEADER, signature),))
+    sign_line = shlex.join(["connect-hooks", "sign", *run.signature_args()])
+    show_line = shlex.join(["connect-hooks", "samples", "show", name, "--seed", str(run.seed), "--raw"])
+    line = run.command(name, extra=["--set", change], signature_options=False)
+    line += f' -H "x-hub-signature: $({show_line} | {sign_line})"'  # -H wins over send's own signature
+    return [Probe(f"whose body differs by one byte from the one signed ({change.split('=')[0]})", notification, line)]
+
+
+def bad_format_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    body = run.render(name)
+    header = (signing.HEADER, GARBAGE_SIGNATURE)
+    line = run.command(name, extra=["-H", f"{signing.HEADER}: {GARBAGE_SIGNATURE}"], signature_options=False)
+    return [
+        Probe(f"with {signing.HEADER}: {GARBAGE_SIGNATURE}", run.notify(name, body, secret=None, extra=(header,)), line)
+    ]
+
+
+#: Bodies a re-serializer would change, each a Webex Connect shape written byte for byte.
+#: ``@ID@`` becomes a fresh UUID per body, so no two bodies share an id.
+RAW_BODIES: tuple[tuple[str, bytes], ...] = (
+    (
+        "escaped slashes",
+        b'{"deliveryInfoNotification":{"deliveryInfo":{"deliveryChannel":"email","Description":"Permanent_General",'
+        b'"destinationType":"email","timeStamp":"2026-01-15T09:30:00.000+00:00","code":"7520","deliveryStatus":"Bounce",'
+        b'"destination":"jane.doe@example.com","additionalInfo":"5.1.1|failed|smtp; 550 5.1.1 https:\\/\\/support.example.com\\/mail\\/?p=NoSuchUser"},'
+        b'"correlationid":"","callbackData":"","transid":"@ID@","subtid":""}}',
+    ),
+    (
+        "\\u00e9 escapes beside raw UTF-8",
+        b'{"userId":"","Channel":"SMS","da":"56263","message_source":"SMS","oa":"447700900123",'
+        b'"message":"Caf\\u00e9 or caf\xc3\xa9? \\u00e9t\\u00e9 \xe2\x98\x80 \\ud83d\\ude00","messageCount":"1",'
+        b'"tid":"@ID@","datetime":"2026-01-15T09:30:00.000Z","ts":"2026-01-15T09:30:00.000Z","x_networkid":"USTMO"}',
+    ),
+    (
+        "numbers 1.0 and 1e2",
+        b'{"deliveryInfoNotification":{"deliveryInfo":{"timeStamp":"2026-01-15T09:30:00.000+00:00","Description":"Delivered",'
+        b'"code":"7500","deliveryChannel":"SMS","additionalInfo":"","destination":"447700900123","destinationType":"msisdn",'
+        b'"deliveryStatus":"Delivered","price":1.0,"parts":1e2,"rate":-2.50E-3},"subtid":"","transid":"@ID@",'
+        b'"callbackData":"","correlationid":""}}',
+    ),
+    (
+        "unusual key order",
+        b'{"deliveryInfoNotification":{"correlationid":"","callbackData":"","transid":"@ID@","subtid":"",'
+        b'"deliveryInfo":{"deliveryStatus":"Delivered","destinationType":"msisdn","destination":"447700900123",'
+        b'"additionalInfo":"","deliveryChannel":"SMS","code":"7500","Description":"Delivered",'
+        b'"timeStamp":"2026-01-15T09:30:00.000+00:00"}}}',
+    ),
+    (
+        "spaces after : and ,",
+        b'{"deliveryInfoNotification": {"deliveryInfo": {"timeStamp": "2026-01-15T09:30:00.000+00:00", '
+        b'"Description": "Delivered", "code": "7500", "deliveryChannel": "SMS", "additionalInfo": "", '
+        b'"destination": "447700900123", "destinationType": "msisdn", "deliveryStatus": "Delivered"}, '
+        b'"subtid": "", "transid": "@ID@", "callbackData": "", "correlationid": ""}}',
+    ),
+)
+
+
+def raw_bytes_probes(run: Run) -> list[Probe]:
+    """Each body as written, then the same document re-serialized compactly (the control)."""
+    probes: list[Probe] = []
+    for label, template in RAW_BODIES:
+        body = template.replace(b"@ID@", str(uuid.uuid4()).encode())
+        control = catalogue.compact(json.loads(template.replace(b"@ID@", str(uuid.uuid4()).encode())))
+        for what, data in ((label, body), (f"{label}, re-serialized (control)", control)):
+            line = f"printf '%s' {shlex.quote(data.decode('utf-8'))} | {run.command('-')}"
+            probes.append(Probe(what, run.notify("-", data), line))
+    return probes
+
+
+def raw_bytes(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """Bodies are signed over their exact bytes: each must get 200 as written, not only when compact."""
+    failed: list[Answer] = []
+    unjudged: list[Answer] = []
+    for written, control in zip(answers[::2], answers[1::2], strict=True):
+        if written.status == 200:
+            continue
+        (failed if control.status == 200 else unjudged).append(written)
+    if failed:
+        first = failed[0]
+        return Verdict(
+            Status.FAIL,
+            f"{len(failed)} of {len(RAW_BODIES)} bodies refused as written; "
+            f"the one with {first.probe.label} got {first.describe()}, its compact form got 200: "
+            "verify the raw bytes received, never a re-serialized body",
+            tuple(failed),
+        )
+    if unjudged:
+        first = unjudged[0]
+        return Verdict(
+            Status.WARN,
+            f"could not judge {len(unjudged)} of {len(RAW_BODIES)} bodies: the one with {first.probe.label} "
+            f"got {first.describe()} and so did its compact form",
+            tuple(unjudged),
+        )
+    return Verdict(Status.PASS, f"all {len(RAW_BODIES)} bodies got 200 as written")
+
+
+def duplicate_probes(run: Run) -> list[Probe]:
+    name = probe_sample()
+    notification = run.notify(name, run.render(name))
+    line = run.command(name, name, extra=["-H", f"x-wx-gtrid: {notification.gtrid}"])
+    return [Probe("first delivery", notification, line), Probe("second delivery", notification, line)]
+
+
+def duplicate_delivery(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """A notification delivered again (same gtrid, bytes and signature) must get 200 again."""
+    first, second = answers
+    if first.status != 200:
+        return Verdict(Status.FAIL, "the first delivery was not delivered: " + not_delivered(first), (first,))
+    if second.status != 200:
+        return Verdict(
+            Status.FAIL,
+            f"the same notification again (gtrid {second.probe.notification.gtrid}) "
+            + not_delivered(second)
+            + "; Webex Connect retries after a timeout even when you stored it: answer 200 again",
+            (second,),
+        )
+    return Verdict(Status.PASS, "both deliveries of the same notification got 200")
+
+
+def unknown_fields_probe(run: Run) -> list[Probe]:
+    name = probe_sample()
+    path, value = UNKNOWN_FIELD
+    sets = [f"{path}={value}"] if name.startswith("receipt/") else [f"newField={value}"]
+    body = run.render(name, sets=sets)
+    return [
+        Probe(
+            f"with an extra key {sets[0].split('=')[0]}",
+            run.notify(name, body),
+            run.command(name, extra=["--set", sets[0]]),
+        )
+    ]
+
+
+def large_body_probe(run: Run) -> list[Probe]:
+    name = probe_sample(LARGE_SAMPLE, "inbound")
+    small = run.render(name, sets=["textMessage="])
+    size = max(0, LARGE_BODY_BYTES - len(small))
+    body = run.render(name, sets=[f"textMessage={'x' * size}"])
+    # A 256 KiB argument is over the kernel's limit for one argument: fill the text in a pipe.
+    show = ["connect-hooks", "samples", "show", name, "--seed", str(run.seed), "--raw", "--set", "textMessage=@FILL@"]
+    fill = f'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().replace(b"@FILL@", b"x" * {size}))'
+    line = f"{shlex.join(show)} | python3 -c {shlex.quote(fill)} | {run.command('-')}"
+    return [Probe(f"of {len(body)} bytes", run.notify(name, body), line)]
+
+
+def concurrent_probes(run: Run) -> list[Probe]:
+    name = probe_sample()
+    probes = []
+    for number in range(1, CONCURRENT + 1):
+        body = run.render(name, offset=number)
+        probes.append(Probe(f"{number} of {CONCURRENT}", run.notify(name, body), ""))
+    each = run.command(name, seed='"$((SEED + i))"')
+    line = f"SEED={run.seed}; for i in $(seq 1 {CONCURRENT}); do {each} & done; wait"
+    return [Probe(p.label, p.notification, line) for p in probes]
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of non-empty ``values``."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def latency(run: Run, answers: Sequence[Answer]) -> Verdict:
+    """No notification may hit the deadline; p95 should stay under half of it (5 s of Webex Connect's 10)."""
+    seen = run.answers
+    if not seen:
+        return Verdict(Status.SKIP, "no notification was sent: nothing to judge")
+    timeout = run.settings.timeout
+    times = [a.elapsed_ms for a in seen]
+    stats = f"p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, max {max(times):.0f} ms"
+    stats += f" over {len(times)} answers"
+    late = tuple(a for a in seen if a.fault is Fault.TIMEOUT)
+    if late:
+        where = ", ".join(sorted({a.check for a in late}))
+        return Verdict(
+            Status.FAIL,
+            f"{len(late)} attempt(s) hit the {timeout:g} s deadline ({where}); {stats}: "
+            "Webex Connect counts that as a failure and retries",
+            late,
+        )
+    slowest = max(seen, key=lambda a: a.elapsed_ms)
+    if percentile(times, 0.95) > timeout * 1000 / 2:
+        return Verdict(
+            Status.WARN,
+            f"{stats}: p95 is over half of the {timeout:g} s deadline; answer 200 first, work afterwards",
+            (slowest,),
+        )
+    return Verdict(Status.PASS, stats)
+
+
+# -- the registry -----------------------------------------------------------------------------
+
+WHY_DELIVERED = "Webex Connect counts only 200 as delivered: anything else is retried, then dropped, or lost at once"
+URL_CHECKS: tuple[Check, ...] = (
+    Check("url-https", "Webex Connect refuses to save a URL that is not https", url_https),
+    Check("url-tls", "Webex Connect verifies the certificate on every call: a bad one fails every delivery", url_tls),
+    Check("url-head-200", "Webex Connect saves the URL only if HEAD answers exactly 200", url_head_200),
+)
+REJECT_CHECKS: tuple[Check, ...] = (
+    Check(
+        "rejects-unsigned",
+        "without the signature check anyone who finds the URL can post fake notifications",
+        must_refuse,
+        unsigned_probe,
+        needs_secret=True,
+    ),
+    Check(
+        "rejects-wrong-secret",
+        "a signature made with another secret proves nothing: it must be refused",
+        must_refuse,
+        wrong_secret_probe,
+        needs_secret=True,
+    ),
+    Check(
+        "rejects-tampered-body",
+        "the signature covers the body: a changed body under an old signature must be refused",
+        must_refuse,
+        tampered_probe,
+        needs_secret=True,
+    ),
+    Check(
+        "rejects-bad-signature-format",
+        "a malformed x-hub-signature must be refused cleanly, not accepted and not crash the receiver",
+        must_refuse_without_5xx,
+        bad_format_probe,
+        needs_secret=True,
+    ),
+)
+BEHAVIOUR_CHECKS: tuple[Check, ...] = (
+    Check(
+        "raw-bytes",
+        "Webex Connect signs the exact bytes it sends: a receiver that verifies re-serialized JSON rejects real notifications",
+        raw_bytes,
+        raw_bytes_probes,
+    ),
+    Check(
+        "duplicate-delivery",
+        "Webex Connect retries after a timeout even when the receiver already stored the notification",
+        duplicate_delivery,
+        duplicate_probes,
+    ),
+    Check(
+        "unknown-fields",
+        "Webex Connect adds fields over time: a strict schema turns each new field into lost notifications",
+        must_deliver,
+        unknown_fields_probe,
+    ),
+    Check(
+        "large-body",
+        "incoming emails carry long texts and HTML: about 256 KiB must be accepted",
+        must_deliver,
+        large_body_probe,
+    ),
+    Check(
+        "concurrent",
+        f"notifications arrive together in bursts: {CONCURRENT} at once must all be delivered",
+        must_deliver,
+        concurrent_probes,
+        together=True,
+    ),
+)
+LATENCY = Check(
+    "latency",
+    "Webex Connect gives each attempt 10 s; a slow receiver turns stored notifications into retries",
+    latency,
+)
+
+
+def channels() -> tuple[str, ...]:
+    """The channels ``--channel`` accepts: those of the sample catalogue."""
+    return tuple(sorted({name.split("/")[1] for name in catalogue.names()}))
+
+
+def accepts_checks(only_channels: Sequence[str] = ()) -> tuple[Check, ...]:
+    """``accepts/<sample>`` for every sample of the catalogue (of the given channels, when any)."""
+    return tuple(
+        Check(f"accepts/{name}", WHY_DELIVERED, must_deliver, partial(sample_probe, name))
+        for name in catalogue.names()
+        if not only_channels or name.split("/")[1] in only_channels
+    )
+
+
+AUTH_CHECK_IDS = ("rejects-missing-auth", "rejects-wrong-auth")
+
+
+def auth_checks(settings: ConformSettings) -> tuple[Check, ...]:
+    """With an authorization (``--auth``): a notification without it, and one with wrong credentials."""
+    if settings.auth is None:
+        return ()
+    return (
+        Check(
+            AUTH_CHECK_IDS[0],
+            "Webex Connect sends the configured authorization on every call: without it, anyone can post",
+            must_refuse,
+            missing_auth_probe,
+        ),
+        Check(
+            AUTH_CHECK_IDS[1],
+            "credentials other than the configured ones prove nothing: they must be refused",
+            must_refuse,
+            wrong_auth_probe,
+        ),
+    )
+
+
+def all_checks(settings: ConformSettings, *, only_channels: Sequence[str] = ()) -> tuple[Check, ...]:
+    """Every check these settings can run, in run order (``latency`` last: it reads the others)."""
+    return (
+        *URL_CHECKS,
+        *accepts_checks(only_channels),
+        *REJECT_CHECKS,
+        *auth_checks(settings),
+        *BEHAVIOUR_CHECKS,
+        LATENCY,
+    )
+
+
+def _matches(check_id: str, token: str) -> bool:
+    """A full ID, or a family: ``accepts``, ``accepts/receipt/sms``, ``rejects``, ``url``."""
+    if check_id == token or check_id.startswith(token + "/"):
+        return True
+    return "/" not in token and check_id.startswith(token + "-")
+
+
+def select(settings: ConformSettings) -> tuple[Check, ...]:
+    """The checks settings select; bad input for an unknown channel or check ID."""
+    known_channels = channels()
+    for channel in settings.channels:
+        if channel not in known_channels:
+            raise BadInput(f"--channel {channel!r} is not a channel of the catalogue: use {', '.join(known_channels)}")
+    every = [c.id for c in all_checks(settings)]
+    for option, tokens in (("--only", settings.only), ("--skip", settings.skip)):
+        for token in tokens:
+            if token in AUTH_CHECK_IDS and settings.auth is None:
+                raise BadInput(f"{option} {token!r} runs only with --auth: give the receiver's authorization")
+            if not any(_matches(check_id, token) for check_id in every):
+                raise BadInput(
+                    f"{option} {token!r} is not a check ID or family: use url, accepts, rejects, raw-bytes, "
+                    "duplicate-delivery, unknown-fields, large-body, concurrent, latency, or a full ID"
+                )
+    chosen = [
+        check
+        for check in all_checks(settings, only_channels=settings.channels)
+        if (not settings.only or any(_matches(check.id, t) for t in settings.only))
+        and not any(_matches(check.id, t) for t in settings.skip)
+    ]
+    if not chosen:
+        raise BadInput("--only, --skip and --channel leave no check to run: loosen them")
+    return tuple(chosen)
+
+
+def check_ids(settings: ConformSettings) -> tuple[str, ...]:
+    """The IDs of the checks settings select, in run order."""
+    return tuple(check.id for check in select(settings))
+
+
+# -- the runner -------------------------------------------------------------------------------
+
+
+def _excerpt(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + f"… ({len(body)} bytes)"
+
+
+def _request_text(run: Run, probe: Probe) -> list[str]:
+    n = probe.notification
+    hidden = {name.lower() for name, _ in run.settings.headers}
+    lines = [f"POST {redact_url(run.settings.url)} ({probe.label})"]
+    for name, value in n.headers:
+        if name.lower() in ("content-type", "user-agent") and name.lower() not in hidden:
+            continue  # the same on every request
+        lines.append(f"  {name}: {'<value given to conform>' if name.lower() in hidden else value}")
+    lines.append(f"  body: {_excerpt(n.body)}")
+    return lines
+
+
+def evidence_text(run: Run, verdict: Verdict) -> str:
+    lines = [verdict.note] if verdict.note else []
+    for answer in verdict.evidence[:EVIDENCE_ANSWERS]:
+        lines += _request_text(run, answer.probe)
+        lines.append(f"  answer: {answer.describe()}")
+    if len(verdict.evidence) > EVIDENCE_ANSWERS:
+        lines.append(f"and {len(verdict.evidence) - EVIDENCE_ANSWERS} more like these")
+    return "\n".join(lines)
+
+
+async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Now) -> Answer:
+    import httpx  # loaded already (delivery imports it)
+
+    n = probe.notification
+    headers = httpx.Headers(n.headers, encoding="latin-1")  # as delivery.attempt does: -H values may be latin-1
+    request = client.build_request("POST", run.settings.url, content=n.body, headers=headers)
+    started = now()
+    exchange = await attempt_once(client, request, run.settings.timeout, auth=run.probe_auth(probe))
+    elapsed = max(0.0, now() - started) * 1000
+    return Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
+
+
+async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now) -> CheckResult:
+    started = now()
+    answers: list[Answer] = []
+    if check.needs_secret and run.settings.secret is None:
+        verdict = Verdict(Status.SKIP, "no hub secret given: give --secret so that signatures can be judged")
+    elif check.probes is not None and run.unreachable is not None:
+        verdict = Verdict(Status.SKIP, f"not sent: {run.unreachable}")
+    else:
+        if check.probes is not None:
+            probes = check.probes(run)
+            if check.together:
+                answers = list(await asyncio.gather(*(_send(run, check, p, client, now) for p in probes)))
+            else:
+                for probe in probes:
+                    answers.append(await _send(run, check, probe, client, now))
+            run.answers.extend(answers)
+        verdict = check.judge(run, answers)
+    duration = (now() - started) * 1000
+    if check.id in ("url-tls", "url-head-200") and verdict.status is not Status.SKIP:
+        duration += run.endpoint_ms
+    reproduce = verdict.reproduce
+    shown = verdict.evidence or tuple(answers)
+    if reproduce is None and shown:
+        reproduce = shown[0].probe.reproduce or None
+    return CheckResult(
+        id=check.id,
+        status=verdict.status,
+        message=verdict.message,
+        why=check.why,
+        evidence=evidence_text(run, verdict),
+        reproduce=reproduce,
+        duration_ms=duration,
+    )
+
+
+async def run_conformance(
+    settings: ConformSettings,
+    *,
+    client: httpx.AsyncClient,
+    now: Now = time.monotonic,
+    on_result: Callable[[CheckResult], None] | None = None,
+    verifying_client: httpx.AsyncClient | None = None,
+) -> ConformReport:
+    """Run the checks ``settings`` select against ``settings.url`` through ``client``, in order.
+
+    When ``client`` does not verify certificates (``--insecure``), pass a ``verifying_client``:
+    ``url-tls`` is judged through it, as Webex Connect always verifies, and the rest go on.
+    """
+    parse_url(settings.url)
+    if settings.secret == "":
+        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
+    if settings.algorithm not in signing.ALGORITHMS:
+        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+    checks = select(settings)
+    seed = settings.seed if settings.seed is not None else random.randrange(1, 1_000_000)
+    run = Run(settings, seed)
+    if any(check.id in ("url-tls", "url-head-200") for check in checks):
+        await _probe_endpoint(run, client, now, verifying_client)
+    results: list[CheckResult] = []
+    for check in checks:
+        result = await run_check(run, check, client, now)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return ConformReport(url=redact_url(settings.url), checks=tuple(results), seed=seed)
+
+
+async def _probe_endpoint(
+    run: Run, client: httpx.AsyncClient, now: Now, verifying_client: httpx.AsyncClient | None
+) -> None:
+    from connect_hooks.sender.endpoint import check  # by full name: see connect_hooks.testing.webex_connect.body_of
+
+    started = now()
+    url, timeout = run.settings.url, run.settings.timeout
+    if verifying_client is None:
+        report = await check(url, client=client, now=now, timeout=timeout)
+    else:
+        report = await check(url, client=verifying_client, now=now, timeout=timeout, insecure_client=client)
+    run.endpoint = report
+    run.endpoint_ms = (now() - started) * 1000
+    if report.fault in (Fault.CONNECTION_ERROR, Fault.TLS_ERROR):
+        # Every notification would fail the same way: one failure (url-head-200) says it once.
+        run.unreachable = "the URL is not reachable (see url-head-200)"
+
+
+def run_sync(settings: ConformSettings, *, client_factory: Callable[[], httpx.AsyncClient]) -> ConformReport:
+    """``run_conformance`` from synchronous code, with a client made (and closed) inside the loop."""
+
+    async def main() -> ConformReport:
+        async with client_factory() as client:
+            return await run_conformance(settings, client=client)
+
+    return asyncio.run(main())
+
+
+__all__ = [
+    "Check",
+    "CheckResult",
+    "ConformReport",
+    "ConformSettings",
+    "Status",
+    "all_checks",
+    "check_ids",
+    "run_conformance",
+    "run_sync",
+    "select",
+]

@@ -1,0 +1,65 @@
+"""A conformance report as JUnit XML, the format Jenkins, GitLab and GitHub test reporters read.
+
+One ``testsuite`` named ``connect-hooks conform`` (inside a ``testsuites`` root), the URL as a
+property, one ``testcase`` per check whose ``name`` is the check ID. A failed check carries a
+``failure`` with its message and, in its body, the evidence and the reproduce command; a skipped
+check a ``skipped`` with its reason; a warning passes, with the warning in ``system-out``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from connect_hooks.conform.conformance import ConformReport, Status
+
+SUITE = "connect-hooks conform"
+#: Characters XML 1.0 cannot carry, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
+
+def _seconds(milliseconds: float) -> str:
+    return f"{milliseconds / 1000:.3f}"
+
+
+def junit_xml(report: ConformReport) -> bytes:
+    """The report as a UTF-8 JUnit XML document."""
+    total = sum(c.duration_ms for c in report.checks)
+    counts = {
+        "tests": str(len(report.checks)),
+        "failures": str(len(report.failed)),
+        "errors": "0",
+        "skipped": str(len(report.skipped)),
+        "time": _seconds(total),
+    }
+    root = ET.Element("testsuites", {"name": SUITE, **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", {"name": "url", "value": _text(report.url)})
+    ET.SubElement(properties, "property", {"name": "seed", "value": str(report.seed)})
+    for result in report.checks:
+        case = ET.SubElement(
+            suite, "testcase", {"name": result.id, "classname": SUITE, "time": _seconds(result.duration_ms)}
+        )
+        if result.status is Status.FAIL:
+            failure = ET.SubElement(case, "failure", {"message": _text(result.message), "type": "conformance"})
+            body = [result.evidence] if result.evidence else []
+            if result.reproduce:
+                body.append(f"reproduce: {result.reproduce}")
+            body.append(f"why it matters: {result.why}")
+            failure.text = _text("\n".join(body))
+        elif result.status is Status.SKIP:
+            ET.SubElement(case, "skipped", {"message": _text(result.message)})
+        elif result.status is Status.WARN:
+            out = ET.SubElement(case, "system-out")
+            lines = [f"WARN: {result.message}", result.evidence]
+            if result.reproduce:
+                lines.append(f"reproduce: {result.reproduce}")
+            out.text = _text("\n".join(line for line in lines if line))
+    ET.indent(root)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"

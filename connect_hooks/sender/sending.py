@@ -1,0 +1,504 @@
+"""``send`` as core functions: settings in, a checked plan, deliveries streamed out, a summary.
+
+Everything the user gave is checked in ``plan`` (and ``prepare``) before anything is sent: a bad
+target, URL, header, secret or contradictory option sends nothing. ``run`` owns the send's
+lifecycle: the event loop, SIGTERM treated like Ctrl-C, the ``--log`` file, a reader of stdout
+that went away, and exactly one terminal record per notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import httpx
+
+from connect_hooks import __version__, signing
+from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.errors import BadInput
+from connect_hooks.inputs import read_input
+from connect_hooks.logfile import NdjsonLog
+from connect_hooks.policy import Outcome, Policy
+from connect_hooks.redaction import redact_lists, redact_url
+from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
+from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Clock, Lazy, RealSleep, deliver_all
+from connect_hooks.sender.summary import Summary, SummaryCounter
+from connect_hooks.urls import TargetURL, parse_send_url
+
+if TYPE_CHECKING:
+    from connect_hooks.client.clientcert import ClientCert
+    from connect_hooks.client.credentials import AuthSettings
+
+USER_AGENT = f"connect-hooks/{__version__}"
+EXAMPLE = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
+#: Above this many notifications, people get the summary instead of a table per notification.
+TABLES_UP_TO = 20
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """Everything ``send`` needs, parsed and checked by the CLI (or built by a library user)."""
+
+    url: str
+    targets: tuple[str, ...]
+    secret: str | None = field(default=None, repr=False)
+    algorithm: str = "sha256"
+    signature_style: str = "prefixed"
+    headers: tuple[tuple[str, str], ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    allow_http: bool = False
+    seed: int | None = None
+    sets: tuple[str, ...] = ()
+    auth: AuthSettings | None = None  # applied by the client (transport.make_client), not the engine
+    client_cert: ClientCert | None = None
+    # How the send runs: copies, the clock, the concurrency bound, the arrival schedule, the log.
+    count: int = 1
+    concurrency: int = 10
+    rate: float | None = None  # first attempts per simulated second; None: all due at T+0
+    speed: float | None = None  # simulated seconds per real second; None: 1 (real time)
+    fast: bool = False  # skip the waits
+    log_path: str | None = None
+
+
+def parse_header_option(text: str) -> tuple[str, str]:
+    """``'Name: value'`` -> (name, value); bad input otherwise (send, conform, replay: one check).
+
+    The value may hold latin-1 characters (sent as those bytes) but no control character; the
+    message never quotes the value (it may be a credential).
+    """
+    from connect_hooks.textsafe import header_problem
+
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip(" \t")
+    if not sep or not name or any(c in name for c in " \t\r\n"):
+        shown = repr(text) if text.isprintable() else "with control characters"
+        raise BadInput(f"--header {shown} is not 'Name: value': write it like --header 'Authorization: Bearer abc'")
+    problem = header_problem(name, value)
+    if problem is not None:
+        raise BadInput(f"-H {name + ': ...' if name.isprintable() else 'NAME: ...'!r}: {problem}")
+    return name, value
+
+
+def load_payload(target: str, stdin: Callable[[], bytes]) -> bytes:
+    """The exact bytes of a JSON file or stdin, checked to parse as JSON."""
+    body = read_input(target, stdin, missing="is neither a file nor a sample name: run 'connect-hooks samples list'")
+    where = "stdin" if target == "-" else repr(target)
+    if not body.strip():
+        raise BadInput(f"{where} is empty: a notification needs a JSON body")
+    try:
+        json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{where} is not valid JSON ({exc}): fix the file or pick a sample") from None
+    return body
+
+
+def bodies(settings: SendSettings, stdin: Callable[[], bytes]) -> list[tuple[str, bytes]]:
+    """(target name, body bytes) for every notification the targets stand for, in order."""
+    out: list[tuple[str, bytes]] = []
+    for target in settings.targets:
+        if _is_file(target):
+            if settings.sets:
+                where = "stdin" if target == "-" else repr(target)
+                raise BadInput(f"--set changes samples only: {where} is sent byte for byte, so edit it instead")
+            out.append((target, load_payload(target, stdin)))
+            continue
+        for name in catalogue.match(target):
+            out.append((name, catalogue.render(name, seed=settings.seed, sets=settings.sets)))
+    return out
+
+
+def make_notification(
+    target: str,
+    body: bytes,
+    settings: SendSettings,
+    gtrid: str | None = None,
+) -> Notification:
+    gtrid = gtrid or str(uuid.uuid4())
+    headers: dict[str, tuple[str, str]] = {}
+
+    def put(name: str, value: str) -> None:
+        headers[name.lower()] = (name, value)
+
+    put("Content-Type", "application/json")
+    put("User-Agent", USER_AGENT)
+    put("x-wx-gtrid", gtrid)
+    if settings.secret is not None:
+        put(signing.HEADER, signing.sign(body, settings.secret, settings.algorithm, settings.signature_style))
+    for name, value in settings.headers:
+        put(name, value)  # the user's headers win: that is how Authorization (or a forgery) gets in
+    return Notification(
+        target=target,
+        body=body,
+        gtrid=gtrid,
+        headers=tuple(headers.values()),
+        algorithm=settings.algorithm if settings.secret is not None else None,
+    )
+
+
+def check(settings: SendSettings) -> None:
+    """Every check on the settings alone; BadInput (one line: what, and how to fix it) otherwise."""
+    url, targets = settings.url, settings.targets
+    if not targets:
+        raise BadInput(f"send needs a TARGET and then a URL, and got only {redact_url(url)!r}: {EXAMPLE}")
+    if not url.lower().startswith(("http://", "https://")) and any(
+        t.lower().startswith(("http://", "https://")) for t in targets
+    ):
+        raise BadInput(f"the URL goes last, after the TARGETs: {EXAMPLE}")
+    check_run(settings)
+    if settings.count < 1:
+        raise BadInput(f"--count {settings.count} sends nothing: give 1 or more")
+    if settings.secret is not None and settings.secret == "":
+        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
+    if settings.algorithm not in signing.ALGORITHMS:
+        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use {' or '.join(signing.ALGORITHMS)}")
+
+
+class RunSettings(Protocol):
+    """What ``run`` reads from settings: the policy, the clock, the concurrency bound, the arrival
+    schedule and the log (``SendSettings`` has them, and so has a replay's settings)."""
+
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def speed(self) -> float | None: ...
+    @property
+    def fast(self) -> bool: ...
+    @property
+    def log_path(self) -> str | None: ...
+
+
+class Runnable(Protocol):
+    """What ``run`` delivers: settings, and the notifications grouped by URL (a ``SendPlan`` has one
+    group; a replay of a send log has one per original URL). Groups run one after another. A group
+    may hold recipes (see ``scheduler.Lazy``): each is made only when its first attempt starts."""
+
+    @property
+    def settings(self) -> RunSettings: ...
+    @property
+    def total(self) -> int: ...  # how many notifications the groups hold (to count those never started)
+    def groups(self) -> Iterator[tuple[str, Iterator[Lazy]]]: ...
+
+
+def check_run(settings: RunSettings) -> None:
+    """The checks on how a run goes (time, concurrency, rate); BadInput otherwise."""
+    if settings.fast and settings.speed is not None:
+        raise BadInput("--fast and --speed contradict each other: give one of them")
+    if settings.speed is not None and not settings.speed > 0:
+        raise BadInput(f"--speed {settings.speed:g} is not positive: give e.g. --speed 60 (a minute a second)")
+    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency {settings.concurrency} is out of range: give 1 to {MAX_CONCURRENCY}")
+    if settings.rate is not None and not settings.rate > 0:
+        raise BadInput(f"--rate {settings.rate:g} is not positive: give notifications per second, e.g. --rate 50")
+
+
+def make_clock(settings: RunSettings, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+    """The run's clock: real time, ``--speed`` S, or ``--fast``."""
+    return Clock(speed=None if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """A checked send: where to, and the notifications it stands for (made lazily, copy by copy)."""
+
+    settings: SendSettings
+    target: TargetURL
+    #: (target name, the first copy's bytes, rendered from a sample) for each target, in order
+    sources: tuple[tuple[str, bytes, bool], ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.sources) * self.settings.count
+
+    @property
+    def tables(self) -> bool:
+        """Whether people get a table per notification (else only the summary)."""
+        return self.total <= TABLES_UP_TO
+
+    @property
+    def single(self) -> bool:
+        """One notification from one plain target: --json prints an object, not a list."""
+        targets = self.settings.targets
+        return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[")
+
+    def notifications(self) -> Iterator[Notification]:
+        """Every notification, copy after copy; samples are rendered afresh for each copy."""
+        return (recipe() for recipe in self.recipes())
+
+    def recipes(self) -> Iterator[Callable[[], Notification]]:
+        """A recipe per notification, in order: calling it renders and signs that copy (nothing before)."""
+        for copy in range(self.settings.count):
+            for name, body, sample in self.sources:
+                yield functools.partial(self._make, copy, name, body, sample)
+
+    def _make(self, copy: int, name: str, body: bytes, sample: bool) -> Notification:
+        settings = self.settings
+        if copy and sample:
+            seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
+            body = catalogue.render(name, seed=seed, sets=settings.sets)
+        return make_notification(name, body, settings)
+
+    def groups(self) -> Iterator[tuple[str, Iterator[Lazy]]]:
+        """One group: every notification (as a recipe, made when its first attempt starts), to the one URL."""
+        yield self.target.url, self.recipes()
+
+    def clock(self, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+        return make_clock(self.settings, sleep, now)
+
+
+def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
+    """Check everything and render the first copy of each target; raises BadInput before anything is sent."""
+    check(settings)
+    target = parse_send_url(settings.url, allow_http=settings.allow_http)
+    sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
+    return SendPlan(settings, target, sources)
+
+
+def _is_file(target: str) -> bool:
+    return target == "-" or Path(target).exists() or target.endswith(".json")
+
+
+def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetURL, list[Notification]]:
+    """Check everything and build every notification; raises BadInput before anything is sent."""
+    checked = plan(settings, stdin)
+    return checked.target, list(checked.notifications())
+
+
+async def send_all(
+    notifications: Sequence[Notification],
+    url: str,
+    policy: Policy,
+    *,
+    client: httpx.AsyncClient,
+    sleep: Sleep,
+    now: Now,
+    on_attempt: Callable[[Attempt], None] | None = None,
+    on_finish: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """Deliver each notification in turn, each with its own retry story.
+
+    On cancellation every unfinished notification gets an ``interrupted`` record (and
+    ``on_finish`` is called for it) before ``Interrupted`` is raised with every record, in order.
+    """
+    done: list[Delivery] = []
+    for index, notification in enumerate(notifications):
+        try:
+            delivery = await deliver(
+                notification, url, policy, client=client, sleep=sleep, now=now, on_attempt=on_attempt
+            )
+        except Interrupted as stop:
+            done.append(stop.delivery)
+            if on_finish is not None:
+                on_finish(stop.delivery)
+            for rest in notifications[index + 1 :]:
+                record = Delivery.of(rest, url, Outcome.INTERRUPTED, retries_left=policy.retries)
+                done.append(record)
+                if on_finish is not None:
+                    on_finish(record)
+            raise Interrupted(done) from None
+        done.append(delivery)
+        if on_finish is not None:
+            on_finish(delivery)
+    return done
+
+
+class SendLog:
+    """The NDJSON story of a send (``--log``): each notification (its exact body and headers) just
+    before its first attempt, each attempt as it is answered, one outcome per notification, and a
+    closing summary. Replay reads the same records. One writer, whole lines: never interleaved.
+    ``url`` is the URL of the group being run (``run`` sets it before each group).
+    Credentials never reach the log: header values by the one rule of ``redaction.py`` (replay
+    drops those headers anyway), and a password in the URL is redacted."""
+
+    def __init__(self, log: NdjsonLog, url: str) -> None:
+        self.log = log
+        self.url = url
+
+    def notification(self, notification: Notification) -> None:
+        document = notification.as_dict()
+        document["headers"] = redact_lists(document["headers"])
+        self.log.write({"type": "notification", "url": redact_url(self.url), **document})
+
+    def attempt(self, target: str, attempt: Attempt) -> None:
+        self.log.write(
+            {
+                "type": "attempt",
+                "url": redact_url(self.url),
+                "target": target,
+                "gtrid": attempt.gtrid,
+                **attempt.as_dict(),
+            }
+        )
+
+    def outcome(self, delivery: Delivery) -> None:
+        self.log.write({"type": "outcome", **delivery.as_dict()})
+
+    def summary(self, summary: Summary) -> None:
+        self.log.write({"type": "summary", **summary.as_dict()})
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How a send ended: the summary always; every record (in order) only when asked to keep them."""
+
+    url: str
+    summary: Summary
+    deliveries: tuple[Delivery, ...] = field(default=())
+    interrupted: bool = False
+
+    @property
+    def all_delivered(self) -> bool:
+        return (
+            not self.interrupted and self.summary.outcomes.get(str(Outcome.DELIVERED), 0) == self.summary.notifications
+        )
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def quiet_when_stdout_goes(func: F) -> F:
+    """Wrap a printing callback: when the reader of stdout goes away (``| head``), further output
+    goes to /dev/null and the send carries on, on record in its log."""
+
+    def call(*args: Any) -> None:
+        try:
+            func(*args)
+        except BrokenPipeError:
+            stdout_gone()
+
+    return call  # type: ignore[return-value]
+
+
+def stdout_gone() -> None:
+    """Point stdout at /dev/null (after a broken pipe), so later writes and the final flush succeed."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def run(
+    plan: Runnable,
+    *,
+    client: httpx.AsyncClient,
+    clock: Clock | None = None,
+    on_begin: Callable[[], None] | None = None,
+    on_start: Callable[[Notification], None] | None = None,
+    on_attempt: Callable[[str, Attempt], None] | None = None,
+    on_finish: Callable[[Delivery], None] | None = None,
+    keep: bool = True,
+) -> SendResult:
+    """Run a planned send (or a replay) to the end (or to Ctrl-C/SIGTERM) in its own event loop.
+
+    Opens and closes the ``--log`` file, closes ``client``, treats SIGTERM like Ctrl-C (every
+    notification sent and not ended ends ``interrupted``, on record), and makes the callbacks survive a
+    reader of stdout that went away. ``on_attempt`` gets (target, attempt). ``keep`` keeps every
+    record for the result (``--json`` lists, tables); without it memory stays flat. ``on_begin``
+    is called once everything is open (the log), before the first notification is made.
+    Several groups (URLs) run one after another. Once interrupted, the notifications never started
+    (in this group or later ones) are counted in the summary's ``never_started``, never made or
+    recorded: a huge plan stops at once. One summary covers them all.
+    """
+    settings = plan.settings
+    log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
+    counter = SummaryCounter()
+    active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
+    kept: list[tuple[int, Delivery]] = []
+    start_cb = quiet_when_stdout_goes(on_start) if on_start is not None else None
+    attempt_cb = quiet_when_stdout_goes(on_attempt) if on_attempt is not None else None
+    finish_cb = quiet_when_stdout_goes(on_finish) if on_finish is not None else None
+    clock = clock or make_clock(settings)
+    began = clock.now()
+    ended = [began]
+    urls: list[str] = []
+    numbering = itertools.count()
+
+    def begin(item: Lazy) -> Notification:
+        """Make a notification as its first attempt starts: only then is it on record."""
+        notification = item if isinstance(item, Notification) else item()
+        active[notification.gtrid] = (next(numbering), notification.target)
+        if log is not None:
+            log.notification(notification)
+        if start_cb is not None:
+            start_cb(notification)
+        return notification
+
+    def notifications(items: Iterator[Lazy]) -> Iterator[Lazy]:
+        return (functools.partial(begin, item) for item in items)
+
+    def attempted(attempt: Attempt) -> None:
+        counter.attempt(attempt)
+        target = active[attempt.gtrid][1]
+        if log is not None:
+            log.attempt(target, attempt)
+        if attempt_cb is not None:
+            attempt_cb(target, attempt)
+
+    def finished(delivery: Delivery) -> None:
+        index, _ = active.pop(delivery.gtrid)
+        counter.finish(delivery)
+        ended[0] = clock.now()
+        if log is not None:
+            log.outcome(delivery)
+        if keep:
+            kept.append((index, delivery))
+        if finish_cb is not None:
+            finish_cb(delivery)
+
+    async def main() -> None:
+        # SIGTERM (a CI job cancelled, a container stopped) ends the send like Ctrl-C: on record.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            async with client:
+                for url, items in plan.groups():
+                    urls.append(url)
+                    if log is not None:
+                        log.url = url
+                    await deliver_all(
+                        notifications(items),
+                        url,
+                        settings.policy,
+                        client=client,
+                        clock=clock,
+                        concurrency=settings.concurrency,
+                        rate=settings.rate,
+                        on_attempt=attempted,
+                        on_finish=finished,
+                    )
+        finally:
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    stopped = False
+    try:
+        if on_begin is not None:
+            on_begin()
+        asyncio.run(main())
+    except Interrupted:
+        stopped = True
+    finally:
+        # Those never started are counted, never made: the numbering counts every one made.
+        never_started = max(plan.total - next(numbering), 0) if stopped else 0
+        summary = counter.summary(max(ended[0] - began, 0.0), never_started)
+        if log is not None:
+            log.summary(summary)
+            log.log.close()
+    kept.sort(key=lambda pair: pair[0])
+    return SendResult(urls[0] if urls else "", summary, tuple(d for _, d in kept), stopped)

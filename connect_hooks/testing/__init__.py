@@ -1,0 +1,1 @@
+"""Testing a receiver from Python: WebexConnect, the pytest plugin, in-process ASGI/WSGI apps."""

@@ -1,0 +1,413 @@
+"""Webex Connect inside your tests: deliver a notification to your app and get its record back.
+
+``WebexConnect`` is what the pytest fixture ``webex_connect`` hands out (see
+``connect_hooks.testing.pytest_plugin``); it works without pytest too::
+
+    connect = WebexConnect(Defaults(secret="s3cret"))
+    delivery = connect.send("receipt/sms/delivered", app=app, path="/hooks")
+    assert delivery.outcome == "delivered", delivery
+
+Every notification goes through the engine (``delivery.deliver``) under the policy, on a
+``VirtualClock``: retries happen at once and the records carry the simulated timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connect_hooks.errors import BadInput
+from connect_hooks.policy import DEFAULT_RETRIES, DEFAULT_TIMEOUT, SCHEDULES
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connect_hooks.conform.conformance import CheckResult, ConformReport
+    from connect_hooks.sender.delivery import Delivery
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+#: "Not given": the default comes from ``Defaults`` (``secret=None`` means unsigned).
+UNSET = _Unset.UNSET
+
+Target = str | bytes | Mapping[str, Any] | Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What ``send`` uses when a call does not say: from the fixture, the option, the ini file or a marker."""
+
+    secret: str | None = field(default=None, repr=False)  # None: unsigned
+    algorithm: str = "sha256"
+    schedule: str = "fixed"
+    retries: int = DEFAULT_RETRIES
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        check_settings(self.secret, self.algorithm, self.schedule, self.retries, self.timeout)
+
+    def replace(self, **changes: Any) -> Defaults:
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise BadInput(f"unknown setting {unknown[0]!r}: give secret, algorithm, schedule, retries or timeout")
+        return dataclasses.replace(self, **changes)
+
+
+def check_settings(secret: object, algorithm: object, schedule: object, retries: object, timeout: object) -> None:
+    """Bad input (one line saying what to give instead) for any value ``send`` cannot use."""
+    from connect_hooks.signing import ALGORITHMS
+
+    if secret is not None and not isinstance(secret, str):
+        raise BadInput(f"the hub secret must be a str (or None for unsigned), not {type(secret).__name__}")
+    if secret == "":
+        raise BadInput("the hub secret is empty: give a non-empty secret, or None to send unsigned")
+    if algorithm not in ALGORITHMS:
+        raise BadInput(f"unknown algorithm {algorithm!r}: use sha256 or sha512")
+    if schedule not in SCHEDULES:
+        raise BadInput(f"unknown schedule {schedule!r}: use {' or '.join(sorted(SCHEDULES))}")
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise BadInput(f"retries={retries!r} is not a whole number of retries: give 0 or more")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0:
+        raise BadInput(f"timeout={timeout!r} is not a number of seconds above 0: give e.g. 10.0")
+
+
+def set_texts(sets: Mapping[str, Any] | Sequence[str] | None) -> tuple[str, ...]:
+    """``{"a.b": "x", "a.c": 7}`` or ``["a.b=x", "a.c:=7"]`` -> the ``--set`` texts the catalogue takes."""
+    if sets is None:
+        return ()
+    if isinstance(sets, Mapping):
+        return tuple(
+            f"{path}={value}" if isinstance(value, str) else f"{path}:={json.dumps(value)}"
+            for path, value in sets.items()
+        )
+    if isinstance(sets, str):
+        return (sets,)
+    return tuple(sets)
+
+
+def body_of(target: object, *, sets: tuple[str, ...] = (), seed: int | None = None) -> tuple[str, bytes]:
+    """(the record's target name, the exact bytes to POST) for a sample name, JSON text or bytes, or a dict."""
+    # Submodules are imported by their full name, never as ``from connect_hooks import x``: that reads
+    # the package's attribute, which outlives a sys.modules restore (pytester's in-process runs) and
+    # would mix a stale engine (its own httpx) with fresh modules.
+    from connect_hooks.catalogue.samples import compact, get, is_glob, render
+
+    if isinstance(target, str) and not target.lstrip().startswith(("{", "[")):
+        if is_glob(target):
+            raise BadInput(f"send delivers one notification: give one sample name, not the glob {target!r}")
+        get(target)  # bad input naming the closest samples when there is no such one
+        return target, render(target, seed=seed, sets=sets)
+    if sets:
+        raise BadInput("set= changes samples only: a JSON body is sent as given, so change it instead")
+    if isinstance(target, Mapping | list | tuple):
+        try:
+            return f"<{type(target).__name__}>", compact(target)
+        except (TypeError, ValueError) as exc:
+            raise BadInput(f"the {type(target).__name__} is not JSON ({exc}): give JSON values only") from None
+    if isinstance(target, str | bytes):
+        body = target.encode("utf-8") if isinstance(target, str) else target
+        try:
+            json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadInput(f"the {type(target).__name__} is not valid JSON ({exc}): give a JSON document") from None
+        return f"<{type(target).__name__}>", body
+    raise BadInput(f"cannot send a {type(target).__name__}: give a sample name, JSON as str or bytes, or a dict")
+
+
+@dataclass(frozen=True)
+class ConformResult:
+    """What ``conform`` returns: the conformance report, with a one-line repr for assertion messages.
+
+    ``str()`` is the report's readable verdict (each failure with its evidence and reproduce line).
+    """
+
+    report: ConformReport
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def failed(self) -> list[str]:
+        return list(self.report.failed)
+
+    @property
+    def warned(self) -> list[str]:
+        return list(self.report.warned)
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        return self.report.checks
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.report.as_dict()
+
+    def __str__(self) -> str:
+        return str(self.report)
+
+    def __repr__(self) -> str:
+        verdict = "holds up" if self.ok else "does not hold up"
+        failed = f"; failed: {', '.join(self.failed)}" if self.failed else ""
+        return f"ConformResult({verdict}: {self.report.summary()}{failed})"
+
+
+class WebexConnect:
+    """Webex Connect's sending side for one test: ``send`` notifications, read ``deliveries``."""
+
+    def __init__(self, defaults: Defaults | None = None) -> None:
+        self.defaults = defaults or Defaults()
+        #: Every notification's record, in the order sent.
+        self.deliveries: list[Delivery] = []
+        #: Every conform run's result, in order.
+        self.conform_results: list[ConformResult] = []
+
+    def __repr__(self) -> str:
+        return f"<WebexConnect: {len(self.deliveries)} deliveries, {len(self.conform_results)} conform runs>"
+
+    def send(
+        self,
+        target: Target,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,  # the name of the CLI's --set
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Delivery:
+        """Deliver one notification to ``app`` (in process, at ``path``) or to ``url``, retries and all.
+
+        ``target`` is a sample name (rendered fresh, ``set=`` and ``seed=`` as in ``send --set``
+        and ``--seed``), JSON text or bytes (sent byte for byte), or a dict (sent as compact JSON).
+        ``ca_bundle=`` (with ``url=``) also trusts the CA certificates of a PEM file, such as the
+        one ``listen --tls`` prints. Returns the same ``Delivery`` record ``send --json`` prints;
+        it is also appended to ``deliveries``. Call it from a synchronous test; in an async test ``await asend(...)``.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise BadInput("send() runs its own event loop: in an async test, use 'await webex_connect.asend(...)'")
+        return asyncio.run(
+            self.asend(
+                target,
+                app=app,
+                url=url,
+                path=path,
+                set=set,
+                seed=seed,
+                headers=headers,
+                ca_bundle=ca_bundle,
+                secret=secret,
+                algorithm=algorithm,
+                schedule=schedule,
+                retries=retries,
+                timeout=timeout,
+            )
+        )
+
+    async def asend(
+        self,
+        target: Target,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Delivery:
+        """``send`` for async tests: the same, awaited on the running event loop."""
+        from connect_hooks.policy import Policy
+        from connect_hooks.sender.delivery import Interrupted, deliver
+        from connect_hooks.sender.sending import SendSettings, make_notification
+        from connect_hooks.testing.inprocess import AppError, VirtualClock
+
+        given = {"algorithm": algorithm, "schedule": schedule, "retries": retries, "timeout": timeout}
+        chosen = self.defaults.replace(
+            **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
+        )
+        name, body = body_of(target, sets=set_texts(set), seed=seed)
+        settings = SendSettings(
+            url="",
+            targets=(name,),
+            secret=chosen.secret,
+            algorithm=chosen.algorithm,
+            headers=tuple((k, v) for k, v in (headers or {}).items()),
+            policy=Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout),
+        )
+        notification = make_notification(name, body, settings)
+        clock = VirtualClock()
+        delivery: Delivery | None = None
+        crash: Exception | None = None
+        async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout) as (client, where):
+            try:
+                delivery = await deliver(
+                    notification, where, settings.policy, client=client, sleep=clock.sleep, now=clock.now
+                )
+            except AppError as exc:
+                crash = exc.original  # raised below, once the app's lifespan has shut down
+            except Interrupted as stop:
+                self.deliveries.append(stop.delivery)
+                raise KeyboardInterrupt from None
+        if crash is not None:
+            raise crash
+        assert delivery is not None
+        self.deliveries.append(delivery)
+        return delivery
+
+    def conform(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        only: str | Sequence[str] | None = None,
+        skip: str | Sequence[str] | None = None,
+        channels: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> ConformResult:
+        """Run ``conform``'s checks against ``app`` (in process, at ``path``) or ``url``.
+
+        ``only``/``skip`` take check IDs or families (``"raw-bytes"``, ``"rejects"``, ...). Returns
+        a ``ConformResult``: ``.ok``, ``.failed`` (check IDs), ``.checks`` (the records
+        ``conform --json`` prints, each with ``as_dict()``) and ``str()``, the readable verdict.
+        It is also appended to ``conform_results``. An exception in the app is logged and
+        answered 500, as a server would, so the checks judge it. In an async test,
+        ``await aconform(...)``.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise BadInput(
+                "conform() runs its own event loop: in an async test, use 'await webex_connect.aconform(...)'"
+            )
+        return asyncio.run(
+            self.aconform(
+                app=app,
+                url=url,
+                path=path,
+                only=only,
+                skip=skip,
+                channels=channels,
+                seed=seed,
+                headers=headers,
+                ca_bundle=ca_bundle,
+                secret=secret,
+                algorithm=algorithm,
+                timeout=timeout,
+            )
+        )
+
+    async def aconform(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        only: str | Sequence[str] | None = None,
+        skip: str | Sequence[str] | None = None,
+        channels: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> ConformResult:
+        """``conform`` for async tests: the same, awaited on the running event loop."""
+        from connect_hooks.conform.conformance import ConformSettings, run_conformance
+
+        given = {"algorithm": algorithm, "timeout": timeout}
+        chosen = self.defaults.replace(
+            **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
+        )
+        async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout, raise_app_exceptions=False) as (
+            client,
+            where,
+        ):
+            settings = ConformSettings(
+                url=where,
+                secret=chosen.secret,
+                algorithm=chosen.algorithm,
+                headers=tuple((k, v) for k, v in (headers or {}).items()),
+                timeout=chosen.timeout,
+                only=_names(only),
+                skip=_names(skip),
+                channels=_names(channels),
+                seed=seed,
+                in_process=app is not None,
+                ca_bundle=None if ca_bundle is None else str(ca_bundle),
+            )
+            result = ConformResult(await run_conformance(settings, client=client))
+        self.conform_results.append(result)
+        return result
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@asynccontextmanager
+async def _client_for(
+    app: Any,
+    url: str | None,
+    path: str | None,
+    ca_bundle: str | Path | None,
+    *,
+    deadline: float,
+    raise_app_exceptions: bool = True,
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """The client and the full URL for exactly one of ``app`` (plus ``path``) or ``url``."""
+    from connect_hooks.client.transport import make_client
+    from connect_hooks.testing.inprocess import BASE_URL, app_client
+    from connect_hooks.urls import parse_send_url
+
+    if (app is None) == (url is None):
+        raise BadInput("give exactly one of app= (an ASGI or WSGI app, called in process) or url= (a live server)")
+    if url is not None:
+        if path is not None:
+            raise BadInput("path= goes with app=: with url=, put the path in the URL")
+        target = parse_send_url(url, allow_http=True)
+        async with make_client(ca_bundle=ca_bundle) as client:
+            yield client, target.url
+        return
+    if ca_bundle is not None:
+        raise BadInput("ca_bundle= goes with url=: an app is called in process, without TLS")
+    path = path or "/"
+    if not path.startswith("/"):
+        raise BadInput(f"path={path!r} must start with '/': give it like '/webhooks/connect'")
+    async with app_client(app, deadline=deadline, raise_app_exceptions=raise_app_exceptions) as client:
+        yield client, BASE_URL + path
