@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from connect_hooks.client import auth
+from connect_hooks.client.attempt import attempt_once
 from connect_hooks.client.auth import AuthSettings, AuthSpec, resolve, sigv4_headers
 from connect_hooks.client.transport import make_client
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import Fault
-from connect_hooks.sender.delivery import attempt_once
 from tests.support import run
 
 # AWS Signature Version 4 test suite (the 2015 suite: example.amazonaws.com, 20150830T123600Z),

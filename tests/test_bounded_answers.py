@@ -1,4 +1,4 @@
-"""An answer's body is read up to ``delivery.BODY_LIMIT`` and no further: a receiver that streams
+"""An answer's body is read up to ``client.attempt.BODY_LIMIT`` and no further: a receiver that streams
 an endless 200 body is delivered at once, its connection closed, instead of filling memory."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 from click.testing import CliRunner
 
 from connect_hooks.cli.main import main
-from connect_hooks.sender.delivery import BODY_LIMIT, attempt_once
+from connect_hooks.client.attempt import BODY_LIMIT, attempt_once
 from tests.support import run
 
 CHUNK = b"x" * 16384

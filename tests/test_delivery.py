@@ -6,8 +6,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from connect_hooks.client.attempt import classify
 from connect_hooks.policy import Decision, Fault, Outcome, Policy
-from connect_hooks.sender.delivery import Delivery, Interrupted, Notification, classify, deliver
+from connect_hooks.sender.delivery import Delivery, Interrupted, Notification, deliver
 from connect_hooks.sender.sending import send_all
 
 URL = "https://receiver.test/hooks"

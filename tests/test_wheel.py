@@ -95,4 +95,6 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
         cwd=outside,
         env=env,
     )
-    assert int(page.stdout) == (ROOT / "connect_hooks" / "receiver" / "inspector_assets" / "inspector.js").stat().st_size
+    assert (
+        int(page.stdout) == (ROOT / "connect_hooks" / "receiver" / "inspector_assets" / "inspector.js").stat().st_size
+    )

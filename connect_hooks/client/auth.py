@@ -6,7 +6,7 @@ and Contact Policy"; the decisions are in shared/reference, "Authorization and m
 - ``basic``: ``Authorization: Basic base64(user:password)`` (``httpx.BasicAuth``).
 - ``digest``: answers the receiver's ``401 WWW-Authenticate: Digest`` challenge once
   (``httpx.DigestAuth``). Challenge and answer are two requests of ONE attempt, inside its deadline
-  (``delivery.attempt_once`` wraps the whole ``client.send``); a second 401 ends the attempt with 401.
+  (``attempt.attempt_once`` wraps the whole ``client.send``); a second 401 ends the attempt with 401.
   Later requests of the same send start pre-emptively from the last challenge (nonce count
   incremented), as httpx does. A pre-emptive Digest from a nonce configured in advance is not
   offered: a stored nonce goes stale, and every receiver that speaks Digest issues a fresh one.
@@ -239,7 +239,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         return client.build_request("POST", url, headers=headers, content=body.encode("utf-8"))
 
     async def _fetch(self) -> tuple[str, float | None]:
-        from connect_hooks.sender.delivery import classify
+        from connect_hooks.client.attempt import classify
 
         if self._client is None:
             raise RuntimeError("OAuth2ClientCredentials is not attached to a client (transport.make_client does it)")

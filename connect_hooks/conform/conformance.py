@@ -2,7 +2,7 @@
 
 Each ``Check`` has an ID (part of the interface), why it matters, a way to build the requests
 it sends (``probes``) and a rule that judges the answers (``judge``). ``run_conformance`` sends
-every probe once through the delivery engine's transport (``delivery.attempt_once``: one
+every probe once through the delivery engine's transport (``client.attempt.attempt_once``: one
 attempt, the whole-attempt deadline, no retries, no redirects) and returns frozen records.
 
 Library API (``connect-hooks conform`` and the pytest plugin both use it)::
@@ -60,10 +60,11 @@ from typing import TYPE_CHECKING, Any
 
 from connect_hooks import signing
 from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.client.attempt import attempt_once
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
 from connect_hooks.redaction import redact_url
-from connect_hooks.sender.delivery import Notification, Now, attempt_once
+from connect_hooks.sender.delivery import Notification, Now
 from connect_hooks.sender.sending import SendSettings, make_notification
 from connect_hooks.urls import is_loopback, parse_url
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 
+from connect_hooks.client.attempt import Exchange, attempt_once
 from connect_hooks.policy import DEFAULT_TIMEOUT, Fault
 from connect_hooks.redaction import redact_url
-from connect_hooks.sender.delivery import Exchange, Now, attempt_once
+from connect_hooks.sender.delivery import Now
 from connect_hooks.urls import parse_url
 
 
