@@ -1,46 +1,6 @@
 """Conformance: does a receiver hold up against Webex Connect? Named checks as data, one runner.
 
-Each ``Check`` has an ID (part of the interface), why it matters, a way to build the requests
-it sends (``probes``) and a rule that judges the answers (``judge``). ``run_conformance`` sends
-every probe once through the delivery engine's transport (``client.attempt.attempt_once``: one
-attempt, the whole-attempt deadline, no retries, no redirects) and returns frozen records.
-
-Library API (``connect-hooks conform`` and the pytest plugin both use it)::
-
-    import httpx
-    from connect_hooks.conform.conformance import ConformSettings, run_conformance
-
-    settings = ConformSettings(url="http://testserver/hooks", secret="s3cret", in_process=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver") as client:
-        report = await run_conformance(settings, client=client)
-    assert report.ok, str(report)
-
-- ``ConformSettings``: the URL, the hub secret (never printed), ``algorithm``,
-  ``signature_style``, extra ``headers`` (values never printed), the per-attempt ``timeout``,
-  ``only``/``skip`` (check IDs or family prefixes such as ``accepts`` or ``rejects``),
-  ``channels`` (limits the ``accepts/*`` family), ``seed`` (random when None; reproduce lines
-  carry it) and ``in_process`` (an app served through ``httpx.ASGITransport``: no network, so
-  ``url-https`` and ``url-tls`` are skipped). ``ca_bundle`` and ``insecure`` only describe the
-  client, for the reproduce lines. ``auth`` (an ``AuthSettings``; the client carries it, made
-  with ``auth.build``) adds ``rejects-missing-auth`` and ``rejects-wrong-auth``, whose probes
-  replace the client's authorization; ``client_cert`` names the certificate file for the
-  reproduce lines.
-- ``run_conformance(settings, *, client, now=time.monotonic, on_result=None,
-  verifying_client=None)``: raises ``BadInput`` for an unknown check ID or channel before
-  anything is sent; ``on_result`` gets each ``CheckResult`` as it is decided;
-  ``verifying_client`` judges ``url-tls`` when ``client`` does not verify (``--insecure``).
-- ``ConformReport``: ``.ok`` (no check failed; warnings allowed), ``.failed`` / ``.passed`` /
-  ``.warned`` / ``.skipped`` (check IDs), ``.checks`` (``CheckResult`` records), ``as_dict()``
-  (exactly what ``conform --json`` prints) and ``str(report)`` (a readable verdict for
-  assertion messages: each failure with its evidence and reproduce command).
-- ``CheckResult``: ``id``, ``status`` (``Status``: pass, fail, warn, skip), ``message`` (one
-  line), ``why`` (why the check matters), ``evidence`` (what was sent and what came back),
-  ``reproduce`` (a ``connect-hooks send`` line that re-creates what was sent, for every check
-  that sent something; it reads the hub secret from ``CONNECT_HOOKS_SECRET``, never from the
-  line), ``duration_ms``.
-- ``check_ids(settings)``: the IDs that settings select, in run order (raises like the runner).
-
-No Click and no Rich here: the command renders the report (table, JSON, JUnit via ``junit``).
+The library API is in docs/conform.md ("From Python"), the design in docs/design.md ("Conformance").
 """
 
 from __future__ import annotations

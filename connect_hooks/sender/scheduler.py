@@ -1,42 +1,6 @@
-"""Many notifications at once: every one its own retry story, all on ONE virtual clock.
+"""Many notifications at once: every one its own retry story, all on ONE virtual clock (a discrete-event scheduler).
 
-``delivery.deliver`` tells one notification's story. ``deliver_all`` runs many of them the way
-Webex Connect does: each notification is delivered on its own (a receiver that is down sees a
-wave of first attempts, then their retries 60 s later, interleaved with new arrivals).
-
-The design is a discrete-event simulation. Every attempt that is owed is an event on a heap,
-keyed by (simulated time, notification index, attempt number). Events start strictly in key
-order, so the receiver sees attempts in simulated-time order whatever the speed:
-
-- **Simulated time.** First attempts are due at T+0 (or ``index / rate`` with a rate). A retry is
-  due at its attempt's time + the attempt's charged duration (``delivery.charged_seconds``:
-  a timeout costs the whole deadline, anything else its real duration in whole seconds, rounded
-  down) + the policy's wait.
-- **Look-ahead.** An attempt made at T is answered by T + timeout (simulated) and can cause a
-  retry no earlier than T + its wait. While it is unanswered, only events due before the sooner
-  of the two may start. So with ``--fast`` every attempt due at T+0 is made and answered before
-  any retry due at T+60 starts, while the T+0 attempts (and arrivals close together) run side
-  by side.
-- **Real time.** ``Clock.speed`` S: an event due at simulated T starts at real ``t0 + T / S``
-  (anchored to the start, so sleeps do not drift). ``speed=None`` (fast): no waiting at all,
-  except that an arrival schedule (``rate``) keeps its real pace: first attempt i starts at real
-  ``t0 + i / rate``, and until the last arrival every event keeps its place on that real clock.
-  Timeouts are never scaled.
-- **Concurrency.** At most ``concurrency`` attempts are in flight; a notification waiting for
-  its next attempt holds no slot.
-- **Latency** (``Attempt.latency_ms``) runs from an attempt's intended start (where the schedule
-  put it in real time; with ``--fast`` and no schedule left, for a retry, the moment its previous
-  attempt was answered) to its answer, so queueing behind a slow receiver or the concurrency
-  bound is not hidden (no coordinated omission).
-
-Notifications are pulled from the iterable one ahead of their first attempt; an item may be a
-recipe (a callable that makes the notification), called only when the first attempt starts, so a
-plan of any size costs nothing until it is sent. Results stream to ``on_attempt`` and
-``on_finish`` as frozen records: nothing is kept per notification once its story has ended, so
-memory stays flat however many are sent.
-
-Time is injected (``Clock.sleep``/``Clock.now``), so tests assert the order, the bound and the
-schedule without waiting.
+Its design (simulated time, look-ahead, real time, concurrency, latency) is in docs/design.md, "The scheduler".
 """
 
 from __future__ import annotations
