@@ -51,8 +51,8 @@ def preamble(
 ) -> None:
     """What a command that sends says on stderr before its first request: the authorization and
     client certificate, the command's own ``notes``, the hub secret it signs with (masked), and a
-    warning with --insecure. ``quiet`` (--json) keeps only the warnings; ``silent`` (conform's
-    --json, whose stderr stays empty) drops the --insecure warning too."""
+    warning with --insecure. ``quiet`` (--json) drops the credentials' and the secret's lines;
+    ``silent`` (conform's --json, whose stderr stays empty) drops the --insecure warning too."""
     credentials.announce(quiet=quiet)
     for text in notes:
         note(text, dim=True)
