@@ -212,3 +212,24 @@ def test_the_independence_contract_names_every_command_module() -> None:
     (independent,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "independence"]
     commands = {target.partition(":")[0] for target, _ in COMMANDS.values()}
     assert set(independent["modules"]) == commands
+
+
+def test_send_replay_and_conform_spell_their_shared_options_alike() -> None:
+    """The option groups are declared once: an option the three commands share has the same
+    flags, type, default and help in each (conform's -H says more on purpose: values are never printed)."""
+
+    def described(param: click.Parameter) -> tuple[Any, ...]:
+        assert isinstance(param, click.Option)
+        return (param.opts, param.secondary_opts, param.type.to_info_dict(), param.default, param.help, param.envvar)
+
+    def options(name: str) -> dict[str, tuple[Any, ...]]:
+        command = resolve((name,))
+        return {p.name: described(p) for p in command.params if isinstance(p, click.Option) and p.name is not None}
+
+    send, replay, conform = options("send"), options("replay"), options("conform")
+    shared = set(send) & set(replay) & set(conform) - {"headers", "help"}
+    assert {"secret", "secret_file", "algorithm", "timeout", "ca_bundle", "insecure", "auth_type", "as_json"} <= shared
+    for name in sorted(shared | (set(send) & set(replay)) - {"help"}):
+        assert send[name] == replay[name], name
+        if name in shared:
+            assert send[name] == conform[name], name
