@@ -8,8 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from connect_hooks.cli.commands.send import make_sleep
 from connect_hooks.cli.main import main
+from connect_hooks.cli.reports import make_sleep
 from connect_hooks.sender.sending import SendSettings, plan
 from tests.servers import ScriptedServer, Stall
 

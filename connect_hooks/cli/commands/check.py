@@ -7,12 +7,12 @@ from typing import Any
 import click
 
 from connect_hooks.cli.commands.options import (
-    announce_credentials,
+    Credentials,
+    Tls,
     auth_options,
     console,
     dump_json,
     output_options,
-    resolve_credentials,
     timeout_option,
     tls_options,
     webhook_options,
@@ -27,9 +27,8 @@ from connect_hooks.errors import BadInput, ExitCode
 @webhook_options
 @auth_options
 @output_options
-def check(
-    url: str | None, timeout: float, ca_bundle: str | None, insecure: bool, credentials: Any, as_json: bool
-) -> ExitCode:
+@click.pass_context
+def check(ctx: click.Context, /, url: str | None, timeout: float, as_json: bool, **options: Any) -> ExitCode:
     """Would Webex Connect accept URL? (https, HEAD answers 200, TLS verifies)
 
     The HEAD carries the same authorization and client certificate as the notifications would.
@@ -38,27 +37,25 @@ def check(
     import asyncio
     import time
 
-    from connect_hooks.client.auth import build
-    from connect_hooks.client.transport import make_client
     from connect_hooks.sender import endpoint
     from connect_hooks.urls import parse_url
 
     if url is None:
         raise BadInput("check needs a URL: e.g. connect-hooks check https://example.test/hooks, or --webhook NAME")
     parse_url(url)
-    auth, client_cert = resolve_credentials(credentials)
-    announce_credentials(auth, client_cert, quiet=as_json)
+    credentials: Credentials = auth_options.take(ctx, options)
+    credentials.announce(quiet=as_json)
+    tls: Tls = tls_options.take(ctx, options)
 
     async def run() -> endpoint.CheckReport:
-        strict = build(auth) if auth is not None else None
-        async with make_client(ca_bundle=ca_bundle, auth=strict, client_cert=client_cert) as client:
-            if not insecure:
+        client, verifying = tls.pair(credentials)
+        if verifying is None:
+            async with client:
                 return await endpoint.check(url, client=client, now=time.monotonic, timeout=timeout)
-            loose_auth = build(auth) if auth is not None else None  # its token requests skip verification too
-            async with make_client(insecure=True, auth=loose_auth, client_cert=client_cert) as loose:
-                return await endpoint.check(
-                    url, client=client, now=time.monotonic, timeout=timeout, insecure_client=loose
-                )
+        async with verifying, client:  # judged as Webex Connect verifies; the insecure client goes on past TLS
+            return await endpoint.check(
+                url, client=verifying, now=time.monotonic, timeout=timeout, insecure_client=client
+            )
 
     report = asyncio.run(run())
     if as_json:

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connect_hooks.cli.commands.options import (
-    announce_credentials,
+    Group,
+    Option,
     auth_options,
     console,
     dump_json,
+    header_options,
     output_options,
-    resolve_credentials,
-    resolve_secret,
     secret_options,
     signature_options,
     timeout_option,
     tls_options,
 )
 from connect_hooks.errors import BadInput, ExitCode
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connect_hooks.conform import conformance
 
 
 def id_list(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -38,62 +43,54 @@ def check_junit_path(path: str) -> Path:
     return target
 
 
+#: -H/--header of 'conform'.
+header_option = header_options("Extra header on every request (repeatable; values are never printed).")
+
+#: Which checks run: ``{"only", "skip", "channels"}`` of ``ConformSettings``.
+selection_options: Group[dict[str, Any]] = Group(
+    Option(
+        "only",
+        "--only",
+        multiple=True,
+        metavar="ID[,ID...]",
+        help="Run only these checks (repeatable); a prefix such as 'accepts' is a family.",
+    ),
+    Option(
+        "skip",
+        "--skip",
+        multiple=True,
+        metavar="ID[,ID...]",
+        help="Leave these checks out (repeatable); a prefix such as 'rejects' is a family.",
+    ),
+    Option(
+        "channel",
+        "--channel",
+        multiple=True,
+        metavar="CHANNEL[,...]",
+        help="Limit the accepts/* checks to these channels (repeatable; sms, whatsapp, ...).",
+    ),
+    build=lambda ctx, values: {
+        "only": id_list(values["only"]),
+        "skip": id_list(values["skip"]),
+        "channels": id_list(values["channel"]),
+    },
+)
+
+
 @click.command()
 @click.argument("url")
 @secret_options
 @signature_options
-@click.option(
-    "-H",
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="'NAME: VALUE'",
-    help="Extra header on every request (repeatable; values are never printed).",
-)
+@header_option
 @timeout_option
 @tls_options
-@click.option(
-    "--only",
-    multiple=True,
-    metavar="ID[,ID...]",
-    help="Run only these checks (repeatable); a prefix such as 'accepts' is a family.",
-)
-@click.option(
-    "--skip",
-    multiple=True,
-    metavar="ID[,ID...]",
-    help="Leave these checks out (repeatable); a prefix such as 'rejects' is a family.",
-)
-@click.option(
-    "--channel",
-    multiple=True,
-    metavar="CHANNEL[,...]",
-    help="Limit the accepts/* checks to these channels (repeatable; sms, whatsapp, ...).",
-)
+@selection_options
 @click.option("--seed", type=int, help="Render the samples reproducibly (default: a random seed, shown).")
 @click.option("--junit", "junit_path", type=click.Path(), help="Also write a JUnit XML report to this file.")
 @auth_options
 @output_options
 @click.pass_context
-def conform(
-    ctx: click.Context,
-    url: str,
-    secret: str | None,
-    secret_file: str | None,
-    algorithm: str,
-    signature_style: str,
-    headers: tuple[str, ...],
-    timeout: float,
-    ca_bundle: str | None,
-    insecure: bool,
-    only: tuple[str, ...],
-    skip: tuple[str, ...],
-    channel: tuple[str, ...],
-    seed: int | None,
-    junit_path: str | None,
-    credentials: Any,
-    as_json: bool,
-) -> ExitCode:
+def conform(ctx: click.Context, /, url: str, **options: Any) -> ExitCode:
     """Does the receiver at URL hold up against Webex Connect? One verdict from named checks.
 
     Each check sends once, without retries, under the attempt deadline: the URL rules of
@@ -101,87 +98,95 @@ def conform(
     secret), raw-bytes, duplicate-delivery, unknown-fields, large-body, concurrent, latency.
     Exit 0 when no check failed (warnings allowed), 1 when one did.
     """
-    import asyncio
-    import time
-
-    from connect_hooks.client.transport import make_client
+    from connect_hooks.cli import reports
     from connect_hooks.conform import conformance
-    from connect_hooks.sender.sending import parse_header_option
     from connect_hooks.urls import parse_url
 
     parse_url(url)
-    auth, client_cert = resolve_credentials(credentials)
+    credentials = auth_options.take(ctx, options)
+    tls = tls_options.take(ctx, options)
     settings = conformance.ConformSettings(
         url=url,
-        secret=resolve_secret(ctx, secret, secret_file),
-        algorithm=algorithm,
-        signature_style=signature_style,
-        headers=tuple(parse_header_option(h) for h in headers),
-        timeout=timeout,
-        only=id_list(only),
-        skip=id_list(skip),
-        channels=id_list(channel),
-        seed=seed,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        auth=auth,
-        client_cert=client_cert.source if client_cert is not None else None,
+        **secret_options.take(ctx, options),
+        **signature_options.take(ctx, options),
+        **header_option.take(ctx, options),
+        **timeout_option.take(ctx, options),
+        **selection_options.take(ctx, options),
+        seed=options.pop("seed"),
+        ca_bundle=tls.ca_bundle,
+        insecure=tls.insecure,
+        auth=credentials.auth,
+        client_cert=credentials.cert.source if credentials.cert is not None else None,
     )
     conformance.select(settings)  # unknown IDs and channels are bad input before anything is sent
+    junit_path = options.pop("junit_path")
     junit_file = check_junit_path(junit_path) if junit_path is not None else None
-    from connect_hooks.client.auth import build
+    clients = tls.pair(credentials)
+    as_json = output_options.take(ctx, options)
+    reports.preamble(
+        credentials,
+        quiet=as_json,
+        silent=as_json,
+        insecure=tls.insecure,
+        secret=settings.secret,
+        algorithm=settings.algorithm,
+    )
+    out = None if as_json else console()
+    report = _run(settings, *clients, out=out)
+    if junit_file is not None:
+        _write_junit(junit_file, junit_path, report)
+    if out is None:
+        dump_json(report.as_dict())
+    else:
+        from connect_hooks.cli import render_conform
 
-    def client_auth() -> Any:
-        return build(auth) if auth is not None else None
+        render_conform.print_details(out, report)
+        console(stderr=True).print(f"seed {report.seed}: --seed {report.seed} sends the same bodies again", style="dim")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
-    client = make_client(ca_bundle=ca_bundle, insecure=insecure, auth=client_auth(), client_cert=client_cert)
-    announce_credentials(auth, client_cert, quiet=as_json)
-    err = console(stderr=True)
-    if not as_json:
-        if settings.secret is not None:
-            from connect_hooks.client.hubsecret import masked
 
-            err.print(f"signing with {algorithm}: hub secret {masked(settings.secret)}", style="dim")
-        if insecure:
-            err.print(
-                "warning: --insecure: TLS certificates are not verified (Webex Connect always does)", style="yellow"
-            )
+def _run(
+    settings: conformance.ConformSettings,
+    client: httpx.AsyncClient,
+    verifying: httpx.AsyncClient | None,
+    *,
+    out: Any,
+) -> conformance.ConformReport:
+    """Run the checks; for people (``out``, a Rich console) the heading and a row as each check ends.
+    ``verifying`` (with --insecure): url-tls verifies through it, as Webex Connect does."""
+    import asyncio
+    import time
 
-    out = console()
+    from connect_hooks.conform import conformance
+
     on_result = None
-    if not as_json:  # rows as the checks end: a slow receiver shows progress, not silence
+    if out is not None:  # rows as the checks end: a slow receiver shows progress, not silence
         from connect_hooks.cli import render_conform
 
         width = max(len(check_id) for check_id in conformance.check_ids(settings))
-        render_conform.print_heading(out, url)
+        render_conform.print_heading(out, settings.url)
 
         def on_result(result: conformance.CheckResult) -> None:
             out.print(render_conform.row(result, width))
 
     async def run() -> conformance.ConformReport:
         async with client:
-            if not insecure:
+            if verifying is None:
                 return await conformance.run_conformance(
                     settings, client=client, now=time.monotonic, on_result=on_result
                 )
-            async with make_client(
-                ca_bundle=ca_bundle, auth=client_auth(), client_cert=client_cert
-            ) as verifying:  # url-tls verifies, as Webex Connect does
+            async with verifying:
                 return await conformance.run_conformance(
                     settings, client=client, now=time.monotonic, on_result=on_result, verifying_client=verifying
                 )
 
-    report = asyncio.run(run())
-    if junit_file is not None:
-        from connect_hooks.conform.junit import junit_xml
+    return asyncio.run(run())
 
-        try:
-            junit_file.write_bytes(junit_xml(report))
-        except OSError as exc:
-            raise BadInput(f"cannot write --junit {junit_path!r}: {exc.strerror or exc}") from None
-    if as_json:
-        dump_json(report.as_dict())
-    else:
-        render_conform.print_details(out, report)
-        err.print(f"seed {report.seed}: --seed {report.seed} sends the same bodies again", style="dim")
-    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+def _write_junit(junit_file: Path, junit_path: str, report: conformance.ConformReport) -> None:
+    from connect_hooks.conform.junit import junit_xml
+
+    try:
+        junit_file.write_bytes(junit_xml(report))
+    except OSError as exc:
+        raise BadInput(f"cannot write --junit {junit_path!r}: {exc.strerror or exc}") from None

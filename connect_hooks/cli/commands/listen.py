@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.cli.commands.listen_auth import listen_auth_options
-from connect_hooks.cli.commands.options import NON_NEGATIVE, POSITIVE, console, resolve_secret, secret_options
+from connect_hooks.cli.commands.options import NON_NEGATIVE, POSITIVE, console, secret_options
 from connect_hooks.errors import BadInput, ExitCode
 from connect_hooks.receiver.relay import DEFAULT_TIMEOUT as DEFAULT_FORWARD_TIMEOUT
 from connect_hooks.redaction import redact_url
 
 if TYPE_CHECKING:
     from connect_hooks.receiver.app import Received
-    from connect_hooks.receiver.listening import Started
+    from connect_hooks.receiver.listening import ListenSettings, Started
 
 
 @click.command()
@@ -98,25 +98,7 @@ if TYPE_CHECKING:
 )
 @listen_auth_options
 @click.pass_context
-def listen(
-    ctx: click.Context,
-    /,
-    host: str,
-    port: int,
-    secret: str | None,
-    secret_file: str | None,
-    respond: str,
-    delay: float,
-    forward_to: str | None,
-    forward_timeout: float,
-    inspect: bool,
-    inspect_port: int,
-    allow_hosts: tuple[str, ...],
-    tls: bool,
-    log_path: str | None,
-    as_json: bool,
-    **auth_options: Any,
-) -> ExitCode:
+def listen(ctx: click.Context, /, as_json: bool, **options: Any) -> ExitCode:
     """Receive webhooks like your endpoint should: verify, recognise, answer as scripted.
 
     HEAD answers 200 (so 'check' passes); POST verifies x-hub-signature when a secret is set
@@ -126,6 +108,17 @@ def listen(
     --require-auth TYPE asks every request for credentials first (401 and a challenge otherwise);
     --tls --require-client-cert asks for a client certificate (mTLS).
     """
+    from connect_hooks.receiver import listening
+
+    settings = _settings(ctx, options)
+    stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
+    s = "s" if stopped.requests != 1 else ""
+    console(stderr=True).print(f"stopped by {stopped.reason} after {stopped.requests} request{s}", style="dim")
+    return ExitCode.OK
+
+
+def _settings(ctx: click.Context, options: dict[str, Any]) -> ListenSettings:
+    """The options (the auth and mTLS ones included, read by ``listen_auth``), checked, as settings."""
     import os
 
     from connect_hooks.cli.commands import listen_auth
@@ -133,28 +126,58 @@ def listen(
     from connect_hooks.receiver import listening
     from connect_hooks.receiver.auth import make_verifier
 
+    host, port, tls, forward_to = options["host"], options["port"], options["tls"], options["forward_to"]
     if forward_to is not None:
-        from urllib.parse import urlsplit
+        forward_to = _relay_target(ctx, forward_to, host=host, port=port)
+    _check_allow_hosts(options["allow_hosts"], inspect=options["inspect"])
+    required = listen_auth.required_auth(options, environ=os.environ)
+    return listening.ListenSettings(
+        receiver=receiver.ReceiverSettings(
+            **secret_options.take(ctx, options),
+            script=receiver.Script(receiver.parse_respond(options["respond"]), options["delay"]),
+            auth=make_verifier(required) if required is not None else None,
+        ),
+        required_auth=required,
+        host=host,
+        port=port,
+        tls=tls,
+        mutual=listen_auth.mutual_tls(options, tls=tls, environ=os.environ),
+        log_path=options["log_path"],
+        forward_to=forward_to,
+        forward_timeout=options["forward_timeout"],
+        inspect=options["inspect"],
+        inspect_port=options["inspect_port"],
+        allow_hosts=options["allow_hosts"],
+    )
 
-        from connect_hooks.urls import is_loopback, parse_url
 
-        try:
-            target = parse_url(forward_to)
-        except BadInput as exc:
-            raise BadInput(f"--forward-to {exc}") from None
-        target_port = urlsplit(target.url).port or (443 if target.scheme == "https" else 80)
-        if target_port == port and (is_loopback(target.host) or target.host == host):
+def _relay_target(ctx: click.Context, forward_to: str, *, host: str, port: int) -> str:
+    """--forward-to's URL, checked: not this receiver itself, and not with a scripted answer."""
+    from urllib.parse import urlsplit
+
+    from connect_hooks.urls import is_loopback, parse_url
+
+    try:
+        target = parse_url(forward_to)
+    except BadInput as exc:
+        raise BadInput(f"--forward-to {exc}") from None
+    target_port = urlsplit(target.url).port or (443 if target.scheme == "https" else 80)
+    if target_port == port and (is_loopback(target.host) or target.host == host):
+        raise BadInput(
+            f"--forward-to {redact_url(forward_to)} is this receiver itself (port {port}): it would relay to itself "
+            "for ever; give your app's URL"
+        )
+    for option in ("respond", "delay"):
+        if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
             raise BadInput(
-                f"--forward-to {redact_url(forward_to)} is this receiver itself (port {port}): it would relay to itself "
-                "for ever; give your app's URL"
+                f"--{option} and --forward-to exclude each other: with --forward-to your app answers; "
+                f"drop --{option}, or drop --forward-to to script the answers"
             )
-        forward_to = target.url
-        for option in ("respond", "delay"):
-            if ctx.get_parameter_source(option) is not click.core.ParameterSource.DEFAULT:
-                raise BadInput(
-                    f"--{option} and --forward-to exclude each other: with --forward-to your app answers; "
-                    f"drop --{option}, or drop --forward-to to script the answers"
-                )
+    return target.url
+
+
+def _check_allow_hosts(allow_hosts: tuple[str, ...], *, inspect: bool) -> None:
+    """--allow-host: only with --inspect, and each a host name (no scheme, no port)."""
     for name in allow_hosts:
         if not inspect:
             raise BadInput(f"--allow-host {name} is only used with --inspect: add it, or drop --allow-host")
@@ -163,29 +186,6 @@ def listen(
                 f"--allow-host {name!r} is not a host name: give the name the browser uses, "
                 "without scheme nor port (e.g. --allow-host mybox.local)"
             )
-    required = listen_auth.required_auth(auth_options, environ=os.environ)
-    settings = listening.ListenSettings(
-        receiver=receiver.ReceiverSettings(
-            secret=resolve_secret(ctx, secret, secret_file),
-            script=receiver.Script(receiver.parse_respond(respond), delay),
-            auth=make_verifier(required) if required is not None else None,
-        ),
-        required_auth=required,
-        host=host,
-        port=port,
-        tls=tls,
-        mutual=listen_auth.mutual_tls(auth_options, tls=tls, environ=os.environ),
-        log_path=log_path,
-        forward_to=forward_to,
-        forward_timeout=forward_timeout,
-        inspect=inspect,
-        inspect_port=inspect_port,
-        allow_hosts=allow_hosts,
-    )
-    stopped = listening.listen(settings, ListenPrinter(as_json), out=sys.stdout)
-    s = "s" if stopped.requests != 1 else ""
-    console(stderr=True).print(f"stopped by {stopped.reason} after {stopped.requests} request{s}", style="dim")
-    return ExitCode.OK
 
 
 class ListenPrinter:

@@ -1,4 +1,4 @@
-"""``connect-hooks replay``: options in, ``replay.prepare_replay`` and ``sending.run``, send's report out."""
+"""``connect-hooks replay``: options in, ``replay.prepare_replay`` and ``sending.run``, the report of 'send' out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.cli.commands.options import (
+    Group,
+    Option,
     allow_http_option,
-    announce_credentials,
     auth_options,
     concurrency_options,
     dump_json,
@@ -17,8 +18,6 @@ from connect_hooks.cli.commands.options import (
     log_option,
     output_options,
     policy_options,
-    resolve_credentials,
-    resolve_secret,
     secret_options,
     signature_options,
     summary_option,
@@ -28,21 +27,48 @@ from connect_hooks.cli.commands.options import (
 from connect_hooks.errors import ExitCode
 
 if TYPE_CHECKING:
-    from connect_hooks.sender.replay import ReplayPlan
+    from connect_hooks.cli.commands.options import Credentials, Tls
+    from connect_hooks.sender.replay import Filters, ReplayPlan
+
+
+def _filters(ctx: click.Context, values: dict[str, Any]) -> Filters:
+    from connect_hooks.sender import replay as core
+
+    outcome, status, since = values["outcome"], values["status"], values["since"]
+    return core.Filters(
+        outcomes=core.parse_outcomes(outcome) if outcome is not None else (),
+        statuses=core.parse_statuses(status) if status is not None else (),
+        targets=values["targets"],
+        gtrids=values["gtrids"],
+        since=core.parse_since(since) if since is not None else None,
+    )
+
+
+#: Which of the log's notifications are sent again: a ``replay.Filters``.
+filter_options: Group[Filters] = Group(
+    Option(
+        "outcome",
+        "--outcome",
+        metavar="OUTCOME[,OUTCOME]",
+        help="Only notifications that ended so (send logs): delivered, failed, dropped, interrupted.",
+    ),
+    Option(
+        "status",
+        "--status",
+        metavar="CODE[,CODE]",
+        help="Only notifications the receiver last answered so (listen logs).",
+    ),
+    Option("targets", "--target", multiple=True, metavar="GLOB", help="Only these targets, e.g. 'receipt/*'."),
+    Option("gtrids", "--gtrid", multiple=True, metavar="ID", help="Only this x-wx-gtrid (repeatable)."),
+    Option("since", "--since", metavar="ISO-TIME", help="Only notifications recorded at or after this time."),
+    build=_filters,
+)
 
 
 @click.command()
 @click.argument("log", metavar="LOG")
 @click.argument("url", required=False)
-@click.option(
-    "--outcome",
-    metavar="OUTCOME[,OUTCOME]",
-    help="Only notifications that ended so (send logs): delivered, failed, dropped, interrupted.",
-)
-@click.option("--status", metavar="CODE[,CODE]", help="Only notifications the receiver last answered so (listen logs).")
-@click.option("--target", "targets", multiple=True, metavar="GLOB", help="Only these targets, e.g. 'receipt/*'.")
-@click.option("--gtrid", "gtrids", multiple=True, metavar="ID", help="Only this x-wx-gtrid (repeatable).")
-@click.option("--since", metavar="ISO-TIME", help="Only notifications recorded at or after this time.")
+@filter_options
 @click.option(
     "--new-gtrid", is_flag=True, help="Give each notification a fresh x-wx-gtrid (default: the recorded one)."
 )
@@ -63,39 +89,7 @@ if TYPE_CHECKING:
 @auth_options
 @output_options
 @click.pass_context
-def replay(
-    ctx: click.Context,
-    log: str,
-    url: str | None,
-    outcome: str | None,
-    status: str | None,
-    targets: tuple[str, ...],
-    gtrids: tuple[str, ...],
-    since: str | None,
-    new_gtrid: bool,
-    resign: bool,
-    secret: str | None,
-    secret_file: str | None,
-    algorithm: str,
-    signature_style: str,
-    headers: tuple[str, ...],
-    timeout: float,
-    schedule: str,
-    retries: int | None,
-    interval: float | None,
-    speed: float | None,
-    fast: bool,
-    concurrency: int,
-    rate: float | None,
-    summary_only: bool,
-    allow_http: bool,
-    ca_bundle: str | None,
-    insecure: bool,
-    dry_run: bool,
-    log_path: str | None,
-    credentials: Any,
-    as_json: bool,
-) -> ExitCode:
+def replay(ctx: click.Context, /, log: str, url: str | None, **options: Any) -> ExitCode:
     """Send again what LOG recorded ('send --log' or 'listen --log'; - for stdin) to URL.
 
     URL defaults to each notification's original URL (send logs); a listen log needs it. By
@@ -103,37 +97,27 @@ def replay(
     receiver's idempotency is tested. Skipped log lines are reported on stderr. A recorded
     Authorization is never sent again: give --auth (and --client-cert) as for 'send'.
     """
-    from connect_hooks.policy import Policy
     from connect_hooks.sender import replay as core
-    from connect_hooks.sender.sending import parse_header_option
 
+    dry_run = options.pop("dry_run")
     settings = core.ReplaySettings(
         log=log,
         url=url,
-        filters=core.Filters(
-            outcomes=core.parse_outcomes(outcome) if outcome is not None else (),
-            statuses=core.parse_statuses(status) if status is not None else (),
-            targets=targets,
-            gtrids=gtrids,
-            since=core.parse_since(since) if since is not None else None,
-        ),
-        new_gtrid=new_gtrid,
-        resign=resign,
-        secret=resolve_secret(ctx, secret, secret_file),
-        algorithm=algorithm,
-        signature_style=signature_style,
-        headers=tuple(parse_header_option(h) for h in headers),
-        allow_http=allow_http,
-        policy=Policy.build(schedule=schedule, retries=retries, interval=interval, timeout=timeout),
-        concurrency=concurrency,
-        rate=rate,
-        speed=speed,
-        fast=fast,
-        log_path=None if dry_run else log_path,
+        filters=filter_options.take(ctx, options),
+        new_gtrid=options.pop("new_gtrid"),
+        resign=options.pop("resign"),
+        **secret_options.take(ctx, options),
+        **signature_options.take(ctx, options),
+        **header_option.take(ctx, options),
+        **allow_http_option.take(ctx, options),
+        **policy_options.take(ctx, options),
+        **concurrency_options.take(ctx, options),
+        **time_options.take(ctx, options),
+        log_path=None if dry_run else log_option.take(ctx, options)["log_path"],
     )
-    auth, client_cert = resolve_credentials(credentials)
+    credentials = auth_options.take(ctx, options)
     plan = core.prepare_replay(settings, stdin=sys.stdin.buffer)
-
+    as_json, summary_only = output_options.take(ctx, options), summary_option.take(ctx, options)
     for problem in plan.problems:
         _note(problem, fg="yellow")
     if not plan.total:
@@ -146,15 +130,8 @@ def replay(
     if dry_run:
         code = _dry_run(plan, as_json)
     else:
-        code = _replay(
-            plan,
-            summary_only=summary_only,
-            as_json=as_json,
-            ca_bundle=ca_bundle,
-            insecure=insecure,
-            auth=auth,
-            client_cert=client_cert,
-        )
+        tls = tls_options.take(ctx, options)
+        code = _replay(plan, tls, credentials, summary_only=summary_only, as_json=as_json)
     for late in plan.late:  # lines that changed while the replay ran (read twice: to plan, to send)
         _note(late.describe(plan.log.source), fg="yellow")
     return code
@@ -186,38 +163,22 @@ def _dry_run(plan: ReplayPlan, as_json: bool) -> ExitCode:
     return ExitCode.OK
 
 
-def _replay(
-    plan: ReplayPlan,
-    *,
-    summary_only: bool,
-    as_json: bool,
-    ca_bundle: str | None,
-    insecure: bool,
-    auth: Any,
-    client_cert: Any,
-) -> ExitCode:
-    from connect_hooks.cli.commands.send import build_auth, json_report, people_report
-    from connect_hooks.client.transport import make_client
+def _replay(plan: ReplayPlan, tls: Tls, credentials: Credentials, *, summary_only: bool, as_json: bool) -> ExitCode:
+    import functools
+
+    from connect_hooks.cli import reports
 
     settings = plan.settings
-    tls = ca_bundle is not None or any(url.lower().startswith("https:") for url in plan.urls)
-    client = make_client(
-        ca_bundle=ca_bundle, insecure=insecure, tls=tls, auth=build_auth(auth), client_cert=client_cert
+    needs_tls = tls.ca_bundle is not None or any(url.lower().startswith("https:") for url in plan.urls)
+    client = tls.client(credentials, tls=needs_tls)
+    preamble = functools.partial(
+        reports.preamble,
+        credentials,
+        quiet=as_json,
+        insecure=tls.insecure,
+        notes=[*plan.notes, f"replaying {plan.total} of the {_in(plan)}"],
+        secret=settings.secret if settings.resign else None,
+        algorithm=settings.algorithm,
+        verb="re-signing",
     )
-    summary_only = summary_only or (not as_json and not plan.tables)
-
-    def preamble() -> None:
-        announce_credentials(auth, client_cert, quiet=as_json)
-        for remark in plan.notes:
-            _note(remark, dim=True)
-        _note(f"replaying {plan.total} of the {_in(plan)}", dim=True)
-        if settings.resign and settings.secret is not None and not as_json:
-            from connect_hooks.client.hubsecret import masked
-
-            _note(f"re-signing with {settings.algorithm}: hub secret {masked(settings.secret)}", dim=True)
-        if insecure:
-            _note("warning: --insecure: TLS certificates are not verified (Webex Connect always verifies)", fg="yellow")
-
-    if as_json:
-        return json_report(plan, client, summary_only, preamble)
-    return people_report(plan, client, summary_only, preamble)
+    return reports.report(plan, client, as_json=as_json, summary_only=summary_only, preamble=preamble)
