@@ -64,7 +64,8 @@ from connect_hooks.client.attempt import attempt_once
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
 from connect_hooks.redaction import redact_url
-from connect_hooks.sender.delivery import Notification, Now
+from connect_hooks.sender.clock import Monotonic
+from connect_hooks.sender.delivery import Notification
 from connect_hooks.sender.sending import SendSettings, make_notification
 from connect_hooks.urls import is_loopback, parse_url
 
@@ -943,7 +944,7 @@ def evidence_text(run: Run, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Now) -> Answer:
+async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Monotonic) -> Answer:
     import httpx  # loaded already (delivery imports it)
 
     n = probe.notification
@@ -955,7 +956,7 @@ async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient,
     return Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
 
 
-async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now) -> CheckResult:
+async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Monotonic) -> CheckResult:
     started = now()
     answers: list[Answer] = []
     if check.needs_secret and run.settings.secret is None:
@@ -994,7 +995,7 @@ async def run_conformance(
     settings: ConformSettings,
     *,
     client: httpx.AsyncClient,
-    now: Now = time.monotonic,
+    now: Monotonic = time.monotonic,
     on_result: Callable[[CheckResult], None] | None = None,
     verifying_client: httpx.AsyncClient | None = None,
 ) -> ConformReport:
@@ -1023,7 +1024,7 @@ async def run_conformance(
 
 
 async def _probe_endpoint(
-    run: Run, client: httpx.AsyncClient, now: Now, verifying_client: httpx.AsyncClient | None
+    run: Run, client: httpx.AsyncClient, now: Monotonic, verifying_client: httpx.AsyncClient | None
 ) -> None:
     from connect_hooks.sender.endpoint import check  # by full name: see connect_hooks.testing.webex_connect.body_of
 

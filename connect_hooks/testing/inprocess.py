@@ -3,9 +3,8 @@
 ``app_client(app)`` hands out the ``httpx.AsyncClient`` the engine takes, on httpx's ASGI
 transport (with the app's lifespan started before and stopped after) or on a WSGI transport
 that answers in the caller's thread, as Flask's and Django's test clients do.
-``VirtualClock`` gives the engine a ``sleep`` that skips every wait and a ``now`` that counts
-the skipped waits, so a whole retry story runs at once and its records carry the simulated
-timeline (T+0, T+60, T+120).
+The plugin runs the engine on a fast ``Clock``, so a whole retry story runs at once and its
+records carry the simulated timeline (T+0, T+60, T+120).
 
 Limits of the whole-attempt deadline in process:
 - an ASGI app is cancelled at the deadline at its next ``await``; code that blocks the event
@@ -78,21 +77,6 @@ def is_asgi(app: Any) -> bool:
         f"app={app!r} is neither ASGI (async, scope, receive, send) nor WSGI (environ, start_response): "
         "give the application object itself (e.g. FastAPI(), Flask(__name__), get_wsgi_application())"
     )
-
-
-class VirtualClock:
-    """Real time plus every wait skipped: ``sleep`` never waits, ``now`` counts what it skipped."""
-
-    def __init__(self, real: Callable[[], float] = time.monotonic) -> None:
-        self._real = real
-        self.skipped = 0.0
-
-    def now(self) -> float:
-        return self._real() + self.skipped
-
-    async def sleep(self, seconds: float) -> None:
-        self.skipped += seconds
-        await asyncio.sleep(0)  # still a scheduling point, as a real wait would be
 
 
 def _raising_asgi(app: Any) -> Any:
