@@ -65,8 +65,7 @@ from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
 from connect_hooks.redaction import redact_url
 from connect_hooks.sender.clock import Monotonic
-from connect_hooks.sender.delivery import Notification
-from connect_hooks.sender.sending import SendSettings, make_notification
+from connect_hooks.sender.delivery import Notification, build_notification
 from connect_hooks.urls import is_loopback, parse_url
 
 if TYPE_CHECKING:
@@ -279,17 +278,6 @@ class Run:
             self._wrong_auth = build(wrong_credentials(self.settings.auth))
         return self._wrong_auth
 
-    def sender(self, *, secret: str | None, extra: tuple[tuple[str, str], ...] = ()) -> SendSettings:
-        s = self.settings
-        return SendSettings(
-            url=s.url,
-            targets=(),
-            secret=secret,
-            algorithm=s.algorithm,
-            signature_style=s.signature_style,
-            headers=s.headers + extra,
-        )
-
     def notify(
         self,
         target: str,
@@ -300,7 +288,10 @@ class Run:
     ) -> Notification:
         """A notification as ``send`` makes it; ``secret=True`` signs with the hub secret."""
         key = self.settings.secret if secret is True else (secret or None)
-        return make_notification(target, body, self.sender(secret=key, extra=extra))
+        s = self.settings
+        return build_notification(
+            target, body, secret=key, algorithm=s.algorithm, style=s.signature_style, headers=s.headers + extra
+        )
 
     def render(self, name: str, *, offset: int = 0, sets: Sequence[str] = ()) -> bytes:
         """Sample ``name`` as ``send --seed SEED+offset`` renders it."""
@@ -1005,10 +996,7 @@ async def run_conformance(
     ``url-tls`` is judged through it, as Webex Connect always verifies, and the rest go on.
     """
     parse_url(settings.url)
-    if settings.secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
-    if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+    signing.check_settings(settings.secret, settings.algorithm)
     checks = select(settings)
     seed = settings.seed if settings.seed is not None else random.randrange(1, 1_000_000)
     run = Run(settings, seed)
