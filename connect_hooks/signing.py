@@ -105,3 +105,22 @@ def verify(body: bytes, header: str | None, secret: str) -> bool:
     import hmac
 
     return hmac.compare_digest(expected, hexdigest)
+
+
+#: How to fix an empty hub secret on the command line (the library says its own way).
+SECRET_SOURCES = "give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file"
+
+
+def check_settings(secret: object, algorithm: object, *, fix_empty: str = SECRET_SOURCES) -> None:
+    """The one check of signing settings (send, replay, conform, the plugin): ``BadInput`` in one line.
+
+    ``secret`` is a non-empty str or None (unsigned); ``algorithm`` one of ``ALGORITHMS``.
+    """
+    from connect_hooks.errors import BadInput
+
+    if secret is not None and not isinstance(secret, str):
+        raise BadInput(f"the hub secret must be a str (or None for unsigned), not {type(secret).__name__}")
+    if secret == "":
+        raise BadInput(f"the hub secret is empty: {fix_empty}")
+    if algorithm not in ALGORITHMS:
+        raise BadInput(f"unknown algorithm {algorithm!r}: use {' or '.join(ALGORITHMS)}")

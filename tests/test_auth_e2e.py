@@ -20,7 +20,10 @@ from connect_hooks.client import auth
 from connect_hooks.client.auth import AuthSettings
 from connect_hooks.client.transport import make_client
 from connect_hooks.policy import Policy
-from connect_hooks.sender.sending import SendSettings, prepare, send_all
+from connect_hooks.sender import clock as engine
+from connect_hooks.sender.delivery import Delivery
+from connect_hooks.sender.scheduler import deliver_all
+from connect_hooks.sender.sending import SendSettings, prepare
 from tests.auth_receivers import AuthReceiver, mtls_options, serve
 from tests.support import run
 
@@ -130,8 +133,14 @@ def test_oauth_one_token_for_the_send_until_it_expires() -> None:
             send_settings = SendSettings(url=base + "/hooks", targets=("receipt/sms/*",), policy=Policy(waits=()))
             target, notifications = prepare(send_settings, stdin=bytes)
             async with make_client(auth=flow) as client:
-                done = await send_all(
-                    notifications[:count], target.url, send_settings.policy, client=client, sleep=no_wait, now=clock
+                done: list[Delivery] = []
+                await deliver_all(
+                    notifications[:count],
+                    target.url,
+                    send_settings.policy,
+                    client=client,
+                    clock=engine.Clock(sleep=no_wait, now=clock),
+                    on_finish=done.append,
                 )
             return [str(d.outcome) for d in done]
 

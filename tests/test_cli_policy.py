@@ -9,7 +9,9 @@ from click.testing import CliRunner
 from connect_hooks.cli.main import main
 from connect_hooks.explain import explain
 from connect_hooks.policy import Fault, Outcome, Policy
-from connect_hooks.sender.delivery import Delivery, Notification, deliver
+from connect_hooks.sender.clock import Clock
+from connect_hooks.sender.delivery import Delivery, Notification
+from connect_hooks.sender.scheduler import deliver_one
 
 
 def policy(*args: str) -> tuple[int, str, str]:
@@ -100,8 +102,8 @@ async def engine_stories(answers: list[int | Fault], policy: Policy) -> dict[int
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler), trust_env=False) as client:
         for answer in answers:
             clock = 0.0
-            stories[answer] = await deliver(
-                notification, "https://r.test/", policy, client=client, sleep=sleep, now=now
+            stories[answer] = await deliver_one(
+                notification, "https://r.test/", policy, client=client, clock=Clock(sleep=sleep, now=now)
             )
     return stories
 

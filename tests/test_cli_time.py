@@ -10,14 +10,15 @@ from click.testing import CliRunner
 
 from connect_hooks.cli.main import main
 from connect_hooks.cli.reports import make_sleep
+from connect_hooks.sender.clock import FAST
 from connect_hooks.sender.sending import SendSettings, plan
 from tests.servers import ScriptedServer, Stall
 
 
 @pytest.mark.parametrize(
-    ("fast", "speed", "clock_speed"), [(False, None, 1.0), (False, 60.0, 60.0), (False, 0.5, 0.5), (True, None, None)]
+    ("fast", "speed", "clock_speed"), [(False, None, 1.0), (False, 60.0, 60.0), (False, 0.5, 0.5), (True, None, FAST)]
 )
-def test_speed_and_fast_set_the_clock(fast: bool, speed: float | None, clock_speed: float | None) -> None:
+def test_speed_and_fast_set_the_clock(fast: bool, speed: float | None, clock_speed: float) -> None:
     settings = SendSettings(url="https://example.test/hooks", targets=("inbound/sms/mo",), speed=speed, fast=fast)
     assert plan(settings, stdin=bytes).clock().speed == clock_speed
 

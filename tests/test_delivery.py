@@ -1,37 +1,42 @@
-"""The engine with httpx.MockTransport, a recording sleep and a fake clock: exact waits, no waiting."""
+"""One notification's story (a burst of one on the engine) with httpx.MockTransport and a fake clock:
+exact waits, no waiting."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
 from connect_hooks.client.attempt import classify
 from connect_hooks.policy import Decision, Fault, Outcome, Policy
-from connect_hooks.sender.delivery import Delivery, Interrupted, Notification, deliver
-from connect_hooks.sender.sending import send_all
+from connect_hooks.sender.clock import Clock
+from connect_hooks.sender.delivery import Delivery, Interrupted, Notification
+from connect_hooks.sender.scheduler import deliver_one
 
 URL = "https://receiver.test/hooks"
 
 
 class FakeTime:
-    """sleep() records and advances; now() advances by ``attempt_cost`` per call pair."""
+    """sleep() records and advances; each answer (``answer()``) takes ``attempt_cost`` seconds."""
 
     def __init__(self, attempt_cost: float = 0.0) -> None:
         self.t = 0.0
         self.waits: list[float] = []
         self.attempt_cost = attempt_cost
-        self._calls = 0
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
         self.t += seconds
 
     def now(self) -> float:
-        self._calls += 1
-        if self._calls % 2 == 0:  # the second reading of each attempt
-            self.t += self.attempt_cost
         return self.t
+
+    def answer(self) -> None:
+        self.t += self.attempt_cost
+
+    def clock(self, sleep: Callable[[float], Awaitable[None]] | None = None) -> Clock:
+        """The engine's clock in real time (speed 1) on this fake time."""
+        return Clock(speed=1.0, sleep=sleep or self.sleep, now=self.now)
 
 
 def notification(gtrid: str = "11111111-2222-4333-8444-555555555555", body: bytes = b'{"a":1}') -> Notification:
@@ -39,11 +44,15 @@ def notification(gtrid: str = "11111111-2222-4333-8444-555555555555", body: byte
     return Notification(target="receipt/sms/delivered", body=body, gtrid=gtrid, headers=headers)
 
 
-def scripted(*answers: int | Exception) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
+def scripted(
+    *answers: int | Exception, clock: FakeTime | None = None
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        if clock is not None:
+            clock.answer()
         answer = answers[min(len(seen) - 1, len(answers) - 1)]
         if isinstance(answer, Exception):
             raise answer
@@ -55,14 +64,12 @@ def scripted(*answers: int | Exception) -> tuple[Callable[[httpx.Request], httpx
 def run(
     *answers: int | Exception, policy: Policy | None = None, clock: FakeTime | None = None
 ) -> tuple[Delivery, FakeTime, list[httpx.Request]]:
-    handler, seen = scripted(*answers)
     clock = clock or FakeTime()
+    handler, seen = scripted(*answers, clock=clock)
 
     async def go() -> Delivery:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await deliver(
-                notification(), URL, policy or Policy(), client=client, sleep=clock.sleep, now=clock.now
-            )
+            return await deliver_one(notification(), URL, policy or Policy(), client=client, clock=clock.clock())
 
     return asyncio.run(go()), clock, seen
 
@@ -161,7 +168,7 @@ def test_deadline_covers_the_whole_attempt() -> None:
     async def go() -> Delivery:
         async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as client:
             policy = Policy.build(retries=1, timeout=0.05)
-            return await deliver(notification(), URL, policy, client=client, sleep=clock.sleep, now=clock.now)
+            return await deliver_one(notification(), URL, policy, client=client, clock=clock.clock())
 
     delivery = asyncio.run(go())
     assert [a.fault for a in delivery.attempts] == [Fault.TIMEOUT, Fault.TIMEOUT]
@@ -176,13 +183,12 @@ def test_on_attempt_sees_each_attempt_as_it_happens() -> None:
 
     async def go() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            await deliver(
+            await deliver_one(
                 notification(),
                 URL,
                 Policy(),
                 client=client,
-                sleep=clock.sleep,
-                now=clock.now,
+                clock=clock.clock(),
                 on_attempt=lambda a: seen.append((a.attempt, len(clock.waits))),
             )
 
@@ -206,13 +212,18 @@ def test_classify(exc: Exception, fault: Fault) -> None:
 
 def test_interrupted_during_a_wait_keeps_the_story() -> None:
     handler, _ = scripted(503)
-
-    async def cancelled_sleep(seconds: float) -> None:
-        raise asyncio.CancelledError
+    clock = FakeTime()
 
     async def go() -> None:
+        delivering = asyncio.current_task()
+        assert delivering is not None
+
+        async def ctrl_c_during_the_wait(seconds: float) -> None:
+            delivering.cancel()
+            await asyncio.sleep(0)
+
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            await deliver(notification(), URL, Policy(), client=client, sleep=cancelled_sleep, now=lambda: 0.0)
+            await deliver_one(notification(), URL, Policy(), client=client, clock=clock.clock(ctrl_c_during_the_wait))
 
     with pytest.raises(Interrupted) as stop:
         asyncio.run(go())
@@ -220,30 +231,6 @@ def test_interrupted_during_a_wait_keeps_the_story() -> None:
     assert record.outcome is Outcome.INTERRUPTED
     assert len(record.attempts) == 1
     assert record.retries_left == 3
-
-
-def test_send_all_interrupted_records_every_notification() -> None:
-    handler, _ = scripted(200, 503)
-    finished: list[Delivery] = []
-
-    async def cancelled_sleep(seconds: float) -> None:
-        raise asyncio.CancelledError
-
-    batch = [notification(f"{i}1111111-2222-4333-8444-555555555555") for i in range(3)]
-
-    async def go() -> None:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            await send_all(
-                batch, URL, Policy(), client=client, sleep=cancelled_sleep, now=lambda: 0.0, on_finish=finished.append
-            )
-
-    with pytest.raises(Interrupted) as stop:
-        asyncio.run(go())
-    outcomes = [d.outcome for d in stop.value.deliveries]
-    assert outcomes == [Outcome.DELIVERED, Outcome.INTERRUPTED, Outcome.INTERRUPTED]
-    assert [d.gtrid for d in finished] == [n.gtrid for n in batch]
-    assert stop.value.deliveries[2].attempts == ()
-    assert stop.value.deliveries[2].retries_left == 3
 
 
 def test_as_dict_is_the_json_contract() -> None:

@@ -23,7 +23,7 @@ from tests.support import run_jumping, stall_past_deadlines
 pytestmark = pytest.mark.e2e
 
 #: Retry waits of a millisecond; the real 10 s deadline, which the never-answering scene passes at once.
-QUICK = DemoSettings(wait_scale=1 / 60000, timeout=10.0)
+QUICK = DemoSettings(speed=60000, deadline=10.0)
 
 
 def play_quickly(settings: DemoSettings = QUICK, view: DemoView | None = None) -> DemoReport:
@@ -81,6 +81,30 @@ def test_the_story_plays_over_https_on_loopback_and_ends_as_the_policy_says() ->
     assert len(ends) == 4
     assert view.events.index("receiver 4") < ends[-1]
     assert view.events.count("receiver 4") == 1
+
+
+def test_the_never_answered_scene_shows_webex_connects_time_however_short_the_timeout_is_played() -> None:
+    # The default plays the 10 s timeout as 0.5 s; Webex Connect (and `policy timeout`) says each
+    # timed-out attempt costs 10 s, then the 60 s wait: T+0, T+70, T+140, T+210.
+    played_short = DemoSettings(speed=60000, deadline=DemoSettings().deadline)
+    assert played_short.deadline < 10
+    report = play_quickly(played_short)
+    dropped = report.results[3].delivery
+    assert dropped.outcome is Outcome.DROPPED
+    assert [a.scheduled_at for a in dropped.attempts] == [0, 70, 140, 210]
+    assert [str(a).split()[1] for a in dropped.attempts] == ["T+0s", "T+70s", "T+140s", "T+210s"]
+
+
+def test_the_command_shows_t_plus_70s_for_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    played_short = DemoSettings(speed=60000)  # the default 0.5 s deadline, millisecond waits
+    monkeypatch.setattr(asyncio, "run", run_jumping)
+    monkeypatch.setattr(story, "play", functools.partial(play, played_short, stall=stall_past_deadlines))
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    slow = result.stdout[result.stdout.index("never answered in time") :]
+    sender_times = re.findall(r"sender +(T\+\S+) ", slow)
+    assert sender_times == ["T+0s", "T+70s", "T+140s", "T+210s"]
+    assert "T+60.5s" not in result.stdout
 
 
 def test_the_report_serialises() -> None:

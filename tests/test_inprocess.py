@@ -197,9 +197,21 @@ def test_a_stalled_asgi_app_is_cut_at_the_deadline_and_retried() -> None:
     assert delivery.outcome == "delivered"
 
 
-def test_the_virtual_clock_counts_skipped_waits_without_waiting() -> None:
-    real = [5.0]
-    clock = inprocess.VirtualClock(real=lambda: real[0])
-    run(clock.sleep(60))
-    real[0] += 0.25
-    assert clock.now() == 65.25
+def test_a_retry_story_runs_at_once_on_the_fast_clock_with_webex_connects_timeline() -> None:
+    async def always_busy(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    loop_time: list[float] = []
+
+    async def story() -> Any:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        delivery = await WebexConnect().asend({"a": 1}, app=always_busy)
+        loop_time.append(loop.time() - began)
+        return delivery
+
+    delivery = run(story())
+    assert [a.scheduled_at for a in delivery.attempts] == [0, 60, 120, 180]
+    assert delivery.outcome == "dropped"
+    assert loop_time[0] < 60  # the three 60 s waits were skipped, not slept

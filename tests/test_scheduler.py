@@ -12,8 +12,9 @@ import pytest
 
 from connect_hooks.explain import explain
 from connect_hooks.policy import Outcome, Policy
+from connect_hooks.sender.clock import FAST, Clock
 from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification
-from connect_hooks.sender.scheduler import Clock, deliver_all
+from connect_hooks.sender.scheduler import deliver_all
 
 URL = "https://receiver.test/hooks"
 
@@ -35,7 +36,8 @@ class FakeClock:
         self.t += seconds
 
     def clock(self, speed: float | None) -> Clock:
-        return Clock(speed=speed, sleep=self.sleep, now=self.now)
+        """The engine's clock at ``speed`` (None: fast) on this fake time."""
+        return Clock(speed=FAST if speed is None else speed, sleep=self.sleep, now=self.now)
 
 
 def gtrid(index: int) -> str:

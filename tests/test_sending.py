@@ -14,7 +14,7 @@ import pytest
 from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
 from connect_hooks.sender import sending
-from connect_hooks.sender.scheduler import Clock
+from connect_hooks.sender.clock import Clock
 from connect_hooks.sender.sending import SendSettings, plan, run
 
 URL = "https://receiver.test/hooks"

@@ -2,9 +2,10 @@
 
 The receiver (the same app ``listen`` serves) runs in-process on an OS-assigned loopback port,
 over HTTPS with a throwaway local CA, verifying signatures with a throwaway hub secret. The
-sender is the real delivery engine, with real HTTP and real signatures; only time is compressed:
-the policy's waits are scaled down, and the per-attempt timeout is played short so that the
-receiver that never answers in time costs a fraction of a second per attempt.
+sender is the real delivery engine, with real HTTP and real signatures; only time is compressed,
+by the engine's one ``Clock``: the policy's waits are scaled down, and the 10 s per-attempt
+timeout is played short, so the receiver that never answers in time costs a fraction of a second
+per attempt. Timelines show Webex Connect's time (a timeout costs 10 s: T+0s, T+70s, T+140s ...).
 
 Each scene has its own path, and the receiver answers each path with its own script. No click,
 no rich: ``DemoView`` callbacks tell the CLI what happens, as it happens.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +26,10 @@ from connect_hooks.policy import SCHEDULES, Outcome, Policy
 from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings, Script
 from connect_hooks.receiver.server import Serving, bind, serving
 from connect_hooks.receiver.tls import make_local_tls, remove_local_tls
-from connect_hooks.sender.delivery import Attempt, Delivery, Sleep
-from connect_hooks.sender.sending import SendSettings, prepare, send_all
+from connect_hooks.sender.clock import Clock, Sleep
+from connect_hooks.sender.delivery import Attempt, Delivery
+from connect_hooks.sender.scheduler import deliver_one
+from connect_hooks.sender.sending import SendSettings, prepare
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,22 @@ class Scene:
 class DemoSettings:
     """How time is compressed. The defaults finish in about four seconds."""
 
-    wait_scale: float = 1 / 200  # a 60 s wait takes 0.3 s
-    timeout: float = 0.5  # plays Webex Connect's 10 s per-attempt timeout
+    speed: float = 200.0  # simulated seconds per real second of a wait: a 60 s wait takes 0.3 s
+    deadline: float = 0.5  # real seconds that play Webex Connect's 10 s per-attempt timeout
     tls: bool = True
 
     @property
     def policy(self) -> Policy:
-        return Policy(timeout=self.timeout, waits=SCHEDULES["fixed"])
+        """Webex Connect's own policy: 10 s timeout, retries 60 s apart."""
+        return Policy(waits=SCHEDULES["fixed"])
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(speed=self.speed, deadline_speed=self.policy.timeout / self.deadline)
 
     @property
     def scenes(self) -> tuple[Scene, ...]:
-        stall = Script((200,), delay=self.timeout * 6)  # would answer 200, far too late
+        stall = Script((200,), delay=self.deadline * 6)  # would answer 200, far too late
         return (
             Scene(
                 "A delivery receipt, answered 200 at once",
@@ -185,18 +192,13 @@ async def _play_scene(
     records: list[Received],
 ) -> SceneResult:
     send = SendSettings(url=where.url + scene.path, targets=(scene.sample,), secret=secret)
-    target, notifications = prepare(send, stdin=bytes)
-
-    async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds * settings.wait_scale)
-
-    (delivery,) = await send_all(
-        notifications,
+    target, (notification,) = prepare(send, stdin=bytes)
+    delivery = await deliver_one(
+        notification,
         target.url,
         settings.policy,
         client=client,
-        sleep=sleep,
-        now=time.monotonic,
+        clock=settings.clock,
         on_attempt=lambda attempt: view.attempt(scene, attempt),
     )
     mine = await _records_for(delivery.gtrid, len(delivery.attempts), records)

@@ -202,11 +202,11 @@ class DemoPrinter(DemoView):
             "with a throwaway hub secret. The sender is connect-hooks' delivery engine: real HTTP, real "
             "signatures, Webex Connect's retry policy (only 200 delivers; retries 60 s apart; 3 retries)."
         )
-        per_minute = 60 * settings.wait_scale
+        per_minute = 60 / settings.speed
         c.print(
             Text(
                 f"Time is compressed: a 60 s wait takes {per_minute:g} s, and the 10 s timeout is played as "
-                f"{settings.timeout:g} s. Timelines (T+...) show Webex Connect's time; latencies are real.",
+                f"{settings.deadline:g} s. Timelines (T+...) show Webex Connect's time; latencies are real.",
                 style="dim",
             )
         )

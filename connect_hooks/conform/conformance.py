@@ -24,8 +24,8 @@ from connect_hooks.client.attempt import attempt_once
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
 from connect_hooks.redaction import redact_url
-from connect_hooks.sender.delivery import Notification, Now
-from connect_hooks.sender.sending import SendSettings, make_notification
+from connect_hooks.sender.clock import Monotonic
+from connect_hooks.sender.delivery import Notification, build_notification
 from connect_hooks.urls import is_loopback, parse_url
 
 if TYPE_CHECKING:
@@ -238,17 +238,6 @@ class Run:
             self._wrong_auth = build(wrong_credentials(self.settings.auth))
         return self._wrong_auth
 
-    def sender(self, *, secret: str | None, extra: tuple[tuple[str, str], ...] = ()) -> SendSettings:
-        s = self.settings
-        return SendSettings(
-            url=s.url,
-            targets=(),
-            secret=secret,
-            algorithm=s.algorithm,
-            signature_style=s.signature_style,
-            headers=s.headers + extra,
-        )
-
     def notify(
         self,
         target: str,
@@ -259,7 +248,10 @@ class Run:
     ) -> Notification:
         """A notification as ``send`` makes it; ``secret=True`` signs with the hub secret."""
         key = self.settings.secret if secret is True else (secret or None)
-        return make_notification(target, body, self.sender(secret=key, extra=extra))
+        s = self.settings
+        return build_notification(
+            target, body, secret=key, algorithm=s.algorithm, style=s.signature_style, headers=s.headers + extra
+        )
 
     def render(self, name: str, *, offset: int = 0, sets: Sequence[str] = ()) -> bytes:
         """Sample ``name`` as ``send --seed SEED+offset`` renders it."""
@@ -903,7 +895,7 @@ def evidence_text(run: Run, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Now) -> Answer:
+async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient, now: Monotonic) -> Answer:
     import httpx  # loaded already (delivery imports it)
 
     n = probe.notification
@@ -915,7 +907,7 @@ async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient,
     return Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
 
 
-async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Now) -> CheckResult:
+async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Monotonic) -> CheckResult:
     started = now()
     answers: list[Answer] = []
     if check.needs_secret and run.settings.secret is None:
@@ -954,7 +946,7 @@ async def run_conformance(
     settings: ConformSettings,
     *,
     client: httpx.AsyncClient,
-    now: Now = time.monotonic,
+    now: Monotonic = time.monotonic,
     on_result: Callable[[CheckResult], None] | None = None,
     verifying_client: httpx.AsyncClient | None = None,
 ) -> ConformReport:
@@ -964,10 +956,7 @@ async def run_conformance(
     ``url-tls`` is judged through it, as Webex Connect always verifies, and the rest go on.
     """
     parse_url(settings.url)
-    if settings.secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
-    if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use sha256 or sha512")
+    signing.check_settings(settings.secret, settings.algorithm)
     checks = select(settings)
     seed = settings.seed if settings.seed is not None else random.randrange(1, 1_000_000)
     run = Run(settings, seed)
@@ -983,7 +972,7 @@ async def run_conformance(
 
 
 async def _probe_endpoint(
-    run: Run, client: httpx.AsyncClient, now: Now, verifying_client: httpx.AsyncClient | None
+    run: Run, client: httpx.AsyncClient, now: Monotonic, verifying_client: httpx.AsyncClient | None
 ) -> None:
     from connect_hooks.sender.endpoint import check  # by full name: see connect_hooks.testing.webex_connect.body_of
 

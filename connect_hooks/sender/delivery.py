@@ -1,31 +1,26 @@
-"""The delivery engine: one notification, POSTed under a policy until it ends.
+"""The sender's records (notification, attempt, delivery) and its one attempt: a POST and the decision after it.
 
-Time and I/O are injected: ``sleep`` waits (the CLI scales or skips the waits), ``now`` measures
-each attempt, and the ``httpx.AsyncClient`` carries any transport (a real one, or
-``httpx.MockTransport`` in tests). The engine keeps the *simulated* timeline itself: an attempt
-is scheduled at the sum of the earlier attempts' charged durations (``charged_seconds``) and the
-policy's waits, whatever the real clock did, so reports read the same at any speed and under any
-machine load. Many notifications at once: ``scheduler.deliver_all`` runs these stories on one clock.
+``scheduler.deliver_all`` is the retry loop that strings attempts into stories, on a ``clock.Clock``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from connect_hooks import __version__, signing
 from connect_hooks.client.attempt import attempt_once
 from connect_hooks.errors import ConnectHooksError, ExitCode
 from connect_hooks.logfile import body_fields
 from connect_hooks.policy import Decision, Fault, Outcome, Policy, decide
 from connect_hooks.redaction import redact_url
+from connect_hooks.sender.clock import Clock, charged_seconds
 
-Sleep = Callable[[float], Awaitable[None]]
-Now = Callable[[], float]
+USER_AGENT = f"connect-hooks/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +42,48 @@ class Notification:
             "headers": [list(pair) for pair in self.headers],
             **body_fields(self.body),
         }
+
+
+def build_notification(
+    target: str,
+    body: bytes,
+    *,
+    secret: str | None = None,
+    algorithm: str = "sha256",
+    style: str = "prefixed",
+    headers: Sequence[tuple[str, str]] = (),
+    gtrid: str | None = None,
+    base: Sequence[tuple[str, str]] | None = None,
+) -> Notification:
+    """The one builder of a notification, as Webex Connect sends it (send, replay, conform, the plugin).
+
+    Headers, in order: Webex Connect's own (or ``base``, a recorded set a replay sends again),
+    ``x-wx-gtrid`` (``gtrid``, a fresh one if None), ``x-hub-signature`` when ``secret`` is given
+    (``algorithm``, ``style``), then ``headers``, which win: that is how Authorization (or a
+    forgery) gets in. Names are matched case-insensitively; a replaced header keeps its place.
+    Check the signing settings first (``signing.check_settings``).
+    """
+    out: dict[str, tuple[str, str]] = {}
+    if base is None:
+        out["content-type"] = ("Content-Type", "application/json")
+        out["user-agent"] = ("User-Agent", USER_AGENT)
+    else:
+        out.update((name.lower(), (name, value)) for name, value in base)
+    gtrid = gtrid or str(uuid.uuid4())
+    out["x-wx-gtrid"] = (out.get("x-wx-gtrid", ("x-wx-gtrid", ""))[0], gtrid)
+    signed = _recorded_algorithm(out.get(signing.HEADER))
+    if secret is not None:
+        name = out.get(signing.HEADER, (signing.HEADER, ""))[0]
+        out[signing.HEADER] = (name, signing.sign(body, secret, algorithm, style))
+        signed = algorithm
+    for name, value in headers:
+        out[name.lower()] = (name, value)
+    return Notification(target=target, body=body, gtrid=gtrid, headers=tuple(out.values()), algorithm=signed)
+
+
+def _recorded_algorithm(header: tuple[str, str] | None) -> str | None:
+    parsed = signing.parse_header(header[1]) if header is not None else None
+    return parsed[0] if parsed is not None else None
 
 
 @dataclass(frozen=True)
@@ -132,19 +169,6 @@ class Delivery:
         )
 
 
-def charged_seconds(fault: Fault | None, elapsed: float, timeout: float) -> float:
-    """The simulated duration of one attempt: deterministic, so timelines do not wobble with load.
-
-    A timeout is charged the full deadline (Webex Connect waited that long); any other attempt its
-    real duration in whole seconds, rounded down (an answer within a second costs nothing, so a
-    receiver answering in milliseconds gives T+0s, T+60s, ... on an idle or a loaded machine).
-    The real duration is reported separately, in ``elapsed_ms``.
-    """
-    if fault is Fault.TIMEOUT:
-        return timeout
-    return float(min(math.floor(max(elapsed, 0.0)), timeout))
-
-
 async def make_attempt(
     notification: Notification,
     url: str | httpx.URL,
@@ -153,18 +177,20 @@ async def make_attempt(
     scheduled_at: float,
     *,
     client: httpx.AsyncClient,
-    now: Now,
+    clock: Clock,
     intended: float | None = None,
 ) -> tuple[Attempt, float]:
     """POST ``notification`` once (attempt ``number``, at simulated ``scheduled_at``).
 
-    Returns the record and the simulated seconds the attempt is charged. ``intended`` is the real
-    time (``now``'s clock) the attempt was meant to start, for ``latency_ms``.
+    Returns the record and the simulated seconds the attempt is charged. The attempt's deadline
+    is the policy's timeout as ``clock`` plays it. ``intended`` is the real time (``clock.now``)
+    the attempt was meant to start, for ``latency_ms``.
     """
+    now = clock.now
     headers = httpx.Headers(notification.headers, encoding="latin-1")  # a -H value in latin-1 goes out as obs-text
     request = client.build_request("POST", url, content=notification.body, headers=headers)
     started = now()
-    exchange = await attempt_once(client, request, policy.timeout)
+    exchange = await attempt_once(client, request, clock.deadline(policy.timeout))
     answered = now()
     elapsed = max(0.0, answered - started)
     decision = decide(exchange.result, policy.max_attempts - number)
@@ -184,41 +210,36 @@ async def make_attempt(
     return record, charged_seconds(exchange.fault, elapsed, policy.timeout)
 
 
-async def deliver(
-    notification: Notification,
-    url: str,
-    policy: Policy,
-    *,
-    client: httpx.AsyncClient,
-    sleep: Sleep,
-    now: Now,
-    on_attempt: Callable[[Attempt], None] | None = None,
-) -> Delivery:
-    """POST ``notification`` to ``url`` until it is delivered, failed or dropped.
+class Observer:
+    """Receives a run's records as they happen: the log, the summary, the printers, the progress bar.
 
-    ``sleep(seconds)`` is called with each simulated wait of the policy. If the task is cancelled
-    (Ctrl-C), raises ``Interrupted`` carrying the interrupted record.
+    Override what you need; the others do nothing. ``begun`` comes once everything is open (the
+    log), before the first notification is made; ``started`` as a notification's first attempt
+    starts; ``attempted`` as each attempt is answered (with the notification's target);
+    ``finished`` once per notification, with its terminal record.
     """
-    attempts: list[Attempt] = []
-    simulated = 0.0
-    try:
-        for number in range(1, policy.max_attempts + 1):
-            record, charged = await make_attempt(notification, url, policy, number, simulated, client=client, now=now)
-            attempts.append(record)
-            if on_attempt is not None:
-                on_attempt(record)
-            if record.wait is None:
-                break
-            await sleep(record.wait)
-            simulated += charged + record.wait
-        return Delivery.of(notification, url, Outcome(str(attempts[-1].decision)), tuple(attempts))
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        raise Interrupted([interrupted(notification, url, policy, attempts)]) from None
+
+    def begun(self) -> None:
+        pass
+
+    def started(self, notification: Notification) -> None:
+        pass
+
+    def attempted(self, target: str, attempt: Attempt) -> None:
+        pass
+
+    def finished(self, delivery: Delivery) -> None:
+        pass
 
 
 def interrupted(notification: Notification, url: str, policy: Policy, attempts: Sequence[Attempt] = ()) -> Delivery:
-    """The record of a notification stopped from outside: an attempt cut short does not count,
-    so its retries are still owed."""
+    """The one builder of the record of a notification stopped from outside (Ctrl-C, SIGTERM).
+
+    An attempt cut short does not count, so its retries are still owed. If the last answer had
+    already ended the story just before the cut, the record says how it ended instead.
+    """
+    if attempts and attempts[-1].wait is None:
+        return Delivery.of(notification, url, Outcome(str(attempts[-1].decision)), tuple(attempts))
     retries_left = policy.max_attempts - max(len(attempts), 1)
     return Delivery.of(notification, url, Outcome.INTERRUPTED, tuple(attempts), retries_left)
 
@@ -226,9 +247,8 @@ def interrupted(notification: Notification, url: str, policy: Policy, attempts: 
 class Interrupted(ConnectHooksError):
     """Deliveries stopped from outside (Ctrl-C, SIGTERM, a cancelled task) before they ended.
 
-    ``deliveries`` holds the records the raiser owns: ``deliver`` its one notification,
-    ``scheduler.deliver_all`` the notifications it interrupted (each also went to ``on_finish``),
-    ``sending.send_all`` every notification of the send, finished or not, in order.
+    ``deliveries`` holds the records ``scheduler.deliver_all`` interrupted, in the order given
+    (each also went to ``on_finish``).
     """
 
     exit_code = ExitCode.INTERRUPTED
@@ -240,5 +260,5 @@ class Interrupted(ConnectHooksError):
 
     @property
     def delivery(self) -> Delivery:
-        """The first (for ``deliver``: the only) interrupted record."""
+        """The first (for a burst of one: the only) interrupted record."""
         return self.deliveries[0]

@@ -15,7 +15,7 @@ import httpx
 from connect_hooks.client.attempt import Exchange, attempt_once
 from connect_hooks.policy import DEFAULT_TIMEOUT, Fault
 from connect_hooks.redaction import redact_url
-from connect_hooks.sender.delivery import Now
+from connect_hooks.sender.clock import Monotonic
 from connect_hooks.urls import parse_url
 
 
@@ -63,7 +63,7 @@ async def check(
     url: str,
     *,
     client: httpx.AsyncClient,
-    now: Now,
+    now: Monotonic,
     timeout: float = DEFAULT_TIMEOUT,
     insecure_client: httpx.AsyncClient | None = None,
 ) -> CheckReport:

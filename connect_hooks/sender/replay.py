@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from connect_hooks import signing, textsafe
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import Policy
 from connect_hooks.redaction import has_redacted_password, redact_url
-from connect_hooks.sender.delivery import Notification
+from connect_hooks.sender.delivery import Notification, build_notification
 from connect_hooks.sender.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
@@ -627,33 +626,18 @@ def unsendable(item: Recorded, settings: ReplaySettings) -> str | None:
 
 def rebuild(item: Recorded, settings: ReplaySettings) -> Notification:
     """The notification to send: the recorded bytes and headers, with the changes asked for."""
-    headers: dict[str, tuple[str, str]] = {}
-    for name, value in item.headers:
-        if name.lower() not in DROPPED_HEADERS:
-            headers[name.lower()] = (name, value)
-    gtrid = item.gtrid or str(uuid.uuid4())
-    if settings.new_gtrid or item.gtrid is None:
-        gtrid = str(uuid.uuid4())
-    headers["x-wx-gtrid"] = (headers.get("x-wx-gtrid", ("x-wx-gtrid", ""))[0], gtrid)
-    algorithm: str | None = None
-    recorded_signature = headers.get(signing.HEADER)
-    if recorded_signature is not None:
-        parsed = signing.parse_header(recorded_signature[1])
-        algorithm = parsed[0] if parsed is not None else None
+    gtrid = None if settings.new_gtrid else item.gtrid  # None: a fresh one
     if settings.resign:
         assert settings.secret is not None  # checked by prepare_replay
-        name = recorded_signature[0] if recorded_signature is not None else signing.HEADER
-        value = signing.sign(item.body, settings.secret, settings.algorithm, settings.signature_style)
-        headers[signing.HEADER] = (name, value)
-        algorithm = settings.algorithm
-    for name, value in settings.headers:
-        headers[name.lower()] = (name, value)
-    return Notification(
-        target=item.target,
-        body=item.body,
+    return build_notification(
+        item.target,
+        item.body,
+        secret=settings.secret if settings.resign else None,
+        algorithm=settings.algorithm,
+        style=settings.signature_style,
+        headers=settings.headers,
         gtrid=gtrid,
-        headers=tuple(headers.values()),
-        algorithm=algorithm,
+        base=[(name, value) for name, value in item.headers if name.lower() not in DROPPED_HEADERS],
     )
 
 
@@ -663,10 +647,7 @@ def _check_settings(settings: ReplaySettings) -> None:
             "--resign signs again with the current hub secret, and none is given: "
             "set CONNECT_HOOKS_SECRET, --secret-file or --secret"
         )
-    if settings.secret is not None and settings.secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
-    if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use one of {', '.join(signing.ALGORITHMS)}")
+    signing.check_settings(settings.secret, settings.algorithm)
     if settings.url is not None and _url_problem(settings.url) is not None:
         raise BadInput(f"{settings.url!r} is not a URL httpx can send to: give one like https://example.test/hooks")
     check_run(settings)

@@ -1,4 +1,4 @@
-"""Many notifications at once: every one its own retry story, all on ONE virtual clock (a discrete-event scheduler).
+"""The one retry loop of every sender: many notifications at once, each its own retry story, on ONE clock.
 
 Its design (simulated time, look-ahead, real time, concurrency, latency) is in docs/design.md, "The scheduler".
 """
@@ -9,16 +9,15 @@ import asyncio
 import collections
 import heapq
 import math
-import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 
 from connect_hooks.policy import Outcome, Policy
-from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification, Now, interrupted, make_attempt
+from connect_hooks.sender.clock import Clock
+from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification, interrupted, make_attempt
 
-RealSleep = Callable[[float], Awaitable[None]]
 #: What ``deliver_all`` takes: a notification, or a recipe called when its first attempt starts.
 Lazy = Notification | Callable[[], Notification]
 
@@ -26,26 +25,8 @@ Lazy = Notification | Callable[[], Notification]
 MAX_CONCURRENCY = 10_000
 
 
-@dataclass(frozen=True)
-class Clock:
-    """How simulated time maps onto real time.
-
-    ``speed``: simulated seconds per real second (1 = real time, 60 = a minute a second), or
-    ``None`` for fast (no waits). ``sleep(seconds)`` waits *real* seconds; ``now()`` reads the real
-    clock both use. Tests pass a fake pair that advances without waiting.
-    """
-
-    speed: float | None = 1.0
-    sleep: RealSleep = field(default=asyncio.sleep)
-    now: Now = field(default=time.monotonic)
-
-    @property
-    def fast(self) -> bool:
-        return self.speed is None
-
-
 @dataclass
-class _Story:
+class Story:
     """A notification whose story has started and not ended."""
 
     index: int
@@ -54,8 +35,247 @@ class _Story:
 
 
 # (simulated due time, notification index, attempt number): unique, and the order attempts start in.
-_Key = tuple[float, int, int]
-_NEVER: _Key = (math.inf, 0, 0)
+Key = tuple[float, int, int]
+_NEVER: Key = (math.inf, 0, 0)
+
+
+@dataclass(frozen=True)
+class Due:
+    """The next event: the attempt it is (``key``), whether it is a first attempt, and the real
+    time it may start (``at``; ``-inf``: at once)."""
+
+    key: Key
+    arrival: bool
+    at: float
+
+
+class Schedule:
+    """The scheduler's state, without asyncio: what is owed, what is in flight, what is due next.
+
+    ``next_due`` is a pure function of it; ``take``, ``started`` and ``answered`` change it. The
+    attempts' look-ahead limits (``limits``) keep a landed attempt's entry only below the top.
+    """
+
+    def __init__(
+        self, policy: Policy, clock: Clock, items: Iterable[Lazy], *, concurrency: int, rate: float | None, t0: float
+    ) -> None:
+        self.policy = policy
+        self.speed = clock.speed
+        self.concurrency = concurrency
+        self.rate = rate
+        self.t0 = t0
+        self._pending: Iterator[tuple[int, Lazy]] = enumerate(items)
+        self.next_arrival: tuple[int, Lazy] | None = next(self._pending, None)
+        # key..., the real time its previous attempt was answered, story
+        self.retries: list[tuple[float, int, int, float, Story]] = []
+        self.limits: list[tuple[Key, tuple[int, int]]] = []
+        self.flying: set[tuple[int, int]] = set()  # (notification index, attempt number) in flight
+        self.finished = 0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight and nothing owed: the run is over."""
+        return not self.flying and self.next_arrival is None and not self.retries
+
+    def head(self) -> tuple[Key, bool] | None:
+        """The next event in key order and whether it is a first attempt (arrival)."""
+        retry = self.retries[0][:3] if self.retries else None
+        if self.next_arrival is None:
+            return None if retry is None else (retry, False)
+        index = self.next_arrival[0]
+        arrival = (index / self.rate if self.rate is not None else 0.0, index, 1)
+        return (retry, False) if retry is not None and retry < arrival else (arrival, True)
+
+    def limit(self) -> Key:
+        """How far the clock may run while the attempts in flight are unanswered."""
+        return self.limits[0][0] if self.limits else _NEVER
+
+    def real_due(self, due: float, arrival: bool) -> float:
+        """When an event due at simulated ``due`` may start in real time (-inf: at once)."""
+        if self.speed != math.inf:
+            return self.t0 + due / self.speed
+        if self.rate is not None and (arrival or self.next_arrival is not None):
+            return self.t0 + due  # fast, but the arrival schedule still pins the clock to real time
+        return -math.inf
+
+    def next_due(self) -> Due | None:
+        """The next event allowed to start (by the look-ahead and the concurrency bound), or None:
+        an answer still to come decides what is next (or nothing is left)."""
+        head = self.head()
+        if head is None or len(self.flying) >= self.concurrency or head[0] >= self.limit():
+            return None
+        key, arrival = head
+        return Due(key, arrival, self.real_due(key[0], arrival))
+
+    def take(self, due: Due) -> tuple[Story, float]:
+        """Remove the event ``due`` from what is owed: its story (an arrival's notification is made
+        now) and the real time it was meant to start (for ``latency_ms``)."""
+        if due.arrival:
+            assert self.next_arrival is not None
+            index, item = self.next_arrival
+            self.next_arrival = next(self._pending, None)
+            notification = item if isinstance(item, Notification) else item()  # made only now
+            return Story(index, notification), self.t0 if due.at == -math.inf else due.at
+        _, _, _, answered, story = heapq.heappop(self.retries)
+        return story, answered if due.at == -math.inf else due.at
+
+    def started(self, story: Story, due: float) -> int:
+        """Record that ``story``'s next attempt started at simulated ``due``; returns its number."""
+        number = len(story.attempts) + 1
+        self.flying.add((story.index, number))
+        heapq.heappush(self.limits, (self.bound(story.index, number, due), (story.index, number)))
+        return number
+
+    def bound(self, index: int, number: int, start: float) -> Key:
+        """An attempt made at simulated ``start`` is answered within ``timeout`` and retried no
+        earlier than its wait: nothing due at or after the sooner of the two starts before its answer."""
+        horizon = self.policy.timeout
+        if number <= self.policy.retries:
+            horizon = min(horizon, self.policy.waits[number - 1])
+        return (start + horizon, index, number + 1)
+
+    def answered(self, story: Story, record: Attempt, due: float, charged: float, now: float) -> bool:
+        """Record an answer; True when it ended the story, else its retry is owed."""
+        self.flying.discard((story.index, record.attempt))
+        while self.limits and self.limits[0][1] not in self.flying:
+            heapq.heappop(self.limits)
+        story.attempts.append(record)
+        if record.wait is None:
+            self.finished += 1
+            return True
+        # With --fast a retry is intended as soon as its attempt is answered (unless the arrival
+        # schedule still pins the clock: then at its place on the schedule, see ``take``).
+        heapq.heappush(self.retries, (due + charged + record.wait, story.index, record.attempt + 1, now, story))
+        return False
+
+    def waiting(self) -> Iterator[Story]:
+        """The stories waiting for a retry."""
+        return (entry[4] for entry in self.retries)
+
+
+_Task = asyncio.Task[tuple[Attempt, float]]
+
+
+class _Run:
+    """The asyncio side of ``deliver_all``: tasks for the attempts in flight, wake-ups, the cut."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        url: str,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        on_attempt: Callable[[Attempt], None] | None,
+        on_finish: Callable[[Delivery], None] | None,
+    ) -> None:
+        self.schedule = schedule
+        self.url = url
+        self.target = httpx.URL(url)  # parsed once, not once per attempt
+        self.client = client
+        self.clock = clock
+        self.on_attempt = on_attempt
+        self.on_finish = on_finish
+        self.in_flight: dict[_Task, tuple[Story, float]] = {}  # task -> (story, simulated start)
+        self.landed: collections.deque[_Task] = collections.deque()
+        self.wake = asyncio.Event()
+        self.sleeper: tuple[asyncio.Task[None], float] | None = None
+
+    async def run(self) -> int:
+        schedule = self.schedule
+        while True:
+            while self.landed:
+                self.settle(self.landed.popleft())
+            wait_until = self.start_due()
+            if schedule.idle and not self.landed:
+                return schedule.finished
+            if wait_until is not None:
+                self.nap_until(wait_until)
+            if not self.landed:
+                await self.wake.wait()
+            self.wake.clear()
+
+    def start_due(self) -> float | None:
+        """Start every event that is due; returns the real time the next one is due, if it waits for time."""
+        schedule, now = self.schedule, self.clock.now
+        while (due := schedule.next_due()) is not None:
+            if due.at > now():
+                return due.at
+            story, intended = schedule.take(due)
+            self.launch(story, due.key[0], intended)
+        return None
+
+    def launch(self, story: Story, due: float, intended: float) -> None:
+        number = self.schedule.started(story, due)
+        coro = make_attempt(
+            story.notification,
+            self.target,
+            self.schedule.policy,
+            number,
+            due,
+            client=self.client,
+            clock=self.clock,
+            intended=intended,
+        )
+        task = asyncio.ensure_future(coro)
+        self.in_flight[task] = (story, due)
+        task.add_done_callback(self.land)
+
+    def land(self, task: _Task) -> None:
+        self.landed.append(task)
+        self.wake.set()
+
+    def settle(self, task: _Task) -> None:
+        story, due = self.in_flight.pop(task)
+        record, charged = task.result()
+        ended = self.schedule.answered(story, record, due, charged, self.clock.now())
+        if self.on_attempt is not None:
+            self.on_attempt(record)
+        if ended and self.on_finish is not None:
+            outcome = Outcome(str(record.decision))
+            self.on_finish(Delivery.of(story.notification, self.url, outcome, tuple(story.attempts)))
+
+    def nap_until(self, until: float) -> None:
+        """Have the loop woken at real time ``until`` (one sleeper at a time, the soonest)."""
+        if until <= self.clock.now():
+            return
+        if self.sleeper is not None and (self.sleeper[0].done() or self.sleeper[1] > until):
+            self.sleeper[0].cancel()
+            self.sleeper = None
+        if self.sleeper is None:
+            self.sleeper = (asyncio.ensure_future(self.nap(until - self.clock.now())), until)
+
+    async def nap(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        self.wake.set()
+
+    async def cut(self) -> list[Delivery]:
+        """Stop: cut the attempts in flight and record every story started and not ended, in order."""
+        for task in self.in_flight:
+            task.cancel()
+        # Answers that landed before the cut still count; the rest are cut attempts.
+        await asyncio.gather(*self.in_flight, return_exceptions=True)
+        unfinished: dict[int, Story] = {}
+        for task, (story, _) in list(self.in_flight.items()):
+            if not task.cancelled() and task.exception() is None:
+                record, _ = task.result()
+                story.attempts.append(record)
+                if self.on_attempt is not None:
+                    self.on_attempt(record)
+            unfinished[story.index] = story
+        for story in self.schedule.waiting():
+            unfinished[story.index] = story
+        records = []
+        for _, story in sorted(unfinished.items()):
+            records.append(interrupted(story.notification, self.url, self.schedule.policy, story.attempts))
+            if self.on_finish is not None:
+                self.on_finish(records[-1])
+        return records
+
+    def close(self) -> None:
+        if self.sleeper is not None:
+            self.sleeper[0].cancel()
+        for task in self.in_flight:
+            task.cancel()
 
 
 async def deliver_all(
@@ -88,168 +308,29 @@ async def deliver_all(
     if rate is not None and not rate > 0:
         raise ValueError("rate must be positive")
     clock = clock or Clock()
-    target = httpx.URL(url)  # parsed once, not once per attempt
-    pending: Iterator[tuple[int, Lazy]] = enumerate(notifications)
-    next_arrival: tuple[int, Lazy] | None = next(pending, None)
-    heap: list[tuple[float, int, int, float, _Story]] = []  # key..., real time its attempt was answered, story
-    in_flight: dict[asyncio.Task[tuple[Attempt, float]], tuple[_Story, float]] = {}  # task -> (story, sim start)
-    flying: set[tuple[int, int]] = set()  # (notification index, attempt number) of the attempts in flight
-    done: collections.deque[asyncio.Task[tuple[Attempt, float]]] = collections.deque()
-    wake = asyncio.Event()
-    sleeper: tuple[asyncio.Task[None], float] | None = None
-    finished = 0
-    t0 = clock.now()
-
-    def arrival_due(index: int) -> float:
-        return index / rate if rate is not None else 0.0
-
-    def real_due(due: float, arrival: bool) -> float:
-        """When an event due at simulated ``due`` may start in real time (-inf: at once)."""
-        if clock.speed is not None:
-            return t0 + due / clock.speed
-        if rate is not None and (arrival or next_arrival is not None):
-            return t0 + due  # fast, but the arrival schedule still pins the clock to real time
-        return -math.inf
-
-    def bound(story: _Story, start: float) -> _Key:
-        """How far the clock may run while an attempt made at simulated ``start`` is unanswered.
-
-        Its answer comes at most ``timeout`` later (simulated), and its retry no earlier than its
-        wait: nothing due at or after the sooner of the two starts before the answer is known.
-        """
-        number = len(story.attempts) + 1
-        horizon = policy.timeout
-        if number <= policy.retries:
-            horizon = min(horizon, policy.waits[number - 1])
-        return (start + horizon, story.index, number + 1)
-
-    # The look-ahead limits of the attempts in flight, smallest first (entries of landed ones linger).
-    limits: list[tuple[_Key, tuple[int, int]]] = []
-
-    def limit() -> _Key:
-        while limits and limits[0][1] not in flying:
-            heapq.heappop(limits)
-        return limits[0][0] if limits else _NEVER
-
-    def head() -> tuple[_Key, bool] | None:
-        """The next event to start and whether it is a first attempt (arrival)."""
-        candidates: list[tuple[_Key, bool]] = []
-        if heap:
-            due, index, number, _, _ = heap[0]
-            candidates.append(((due, index, number), False))
-        if next_arrival is not None:
-            candidates.append(((arrival_due(next_arrival[0]), next_arrival[0], 1), True))
-        return min(candidates) if candidates else None
-
-    def settle(task: asyncio.Task[tuple[Attempt, float]]) -> None:
-        nonlocal finished
-        story, start = in_flight.pop(task)
-        record, charged = task.result()
-        flying.discard((story.index, record.attempt))
-        story.attempts.append(record)
-        if on_attempt is not None:
-            on_attempt(record)
-        if record.wait is None:
-            finished += 1
-            if on_finish is not None:
-                outcome = Outcome(str(record.decision))
-                on_finish(Delivery.of(story.notification, url, outcome, tuple(story.attempts)))
-            return
-        due = start + charged + record.wait
-        # With --fast a retry is intended as soon as its attempt is answered (unless the arrival
-        # schedule still pins the clock: then at its place on the schedule, see the launch).
-        heapq.heappush(heap, (due, story.index, record.attempt + 1, clock.now(), story))
-
-    def launch(story: _Story, due: float, intended: float) -> None:
-        number = len(story.attempts) + 1
-        coro = make_attempt(
-            story.notification, target, policy, number, due, client=client, now=clock.now, intended=intended
-        )
-        task = asyncio.ensure_future(coro)
-        in_flight[task] = (story, due)
-        flying.add((story.index, number))
-        heapq.heappush(limits, (bound(story, due), (story.index, number)))
-
-        def landed(t: asyncio.Task[tuple[Attempt, float]]) -> None:
-            done.append(t)
-            wake.set()
-
-        task.add_done_callback(landed)
-
-    async def nap(seconds: float) -> None:
-        await clock.sleep(seconds)
-        wake.set()
-
+    schedule = Schedule(policy, clock, notifications, concurrency=concurrency, rate=rate, t0=clock.now())
+    run = _Run(schedule, url, client, clock, on_attempt, on_finish)
     try:
-        while True:
-            while done:
-                settle(done.popleft())
-            # Start every event that is due, allowed by the look-ahead, and has a slot.
-            wait_until: float | None = None
-            while (current := head()) is not None:
-                key, arrival = current
-                if len(in_flight) >= concurrency or key >= limit():
-                    break  # an answer still to come decides what is next: its landing wakes us
-                due_at = real_due(key[0], arrival)
-                if due_at > clock.now():
-                    wait_until = due_at
-                    break
-                if arrival:
-                    assert next_arrival is not None
-                    index, item = next_arrival
-                    next_arrival = next(pending, None)
-                    notification = item if isinstance(item, Notification) else item()
-                    launch(_Story(index, notification), key[0], t0 if due_at == -math.inf else due_at)
-                else:
-                    _, _, _, answered, story = heapq.heappop(heap)
-                    launch(story, key[0], answered if due_at == -math.inf else due_at)
-            if not in_flight and head() is None and not done:
-                return finished
-            if wait_until is not None and wait_until > clock.now():
-                if sleeper is not None and (sleeper[0].done() or sleeper[1] > wait_until):
-                    if not sleeper[0].done():
-                        sleeper[0].cancel()
-                    sleeper = None
-                if sleeper is None:
-                    sleeper = (asyncio.ensure_future(nap(wait_until - clock.now())), wait_until)
-            if not done:
-                await wake.wait()
-            wake.clear()
+        return await run.run()
     except (asyncio.CancelledError, KeyboardInterrupt):
-        for task in in_flight:
-            task.cancel()
-        # Answers that landed before the cut still count; the rest are cut attempts.
-        await asyncio.gather(*in_flight, return_exceptions=True)
-        unfinished: dict[int, tuple[Notification, list[Attempt]]] = {}
-        for task, (story, _) in list(in_flight.items()):
-            if not task.cancelled() and task.exception() is None:
-                record, _ = task.result()
-                story.attempts.append(record)
-                if on_attempt is not None:
-                    on_attempt(record)
-            unfinished[story.index] = (story.notification, story.attempts)
-        for _, _, _, _, story in heap:
-            unfinished[story.index] = (story.notification, story.attempts)
-        records = [_stop(n, url, policy, attempts, on_finish) for _, (n, attempts) in sorted(unfinished.items())]
-        raise Interrupted(records) from None
+        raise Interrupted(await run.cut()) from None
     finally:
-        if sleeper is not None:
-            sleeper[0].cancel()
-        for task in in_flight:
-            task.cancel()
+        run.close()
 
 
-def _stop(
+async def deliver_one(
     notification: Notification,
     url: str,
     policy: Policy,
-    attempts: list[Attempt],
-    on_finish: Callable[[Delivery], None] | None,
+    *,
+    client: httpx.AsyncClient,
+    clock: Clock | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
 ) -> Delivery:
-    if attempts and attempts[-1].wait is None:  # its last answer ended it just before the cut
-        record = Delivery.of(notification, url, Outcome(str(attempts[-1].decision)), tuple(attempts))
-    else:
-        record = interrupted(notification, url, policy, attempts)
-    if on_finish is not None:
-        on_finish(record)
-    return record
+    """One notification's story: a burst of one on ``deliver_all``. Returns its record; if cut
+    (Ctrl-C, a cancelled task), raises ``Interrupted`` carrying its interrupted record."""
+    ended: list[Delivery] = []
+    await deliver_all(
+        [notification], url, policy, client=client, clock=clock, on_attempt=on_attempt, on_finish=ended.append
+    )
+    return ended[0]

@@ -17,23 +17,30 @@ import os
 import signal
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
-from connect_hooks import __version__, signing
+from connect_hooks import signing
 from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.redaction import redact_lists, redact_url
-from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification, Now, Sleep, deliver
-from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Clock, Lazy, RealSleep, deliver_all
+from connect_hooks.sender.clock import FAST, Clock, Monotonic, Sleep
+from connect_hooks.sender.delivery import (
+    Attempt,
+    Delivery,
+    Interrupted,
+    Notification,
+    Observer,
+    build_notification,
+)
+from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Lazy, deliver_all
 from connect_hooks.sender.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url
 
@@ -41,7 +48,6 @@ if TYPE_CHECKING:
     from connect_hooks.client.clientcert import ClientCert
     from connect_hooks.client.credentials import AuthSettings
 
-USER_AGENT = f"connect-hooks/{__version__}"
 EXAMPLE = "e.g. connect-hooks send receipt/sms/delivered https://example.test/hooks"
 #: Above this many notifications, people get the summary instead of a table per notification.
 TABLES_UP_TO = 20
@@ -67,8 +73,8 @@ class SendSettings:
     count: int = 1
     concurrency: int = 10
     rate: float | None = None  # first attempts per simulated second; None: all due at T+0
-    speed: float | None = None  # simulated seconds per real second; None: 1 (real time)
-    fast: bool = False  # skip the waits
+    speed: float | None = None  # --speed: simulated seconds per real second; not given: real time
+    fast: bool = False  # --fast: skip the waits (``make_clock`` turns these two into the run's Clock)
     log_path: str | None = None
 
 
@@ -125,25 +131,15 @@ def make_notification(
     settings: SendSettings,
     gtrid: str | None = None,
 ) -> Notification:
-    gtrid = gtrid or str(uuid.uuid4())
-    headers: dict[str, tuple[str, str]] = {}
-
-    def put(name: str, value: str) -> None:
-        headers[name.lower()] = (name, value)
-
-    put("Content-Type", "application/json")
-    put("User-Agent", USER_AGENT)
-    put("x-wx-gtrid", gtrid)
-    if settings.secret is not None:
-        put(signing.HEADER, signing.sign(body, settings.secret, settings.algorithm, settings.signature_style))
-    for name, value in settings.headers:
-        put(name, value)  # the user's headers win: that is how Authorization (or a forgery) gets in
-    return Notification(
-        target=target,
-        body=body,
+    """``build_notification`` with a send's signing settings and headers."""
+    return build_notification(
+        target,
+        body,
+        secret=settings.secret,
+        algorithm=settings.algorithm,
+        style=settings.signature_style,
+        headers=settings.headers,
         gtrid=gtrid,
-        headers=tuple(headers.values()),
-        algorithm=settings.algorithm if settings.secret is not None else None,
     )
 
 
@@ -159,10 +155,7 @@ def check(settings: SendSettings) -> None:
     check_run(settings)
     if settings.count < 1:
         raise BadInput(f"--count {settings.count} sends nothing: give 1 or more")
-    if settings.secret is not None and settings.secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty --secret, CONNECT_HOOKS_SECRET or --secret-file")
-    if settings.algorithm not in signing.ALGORITHMS:
-        raise BadInput(f"unknown algorithm {settings.algorithm!r}: use {' or '.join(signing.ALGORITHMS)}")
+    signing.check_settings(settings.secret, settings.algorithm)
 
 
 class RunSettings(Protocol):
@@ -207,9 +200,9 @@ def check_run(settings: RunSettings) -> None:
         raise BadInput(f"--rate {settings.rate:g} is not positive: give notifications per second, e.g. --rate 50")
 
 
-def make_clock(settings: RunSettings, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
-    """The run's clock: real time, ``--speed`` S, or ``--fast``."""
-    return Clock(speed=None if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
+def make_clock(settings: RunSettings, sleep: Sleep = asyncio.sleep, now: Monotonic = time.monotonic) -> Clock:
+    """The run's clock: real time (no ``--speed``), ``--speed`` S, or ``--fast``."""
+    return Clock(speed=FAST if settings.fast else (settings.speed or 1.0), sleep=sleep, now=now)
 
 
 @dataclass(frozen=True)
@@ -257,7 +250,7 @@ class SendPlan:
         """One group: every notification (as a recipe, made when its first attempt starts), to the one URL."""
         yield self.target.url, self.recipes()
 
-    def clock(self, sleep: RealSleep = asyncio.sleep, now: Now = time.monotonic) -> Clock:
+    def clock(self, sleep: Sleep = asyncio.sleep, now: Monotonic = time.monotonic) -> Clock:
         return make_clock(self.settings, sleep, now)
 
 
@@ -279,45 +272,7 @@ def prepare(settings: SendSettings, stdin: Callable[[], bytes]) -> tuple[TargetU
     return checked.target, list(checked.notifications())
 
 
-async def send_all(
-    notifications: Sequence[Notification],
-    url: str,
-    policy: Policy,
-    *,
-    client: httpx.AsyncClient,
-    sleep: Sleep,
-    now: Now,
-    on_attempt: Callable[[Attempt], None] | None = None,
-    on_finish: Callable[[Delivery], None] | None = None,
-) -> list[Delivery]:
-    """Deliver each notification in turn, each with its own retry story.
-
-    On cancellation every unfinished notification gets an ``interrupted`` record (and
-    ``on_finish`` is called for it) before ``Interrupted`` is raised with every record, in order.
-    """
-    done: list[Delivery] = []
-    for index, notification in enumerate(notifications):
-        try:
-            delivery = await deliver(
-                notification, url, policy, client=client, sleep=sleep, now=now, on_attempt=on_attempt
-            )
-        except Interrupted as stop:
-            done.append(stop.delivery)
-            if on_finish is not None:
-                on_finish(stop.delivery)
-            for rest in notifications[index + 1 :]:
-                record = Delivery.of(rest, url, Outcome.INTERRUPTED, retries_left=policy.retries)
-                done.append(record)
-                if on_finish is not None:
-                    on_finish(record)
-            raise Interrupted(done) from None
-        done.append(delivery)
-        if on_finish is not None:
-            on_finish(delivery)
-    return done
-
-
-class SendLog:
+class SendLog(Observer):
     """The NDJSON story of a send (``--log``): each notification (its exact body and headers) just
     before its first attempt, each attempt as it is answered, one outcome per notification, and a
     closing summary. Replay reads the same records. One writer, whole lines: never interleaved.
@@ -350,6 +305,10 @@ class SendLog:
 
     def summary(self, summary: Summary) -> None:
         self.log.write({"type": "summary", **summary.as_dict()})
+
+    started = notification
+    attempted = attempt
+    finished = outcome
 
 
 @dataclass(frozen=True)
@@ -390,6 +349,140 @@ def stdout_gone() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+class Callbacks(Observer):
+    """Plain callbacks as an observer, each surviving a reader of stdout that went away."""
+
+    def __init__(
+        self,
+        on_begin: Callable[[], None] | None = None,
+        on_start: Callable[[Notification], None] | None = None,
+        on_attempt: Callable[[str, Attempt], None] | None = None,
+        on_finish: Callable[[Delivery], None] | None = None,
+    ) -> None:
+        if on_begin is not None:
+            self.begun = on_begin  # type: ignore[method-assign]
+        if on_start is not None:
+            self.started = quiet_when_stdout_goes(on_start)  # type: ignore[method-assign,assignment]
+        if on_attempt is not None:
+            self.attempted = quiet_when_stdout_goes(on_attempt)  # type: ignore[method-assign,assignment]
+        if on_finish is not None:
+            self.finished = quiet_when_stdout_goes(on_finish)  # type: ignore[method-assign,assignment]
+
+
+class _Books:
+    """One run's bookkeeping: the stories under way, the summary, the records kept, the observers fed."""
+
+    def __init__(self, clock: Clock, observers: Sequence[Observer], keep: bool) -> None:
+        self.clock = clock
+        self.counter = SummaryCounter()
+        self.observers = (self.counter, *observers)
+        self.active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
+        self.kept: list[tuple[int, Delivery]] | None = [] if keep else None
+        self.numbering = itertools.count()
+        self.began = self.ended = clock.now()
+
+    def lazily(self, items: Iterator[Lazy]) -> Iterator[Lazy]:
+        return (functools.partial(self.begin, item) for item in items)
+
+    def begin(self, item: Lazy) -> Notification:
+        """Make a notification as its first attempt starts: only then is it on record."""
+        notification = item if isinstance(item, Notification) else item()
+        self.active[notification.gtrid] = (next(self.numbering), notification.target)
+        for observer in self.observers:
+            observer.started(notification)
+        return notification
+
+    def attempted(self, attempt: Attempt) -> None:
+        target = self.active[attempt.gtrid][1]
+        for observer in self.observers:
+            observer.attempted(target, attempt)
+
+    def finished(self, delivery: Delivery) -> None:
+        index, _ = self.active.pop(delivery.gtrid)
+        self.ended = self.clock.now()
+        if self.kept is not None:
+            self.kept.append((index, delivery))
+        for observer in self.observers:
+            observer.finished(delivery)
+
+    def summary(self, total: int, stopped: bool) -> Summary:
+        # Those never started are counted, never made: the numbering counts every one made.
+        never_started = max(total - next(self.numbering), 0) if stopped else 0
+        return self.counter.summary(max(self.ended - self.began, 0.0), never_started)
+
+    def deliveries(self) -> tuple[Delivery, ...]:
+        return tuple(d for _, d in sorted(self.kept or (), key=lambda pair: pair[0]))
+
+
+async def arun(
+    plan: Runnable,
+    *,
+    client: httpx.AsyncClient,
+    clock: Clock | None = None,
+    observers: Sequence[Observer] = (),
+    keep: bool = True,
+) -> SendResult:
+    """Run a planned send (or a replay) to its end on the running event loop: the awaitable core.
+
+    Opens and closes the ``--log`` file (an observer like the others, fed first), closes
+    ``client``, and feeds every record to ``observers`` in order. ``keep`` keeps every record for
+    the result (``--json`` lists, tables); without it memory stays flat. Groups (URLs) run one
+    after another. If the task is cancelled, every notification sent and not ended ends
+    ``interrupted``, on record; the notifications never started (in this group or later ones) are
+    counted in the summary's ``never_started``, never made; the result says ``interrupted``.
+    """
+    settings = plan.settings
+    log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
+    clock = clock or make_clock(settings)
+    books = _Books(clock, ([log] if log is not None else []) + list(observers), keep)
+    urls: list[str] = []
+    stopped = False
+    try:
+        for observer in books.observers:
+            observer.begun()
+        async with client:
+            for url, items in plan.groups():
+                urls.append(url)
+                if log is not None:
+                    log.url = url
+                await deliver_all(
+                    books.lazily(items),
+                    url,
+                    settings.policy,
+                    client=client,
+                    clock=clock,
+                    concurrency=settings.concurrency,
+                    rate=settings.rate,
+                    on_attempt=books.attempted,
+                    on_finish=books.finished,
+                )
+    except Interrupted:
+        stopped = True
+    finally:
+        summary = books.summary(plan.total, stopped)
+        if log is not None:
+            log.summary(summary)
+            log.log.close()
+    return SendResult(urls[0] if urls else "", summary, books.deliveries(), stopped)
+
+
+T = TypeVar("T")
+
+
+async def until_sigterm(core: Coroutine[Any, Any, T]) -> T:
+    """Await ``core`` with SIGTERM (a CI job cancelled, a container stopped) cancelling it like Ctrl-C."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await core
+    finally:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
 def run(
     plan: Runnable,
     *,
@@ -400,105 +493,15 @@ def run(
     on_attempt: Callable[[str, Attempt], None] | None = None,
     on_finish: Callable[[Delivery], None] | None = None,
     keep: bool = True,
+    observers: Sequence[Observer] = (),
 ) -> SendResult:
-    """Run a planned send (or a replay) to the end (or to Ctrl-C/SIGTERM) in its own event loop.
+    """``arun`` in its own event loop, SIGTERM treated like Ctrl-C: the command line's entry point.
 
-    Opens and closes the ``--log`` file, closes ``client``, treats SIGTERM like Ctrl-C (every
-    notification sent and not ended ends ``interrupted``, on record), and makes the callbacks survive a
-    reader of stdout that went away. ``on_attempt`` gets (target, attempt). ``keep`` keeps every
-    record for the result (``--json`` lists, tables); without it memory stays flat. ``on_begin``
-    is called once everything is open (the log), before the first notification is made.
-    Several groups (URLs) run one after another. Once interrupted, the notifications never started
-    (in this group or later ones) are counted in the summary's ``never_started``, never made or
-    recorded: a huge plan stops at once. One summary covers them all.
+    The callbacks are an observer (after ``observers``) that survives a reader of stdout that
+    went away: ``on_begin`` once the log is open, ``on_start`` per notification made,
+    ``on_attempt`` with (target, attempt), ``on_finish`` per terminal record.
     """
-    settings = plan.settings
-    log = SendLog(NdjsonLog(settings.log_path), "") if settings.log_path else None
-    counter = SummaryCounter()
-    active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
-    kept: list[tuple[int, Delivery]] = []
-    start_cb = quiet_when_stdout_goes(on_start) if on_start is not None else None
-    attempt_cb = quiet_when_stdout_goes(on_attempt) if on_attempt is not None else None
-    finish_cb = quiet_when_stdout_goes(on_finish) if on_finish is not None else None
-    clock = clock or make_clock(settings)
-    began = clock.now()
-    ended = [began]
-    urls: list[str] = []
-    numbering = itertools.count()
-
-    def begin(item: Lazy) -> Notification:
-        """Make a notification as its first attempt starts: only then is it on record."""
-        notification = item if isinstance(item, Notification) else item()
-        active[notification.gtrid] = (next(numbering), notification.target)
-        if log is not None:
-            log.notification(notification)
-        if start_cb is not None:
-            start_cb(notification)
-        return notification
-
-    def notifications(items: Iterator[Lazy]) -> Iterator[Lazy]:
-        return (functools.partial(begin, item) for item in items)
-
-    def attempted(attempt: Attempt) -> None:
-        counter.attempt(attempt)
-        target = active[attempt.gtrid][1]
-        if log is not None:
-            log.attempt(target, attempt)
-        if attempt_cb is not None:
-            attempt_cb(target, attempt)
-
-    def finished(delivery: Delivery) -> None:
-        index, _ = active.pop(delivery.gtrid)
-        counter.finish(delivery)
-        ended[0] = clock.now()
-        if log is not None:
-            log.outcome(delivery)
-        if keep:
-            kept.append((index, delivery))
-        if finish_cb is not None:
-            finish_cb(delivery)
-
-    async def main() -> None:
-        # SIGTERM (a CI job cancelled, a container stopped) ends the send like Ctrl-C: on record.
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        try:
-            async with client:
-                for url, items in plan.groups():
-                    urls.append(url)
-                    if log is not None:
-                        log.url = url
-                    await deliver_all(
-                        notifications(items),
-                        url,
-                        settings.policy,
-                        client=client,
-                        clock=clock,
-                        concurrency=settings.concurrency,
-                        rate=settings.rate,
-                        on_attempt=attempted,
-                        on_finish=finished,
-                    )
-        finally:
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                loop.remove_signal_handler(signal.SIGTERM)
-
-    stopped = False
-    try:
-        if on_begin is not None:
-            on_begin()
-        asyncio.run(main())
-    except Interrupted:
-        stopped = True
-    finally:
-        # Those never started are counted, never made: the numbering counts every one made.
-        never_started = max(plan.total - next(numbering), 0) if stopped else 0
-        summary = counter.summary(max(ended[0] - began, 0.0), never_started)
-        if log is not None:
-            log.summary(summary)
-            log.log.close()
-    kept.sort(key=lambda pair: pair[0])
-    return SendResult(urls[0] if urls else "", summary, tuple(d for _, d in kept), stopped)
+    given = (on_begin, on_start, on_attempt, on_finish)
+    callbacks = [Callbacks(*given)] if any(c is not None for c in given) else []  # none: no call per record
+    core = arun(plan, client=client, clock=clock, observers=[*observers, *callbacks], keep=keep)
+    return asyncio.run(until_sigterm(core))

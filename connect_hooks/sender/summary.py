@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connect_hooks.policy import Outcome
-from connect_hooks.sender.delivery import Attempt, Delivery
+from connect_hooks.sender.delivery import Attempt, Delivery, Observer
 
 _GROWTH = 1.02
 _LOG_GROWTH = math.log(_GROWTH)
@@ -141,8 +141,8 @@ def _coarse_labels() -> tuple[str, ...]:
     return tuple(labels)
 
 
-class SummaryCounter:
-    """Feed it every attempt and every finished notification; ``summary()`` at any time."""
+class SummaryCounter(Observer):
+    """An observer of a run: every attempt and every finished notification; ``summary()`` at any time."""
 
     def __init__(self) -> None:
         self.notifications = 0
@@ -153,6 +153,9 @@ class SummaryCounter:
         self.all = LatencyHistogram()
 
     def attempt(self, attempt: Attempt) -> None:
+        self.attempted("", attempt)
+
+    def attempted(self, target: str, attempt: Attempt) -> None:
         self.attempts += 1
         self.answers[answer_key(attempt)] += 1
         latency = attempt.latency_ms if attempt.latency_ms is not None else attempt.elapsed_ms
@@ -160,9 +163,11 @@ class SummaryCounter:
         if attempt.attempt == 1:
             self.first.add(latency)
 
-    def finish(self, delivery: Delivery) -> None:
+    def finished(self, delivery: Delivery) -> None:
         self.notifications += 1
         self.outcomes[str(delivery.outcome)] += 1
+
+    finish = finished
 
     @property
     def all_delivered(self) -> bool:

@@ -3,9 +3,8 @@
 ``app_client(app)`` hands out the ``httpx.AsyncClient`` the engine takes, on httpx's ASGI
 transport (with the app's lifespan started before and stopped after) or on a WSGI transport
 that answers in the caller's thread, as Flask's and Django's test clients do.
-``VirtualClock`` gives the engine a ``sleep`` that skips every wait and a ``now`` that counts
-the skipped waits, so a whole retry story runs at once and its records carry the simulated
-timeline (T+0, T+60, T+120).
+The plugin runs the engine on a fast ``Clock``, so a whole retry story runs at once and its
+records carry the simulated timeline (T+0, T+60, T+120).
 
 Limits of the whole-attempt deadline in process:
 - an ASGI app is cancelled at the deadline at its next ``await``; code that blocks the event
@@ -78,21 +77,6 @@ def is_asgi(app: Any) -> bool:
         f"app={app!r} is neither ASGI (async, scope, receive, send) nor WSGI (environ, start_response): "
         "give the application object itself (e.g. FastAPI(), Flask(__name__), get_wsgi_application())"
     )
-
-
-class VirtualClock:
-    """Real time plus every wait skipped: ``sleep`` never waits, ``now`` counts what it skipped."""
-
-    def __init__(self, real: Callable[[], float] = time.monotonic) -> None:
-        self._real = real
-        self.skipped = 0.0
-
-    def now(self) -> float:
-        return self._real() + self.skipped
-
-    async def sleep(self, seconds: float) -> None:
-        self.skipped += seconds
-        await asyncio.sleep(0)  # still a scheduling point, as a real wait would be
 
 
 def _raising_asgi(app: Any) -> Any:
@@ -173,69 +157,80 @@ async def lifespan(app: Any) -> AsyncIterator[Any]:
     returns before startup completes, as Django's ASGI handler does) is served as it is. A
     startup or shutdown that fails raises: the app's own exception when it raised one.
     """
-    state: dict[str, Any] = {}
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    started = asyncio.Event()
-    stopped = asyncio.Event()
-    seen: dict[str, Any] = {"received": False, "failed": None, "complete": False, "error": None}
-
-    async def receive() -> dict[str, Any]:
-        seen["received"] = True
-        return await inbox.get()
-
-    async def send(message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == "lifespan.startup.complete":
-            seen["complete"] = True
-            started.set()
-        elif kind in ("lifespan.startup.failed", "lifespan.shutdown.failed"):
-            seen["failed"] = f"{kind}: {message.get('message', '')}"
-            started.set()
-            stopped.set()
-        elif kind == "lifespan.shutdown.complete":
-            stopped.set()
-
-    async def run() -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
-        try:
-            await app(scope, receive, send)
-        except Exception as exc:
-            seen["error"] = exc
-        finally:
-            started.set()
-            stopped.set()
-
-    task = asyncio.create_task(run())
-    await inbox.put({"type": "lifespan.startup"})
-    await started.wait()
-    if not seen["complete"]:
-        if not task.done():  # it reported startup.failed and is still running: stop it
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if seen["failed"] is None and (seen["error"] is None or not seen["received"]):
+    run = _Lifespan(app)
+    run.task = asyncio.create_task(run.run())
+    await run.inbox.put({"type": "lifespan.startup"})
+    await run.started.wait()
+    if not run.complete:
+        await run.stop()
+        if run.failed is None and (run.error is None or not run.received):
             yield app  # no lifespan support: serve it as is
             return
-        raise seen["error"] or LifespanFailed(seen["failed"])
+        raise run.error or LifespanFailed(run.failed)
 
     async def with_state(scope: Any, receive: Any, send: Any) -> None:
-        await app({**scope, "state": dict(state)}, receive, send)
+        await app({**scope, "state": dict(run.state)}, receive, send)
 
     try:
         yield with_state
     except BaseException:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await run.stop()
         raise
-    await inbox.put({"type": "lifespan.shutdown"})
-    await stopped.wait()
-    with contextlib.suppress(asyncio.CancelledError):
-        if not task.done():
-            task.cancel()
-        await task
-    if seen["error"] is not None or seen["failed"] is not None:
-        raise seen["error"] or LifespanFailed(seen["failed"])
+    await run.inbox.put({"type": "lifespan.shutdown"})
+    await run.stopped.wait()
+    await run.stop()
+    if run.error is not None or run.failed is not None:
+        raise run.error or LifespanFailed(run.failed)
+
+
+class _Lifespan:
+    """One ASGI lifespan conversation: the app's ``receive``/``send``, and what it said."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.started = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self.received = False  # the app asked for a message: it speaks lifespan
+        self.complete = False  # startup completed
+        self.failed: str | None = None  # what a startup/shutdown.failed message said
+        self.error: Exception | None = None  # what the app raised
+        self.task: asyncio.Task[None] | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        self.received = True
+        return await self.inbox.get()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "lifespan.startup.complete":
+            self.complete = True
+            self.started.set()
+        elif kind in ("lifespan.startup.failed", "lifespan.shutdown.failed"):
+            self.failed = f"{kind}: {message.get('message', '')}"
+            self.started.set()
+            self.stopped.set()
+        elif kind == "lifespan.shutdown.complete":
+            self.stopped.set()
+
+    async def run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+        try:
+            await self.app(scope, self.receive, self.send)
+        except Exception as exc:
+            self.error = exc
+        finally:
+            self.started.set()
+            self.stopped.set()
+
+    async def stop(self) -> None:
+        """Cancel the app's lifespan task if it still runs, and wait for it."""
+        assert self.task is not None
+        if not self.task.done():
+            self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
 @asynccontextmanager

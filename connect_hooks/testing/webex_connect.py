@@ -7,8 +7,8 @@
     delivery = connect.send("receipt/sms/delivered", app=app, path="/hooks")
     assert delivery.outcome == "delivered", delivery
 
-Every notification goes through the engine (``delivery.deliver``) under the policy, on a
-``VirtualClock``: retries happen at once and the records carry the simulated timeline.
+Every notification goes through the engine (``scheduler.deliver_one``, a burst of one) under the
+policy, on a fast clock: retries happen at once and the records carry the simulated timeline.
 """
 
 from __future__ import annotations
@@ -65,14 +65,9 @@ class Defaults:
 
 def check_settings(secret: object, algorithm: object, schedule: object, retries: object, timeout: object) -> None:
     """Bad input (one line saying what to give instead) for any value ``send`` cannot use."""
-    from connect_hooks.signing import ALGORITHMS
+    from connect_hooks import signing
 
-    if secret is not None and not isinstance(secret, str):
-        raise BadInput(f"the hub secret must be a str (or None for unsigned), not {type(secret).__name__}")
-    if secret == "":
-        raise BadInput("the hub secret is empty: give a non-empty secret, or None to send unsigned")
-    if algorithm not in ALGORITHMS:
-        raise BadInput(f"unknown algorithm {algorithm!r}: use sha256 or sha512")
+    signing.check_settings(secret, algorithm, fix_empty="give a non-empty secret, or None to send unsigned")
     if schedule not in SCHEDULES:
         raise BadInput(f"unknown schedule {schedule!r}: use {' or '.join(sorted(SCHEDULES))}")
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
@@ -242,32 +237,25 @@ class WebexConnect:
     ) -> Delivery:
         """``send`` for async tests: the same, awaited on the running event loop."""
         from connect_hooks.policy import Policy
-        from connect_hooks.sender.delivery import Interrupted, deliver
-        from connect_hooks.sender.sending import SendSettings, make_notification
-        from connect_hooks.testing.inprocess import AppError, VirtualClock
+        from connect_hooks.sender.clock import Clock
+        from connect_hooks.sender.delivery import Interrupted, build_notification
+        from connect_hooks.sender.scheduler import deliver_one
+        from connect_hooks.testing.inprocess import AppError
 
         given = {"algorithm": algorithm, "schedule": schedule, "retries": retries, "timeout": timeout}
         chosen = self.defaults.replace(
             **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
         )
         name, body = body_of(target, sets=set_texts(set), seed=seed)
-        settings = SendSettings(
-            url="",
-            targets=(name,),
-            secret=chosen.secret,
-            algorithm=chosen.algorithm,
-            headers=tuple((k, v) for k, v in (headers or {}).items()),
-            policy=Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout),
+        notification = build_notification(
+            name, body, secret=chosen.secret, algorithm=chosen.algorithm, headers=tuple((headers or {}).items())
         )
-        notification = make_notification(name, body, settings)
-        clock = VirtualClock()
+        policy = Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout)
         delivery: Delivery | None = None
         crash: Exception | None = None
         async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout) as (client, where):
             try:
-                delivery = await deliver(
-                    notification, where, settings.policy, client=client, sleep=clock.sleep, now=clock.now
-                )
+                delivery = await deliver_one(notification, where, policy, client=client, clock=Clock.fast())
             except AppError as exc:
                 crash = exc.original  # raised below, once the app's lifespan has shut down
             except Interrupted as stop:
