@@ -35,6 +35,7 @@ class Keyed:
 
         key = secret.encode("utf-8") if isinstance(secret, str) else secret
         self._keyed = {algorithm: hmac.new(key, digestmod=algorithm) for algorithm in ALGORITHMS}
+        self._same = hmac.compare_digest
 
     def __repr__(self) -> str:
         return "Keyed(<secret>)"  # never the secret
@@ -46,6 +47,18 @@ class Keyed:
         mac = keyed.copy()
         mac.update(body)
         return mac.hexdigest()
+
+    def verifies(self, body: bytes, header: str) -> str | None:
+        """``verify(body, header, secret)`` under this secret: the algorithm that verified, or None.
+
+        How Webex Connect signs (``sha256=<lowercase hex>``) is compared whole, without parsing.
+        """
+        if header.startswith("sha256=") and header.isascii() and self._same(header, "sha256=" + self.digest(body)):
+            return "sha256"
+        parsed = parse_header(header)
+        if parsed is not None and self._same(self.digest(body, parsed[0]), parsed[1]):
+            return parsed[0]
+        return None
 
 
 def _unknown(algorithm: str) -> ValueError:

@@ -29,11 +29,10 @@ import datetime as dt
 import enum
 import functools
 import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -41,7 +40,14 @@ from connect_hooks import signing
 from connect_hooks.diagnose import diagnose
 from connect_hooks.errors import BadInput
 from connect_hooks.logfile import body_fields, iso_milliseconds
-from connect_hooks.receiver.auth import CREDENTIAL_HEADERS, AuthRequest, Verdict, Verifier, redact_headers
+from connect_hooks.receiver.auth import (
+    CREDENTIAL_HEADERS,
+    AuthRequest,
+    TokenAnswer,
+    Verdict,
+    Verifier,
+    redact_headers,
+)
 from connect_hooks.receiver.relay import Hop
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -288,6 +294,8 @@ def _headers_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 Observer = Callable[[Received], None]
 #: Passes a request (headers, body) on to the app and returns the hop: ``relay.Relay.forward``.
 Forward = Callable[[tuple[tuple[str, str], ...], bytes], Awaitable[Hop]]
+#: The signature verdicts that refuse a delivery (401) before anything else is looked at.
+_REFUSED = frozenset({Signature.MISMATCH, Signature.MALFORMED, Signature.MISSING})
 
 
 def _utc_now() -> dt.datetime:
@@ -296,6 +304,137 @@ def _utc_now() -> dt.datetime:
 
 class _Gone(Exception):
     """The sender disconnected before the answer."""
+
+
+class _Read(NamedTuple):
+    """What was made of a request's body: the part of its record between the request line and the answer."""
+
+    body: bytes = b""
+    size: int = 0  # bytes read (or declared, when refused up front as too large)
+    attempt: int | None = None
+    classification: Classification | None = None
+    signature: Signature = Signature.NOT_READ
+    algorithm: str | None = None
+
+
+_UNREAD = _Read()
+
+
+def decode_headers(raw: Any) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """ASGI's raw header pairs as (name in lower case, value) text, and each name's first value."""
+    names = _NAMES
+    headers = []
+    first: dict[str, str] = {}  # a name given twice is looked up by its first value
+    for raw_name, raw_value in raw:
+        name = names.get(raw_name)
+        if name is None:
+            name = raw_name.decode("latin-1").lower()
+            if len(names) < NAMES_KEPT and len(raw_name) <= 64:
+                names[raw_name] = name
+        value = raw_value.decode("latin-1")
+        headers.append((name, value))
+        if name not in first:
+            first[name] = value
+    return tuple(headers), first
+
+
+def judge_signature(
+    keyed: signing.Keyed | None, secret: str | None, header: str | None, body: bytes
+) -> tuple[Signature, str | None, str]:
+    """What ``x-hub-signature`` says of ``body`` under ``secret`` (``keyed``: the same, keyed once): the verdict,
+    the algorithm and a one-line reason."""
+    if keyed is not None and header is not None:
+        algorithm = keyed.verifies(body, header)
+        if algorithm is not None:
+            return Signature.VALID, algorithm, _VERIFIES[algorithm]
+    parsed = signing.parse_header(header) if header is not None else None
+    if secret is None:
+        return (
+            Signature.UNCHECKED,
+            parsed[0] if parsed is not None else None,
+            "no hub secret set: signature not checked",
+        )
+    if header is None:
+        return Signature.MISSING, None, f"no {signing.HEADER} header, but a hub secret is set"
+    return _not_verified(body, header, secret, parsed)
+
+
+def _not_verified(
+    body: bytes, header: str, secret: str, parsed: tuple[str, str] | None
+) -> tuple[Signature, str | None, str]:
+    """A signature that does not verify: what it matches with (a diagnosis), or why it is wrong."""
+    state = Signature.MISMATCH if parsed is not None else Signature.MALFORMED
+    diagnosis = diagnose(body, header, secret) if len(body) <= DIAGNOSE_UP_TO else None
+    if diagnosis is not None and diagnosis.cause is not None:
+        return (
+            state,
+            diagnosis.algorithm,
+            f"{signing.HEADER} does not verify; it matches with {diagnosis.cause.description}",
+        )
+    if parsed is None:
+        expected = "expected sha256=<64 hex>, sha512=<128 hex> or the bare hex digest"
+        return state, None, f"{signing.HEADER} is malformed: {expected}"
+    why = "wrong hub secret, or the body is not the one signed"
+    return state, parsed[0], f"{signing.HEADER} does not verify ({parsed[0]}): {why}"
+
+
+def _scripted(script: Script, attempt: int) -> tuple[int, str]:
+    """The scripted answer to a notification's ``attempt``-th delivery, and its reason."""
+    status = script.code_for(attempt)
+    return status, f"scripted: delivery {attempt} gets {status}" if script.codes != (200,) else "accepted"
+
+
+async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes | int:
+    """The body, or the size that made it too large (judged first by Content-Length); raises _Gone on a disconnect."""
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        return int(declared)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Gone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return size
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _stall(sleep: Sleep, stopping: asyncio.Event, receive: Receive, seconds: float) -> str | None:
+    """Wait ``seconds`` unless the sender hangs up or the receiver stops; say which ended it early."""
+    sleeping = asyncio.ensure_future(sleep(seconds))
+    gone = asyncio.ensure_future(_wait_disconnect(receive))
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        done, _ = await asyncio.wait({sleeping, gone, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeping, gone, stopped):
+            task.cancel()
+        await asyncio.gather(sleeping, gone, stopped, return_exceptions=True)
+    if sleeping in done:
+        return None
+    if gone in done:
+        return f"the sender hung up during the {seconds:g} s delay"
+    return "the receiver stopped during the delay"
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def _token_headers(token: TokenAnswer) -> tuple[tuple[bytes, bytes], ...]:
+    """A token answer's headers: never cached, its challenges, and Allow on a 405."""
+    extra = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+    extra += [(b"www-authenticate", c.encode("latin-1")) for c in token.challenges]
+    if token.status == 405:
+        extra.append((b"allow", b"POST"))
+    return tuple(extra)
 
 
 class ReceiverApp:
@@ -341,7 +480,7 @@ class ReceiverApp:
 
 
 class _Request:
-    """One HTTP exchange: read, judge, answer, report."""
+    """One HTTP exchange: read, judge, answer, report (the judging lives in the functions above)."""
 
     def __init__(self, app: ReceiverApp, scope: Scope, receive: Receive, send: Send) -> None:
         self.app = app
@@ -349,61 +488,23 @@ class _Request:
         self.receive = receive
         self.send = send
         self.time = app._clock()
-        self.verdict: Verdict | None = None
+        self.verdict: Verdict | None = None  # the credentials' verdict, once the auth gate judged them
         self.method = str(scope.get("method", "")).upper()
         self.path = str(scope.get("path", "/"))
         self.scope = scope
-        names = _NAMES
-        headers = []
-        first: dict[str, str] = {}  # a name given twice is looked up by its first value
-        for raw_name, raw_value in scope.get("headers", ()):
-            name = names.get(raw_name)
-            if name is None:
-                name = raw_name.decode("latin-1").lower()
-                if len(names) < NAMES_KEPT and len(raw_name) <= 64:
-                    names[raw_name] = name
-            value = raw_value.decode("latin-1")
-            headers.append((name, value))
-            if name not in first:
-                first[name] = value
-        self.headers = tuple(headers)
-        self._first = first
-        self.gtrid = first.get(GTRID_HEADER)
+        self.headers, self._first = decode_headers(scope.get("headers", ()))
+        self.gtrid = self._first.get(GTRID_HEADER)
 
     def header(self, name: str) -> str | None:
         return self._first.get(name)
 
-    def record(
-        self,
-        *,
-        status: int | None,
-        reason: str,
-        body: bytes = b"",
-        size: int = 0,
-        attempt: int | None = None,
-        classification: Classification | None = None,
-        signature: Signature = Signature.NOT_READ,
-        algorithm: str | None = None,
-        auth: Verdict | None = None,
-        forward: Hop | None = None,
-    ) -> Received:
+    def record(self, status: int | None, reason: str, read: _Read = _UNREAD, forward: Hop | None = None) -> Received:
+        body, size, attempt, classification, signature, algorithm = read
+        headers = self.redacted_headers()
         return Received(
-            self.time,
-            self.method,
-            self.path,
-            self.redacted_headers(),
-            body,
-            size,
-            self.gtrid,
-            attempt,
-            classification,
-            signature,
-            algorithm,
-            status,
-            reason,
-            auth,
-            forward,
-        )
+            self.time, self.method, self.path, headers, body, size, self.gtrid, attempt, classification,
+            signature, algorithm, status, reason, self.verdict, forward,
+        )  # fmt: skip
 
     def redacted_headers(self) -> tuple[tuple[str, str], ...]:
         """Records never carry credentials: Authorization (and the API key header) are redacted."""
@@ -434,32 +535,32 @@ class _Request:
         gate = self.settings.auth
         if gate is not None and gate.token_path is not None and self.path == gate.token_path:
             await self.handle_token(gate)
+        elif self.method == "POST":
+            await self.handle_post()
+        elif not await self.admitted():
             return
-        if gate is not None and self.method != "POST":
-            verdict = gate.verify(self.auth_request())
-            if not verdict.ok:
-                await self.refuse(verdict)
-                return
-            self.verdict = verdict
-        if self.method == "HEAD":
+        elif self.method == "HEAD":
             await self.answer(200)
-            self.app.notify(
-                self.record(status=200, reason="HEAD: the test call Webex Connect makes", auth=self.verdict)
-            )
-            return
-        if self.method != "POST":
+            self.app.notify(self.record(200, "HEAD: the test call Webex Connect makes"))
+        else:
             reason = f"{self.method} is not how Webex Connect delivers: only POST (and HEAD)"
             await self.answer(405, reason, ((b"allow", b"HEAD, POST"),))
-            self.app.notify(self.record(status=405, reason=reason, auth=self.verdict))
-            return
-        await self.handle_post()
+            self.app.notify(self.record(405, reason))
 
-    async def refuse(self, verdict: Verdict, **fields: Any) -> None:
-        """401 for missing or wrong credentials, with the challenges and the reason line."""
+    async def admitted(self, body: bytes = b"") -> bool:
+        """The auth gate (``listen --require-auth``): True when no credentials are required or they verify;
+        otherwise the request is refused (a refused POST is not counted as a delivery)."""
+        gate = self.settings.auth
+        if gate is None:
+            return True
+        self.verdict = verdict = gate.verify(self.auth_request(body))
+        if verdict.ok:
+            return True
         challenges = tuple((b"www-authenticate", c.encode("latin-1")) for c in verdict.challenges)
         await self.answer(401, verdict.reason, challenges)
-        fields.setdefault("signature", Signature.SKIPPED if self.method == "POST" else Signature.NOT_READ)
-        self.app.notify(self.record(status=401, reason=verdict.reason, auth=verdict, **fields))
+        read = _Read(body, len(body), signature=Signature.SKIPPED) if self.method == "POST" else _UNREAD
+        self.app.notify(self.record(401, verdict.reason, read))
+        return False
 
     async def handle_token(self, gate: Verifier) -> None:
         """The OAuth 2.0 token endpoint (bearer): the body holds the client secret, so it is not recorded."""
@@ -467,197 +568,77 @@ class _Request:
         if body is None:
             return
         token = gate.token(self.auth_request(body))
-        extra = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-        extra += [(b"www-authenticate", c.encode("latin-1")) for c in token.challenges]
-        if token.status == 405:
-            extra.append((b"allow", b"POST"))
+        self.verdict = token.verdict
         text = json.dumps(token.document, separators=(",", ":"))
-        await self.answer(token.status, text, tuple(extra), content_type=b"application/json")
+        await self.answer(token.status, text, _token_headers(token), content_type=b"application/json")
         self.app.notify(
-            self.record(
-                size=len(body),
-                status=token.status,
-                reason=token.verdict.reason,
-                signature=Signature.SKIPPED,
-                auth=token.verdict,
-            )
+            self.record(token.status, token.verdict.reason, _Read(size=len(body), signature=Signature.SKIPPED))
         )
-
-    async def read_body(self) -> bytes | int:
-        """The body, or the size that made it too large; raises _Gone on a disconnect."""
-        limit = self.settings.max_body
-        declared = self.header("content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            return int(declared)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise _Gone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return size
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     async def read_or_refuse(self, sent: str, subject: str, *, show_size: bool = False) -> bytes | None:
         """The body; or None once a sender that hung up is recorded, or a body over the limit got 413."""
         try:
-            body = await self.read_body()
+            body = await _read_body(self.receive, self.header("content-length"), self.settings.max_body)
         except _Gone:
-            self.app.notify(self.record(status=None, reason=f"the sender hung up while sending the {sent}"))
+            self.app.notify(self.record(None, f"the sender hung up while sending the {sent}"))
             return None
         if isinstance(body, int):
             reason = f"{subject} is over {self.settings.max_body} bytes"
             reason += f" ({body} bytes or more)" if show_size else ""
             await self.answer(413, reason, ((b"connection", b"close"),))
-            self.app.notify(self.record(size=body, status=413, reason=reason))
+            self.app.notify(self.record(413, reason, _Read(size=body)))
             return None
         return body
 
     async def handle_post(self) -> None:
-        settings = self.settings
         body = await self.read_or_refuse("body", "the body", show_size=True)
-        if body is None:
+        if body is None or not await self.admitted(body):
             return
-        if settings.auth is not None:
-            verdict = settings.auth.verify(self.auth_request(body))
-            if not verdict.ok:  # not a delivery yet (a Digest challenge, say): no attempt is counted
-                await self.refuse(verdict, body=body, size=len(body))
-                return
-            self.verdict = verdict
-        gtrid = self.gtrid
-        key = gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest()
-        attempt = self.app.count(key)
-        signature, algorithm, sig_reason = self.check_signature(body)
+        gtrid = self.gtrid  # a retry repeats the exact bytes: without the header, the body's hash tells it
+        attempt = self.app.count(gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest())
+        signature, algorithm, signature_reason = judge_signature(
+            self.app.keyed, self.settings.secret, self.header(signing.HEADER), body
+        )
         payload, json_error = _parse_json(body)
         classification = None if json_error is not None else classify(payload)
-        script = settings.script_for(self.path)
-        status: int | None
-        if signature in (Signature.MISMATCH, Signature.MALFORMED, Signature.MISSING):
-            status, reason = 401, sig_reason
+        read = _Read(body, len(body), attempt, classification, signature, algorithm)
+        script = self.settings.script_for(self.path)
+        if signature in _REFUSED:
+            status, reason = 401, signature_reason
         elif self.app.forward is not None:
-            await self.relay(self.app.forward, body, attempt, classification, signature, algorithm)
+            await self.relay(self.app.forward, read)
             return
         elif json_error is not None:
             status, reason = 400, json_error
         else:
-            status = script.code_for(attempt)
-            reason = f"scripted: delivery {attempt} gets {status}" if script.codes != (200,) else "accepted"
-        if script.delay > 0:
-            outcome = await self.stall(script.delay)
-            if outcome is not None:
-                status, reason = None, f"{outcome} (it would have got {status})"
-        if status is not None:
-            await self.answer(status, reason if status != 200 else "")
-        self.app.notify(
-            self.record(
-                status=status,
-                reason=reason,
-                body=body,
-                size=len(body),
-                attempt=attempt,
-                classification=classification,
-                signature=signature,
-                algorithm=algorithm,
-                auth=self.verdict,
-            )
-        )
+            status, reason = _scripted(script, attempt)
+        await self.conclude(status, reason, script.delay, read)
 
-    async def relay(
-        self,
-        forward: Forward,
-        body: bytes,
-        attempt: int,
-        classification: Classification | None,
-        signature: Signature,
-        algorithm: str | None,
-    ) -> None:
+    async def conclude(self, status: int, reason: str, delay: float, read: _Read) -> None:
+        """Answer after the script's delay (unless the sender hangs up or the receiver stops first), and report."""
+        answered: int | None = status
+        if delay > 0:
+            outcome = await _stall(self.app._sleep, self.app._stopping, self.receive, delay)
+            if outcome is not None:
+                answered, reason = None, f"{outcome} (it would have got {status})"
+        if answered is not None:
+            await self.answer(answered, reason if answered != 200 else "")
+        self.app.notify(self.record(answered, reason, read))
+
+    async def relay(self, forward: Forward, read: _Read) -> None:
         """Pass the request on to the app; answer with its status, headers and body (502 without one)."""
         try:
-            hop = await forward(self.headers, body)
+            hop = await forward(self.headers, read.body)
         except Exception as exc:  # a fault of the relay itself: still an answer (502) and a record, never a 500
             hop = Hop("the app", None, (), b"", 0.0, f"the relay failed ({type(exc).__name__}: {exc})")
-        fields: dict[str, Any] = {
-            "body": body,
-            "size": len(body),
-            "attempt": attempt,
-            "classification": classification,
-            "signature": signature,
-            "algorithm": algorithm,
-            "forward": hop,
-            "auth": self.verdict,
-        }
         if hop.status is None:
             reason = f"relay to {hop.url}: {hop.error}"
             await self.answer(502, reason)
-            self.app.notify(self.record(status=502, reason=reason, **fields))
+            self.app.notify(self.record(502, reason, read, hop))
             return
         headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in hop.headers]
         headers.append((b"content-length", str(len(hop.body)).encode()))
         await self.send({"type": "http.response.start", "status": hop.status, "headers": headers})
         await self.send({"type": "http.response.body", "body": hop.body})
         reason = f"relayed to {hop.url}: the app answered {hop.status} in {hop.elapsed_ms:.0f} ms"
-        self.app.notify(self.record(status=hop.status, reason=reason, **fields))
-
-    def check_signature(self, body: bytes) -> tuple[Signature, str | None, str]:
-        header = self.header(signing.HEADER)
-        keyed = self.app.keyed
-        if (  # how Webex Connect signs is compared whole, without parsing; other spellings are parsed below
-            keyed is not None
-            and header is not None
-            and header.startswith("sha256=")
-            and header.isascii()  # compare_digest refuses other text
-            and hmac.compare_digest(header, "sha256=" + keyed.digest(body))
-        ):
-            return Signature.VALID, "sha256", _VERIFIES["sha256"]
-        parsed = signing.parse_header(header) if header is not None else None
-        algorithm = parsed[0] if parsed is not None else None
-        secret = self.settings.secret
-        if secret is None:
-            return Signature.UNCHECKED, algorithm, "no hub secret set: signature not checked"
-        if header is None:
-            return Signature.MISSING, None, f"no {signing.HEADER} header, but a hub secret is set"
-        # signing.verify(body, header, secret), without parsing the header a second time nor keying again
-        assert keyed is not None  # made from the same settings.secret
-        if parsed is not None and hmac.compare_digest(keyed.digest(body, parsed[0]), parsed[1]):
-            return Signature.VALID, algorithm, _VERIFIES[parsed[0]]
-        state = Signature.MISMATCH if parsed is not None else Signature.MALFORMED
-        diagnosis = diagnose(body, header, secret) if len(body) <= DIAGNOSE_UP_TO else None
-        if diagnosis is not None and diagnosis.cause is not None:
-            return (
-                state,
-                diagnosis.algorithm,
-                f"{signing.HEADER} does not verify; it matches with {diagnosis.cause.description}",
-            )
-        if state is Signature.MALFORMED:
-            expected = "expected sha256=<64 hex>, sha512=<128 hex> or the bare hex digest"
-            return state, None, f"{signing.HEADER} is malformed: {expected}"
-        why = "wrong hub secret, or the body is not the one signed"
-        return state, algorithm, f"{signing.HEADER} does not verify ({algorithm}): {why}"
-
-    async def stall(self, seconds: float) -> str | None:
-        """Wait ``seconds`` unless the sender hangs up or the receiver stops; say which ended it early."""
-        sleeping = asyncio.ensure_future(self.app._sleep(seconds))
-        gone = asyncio.ensure_future(self._wait_disconnect())
-        stopping = asyncio.ensure_future(self.app._stopping.wait())
-        try:
-            done, _ = await asyncio.wait({sleeping, gone, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeping, gone, stopping):
-                task.cancel()
-            await asyncio.gather(sleeping, gone, stopping, return_exceptions=True)
-        if sleeping in done:
-            return None
-        if gone in done:
-            return f"the sender hung up during the {seconds:g} s delay"
-        return "the receiver stopped during the delay"
-
-    async def _wait_disconnect(self) -> None:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                return
+        self.app.notify(self.record(hop.status, reason, read, hop))
