@@ -79,6 +79,30 @@ def test_a_keyed_signer_gives_what_digest_gives_every_time_for_every_key() -> No
         keyed.digest(b"{}", "md5")
 
 
+@pytest.mark.parametrize(("key", "data", "sha256", "sha512"), RFC4231)
+def test_keyed_verifies_names_the_algorithm_that_verifies_and_agrees_with_verify(
+    key: bytes, data: bytes, sha256: str, sha512: str
+) -> None:
+    """The receiver's check (keyed once) accepts and refuses exactly what ``verify`` does."""
+    keyed = Keyed(key)
+    secret = key.decode("latin-1")
+    cases = {
+        f"sha256={sha256}": "sha256",  # how Webex Connect signs: compared whole
+        f" SHA256={sha256.upper()} ": "sha256",  # other spellings are parsed
+        sha256: "sha256",
+        f"sha512={sha512}": "sha512",
+        sha512: "sha512",
+        f"sha256={sha512}": None,  # the wrong length for its algorithm
+        f"sha256={'0' * 64}": None,
+        "sha256=\u00e9": None,
+        "": None,
+    }
+    for header, algorithm in cases.items():
+        assert keyed.verifies(data, header) == algorithm, header
+        if key.isascii():  # verify takes a str secret
+            assert verify(data, header, secret) == (algorithm is not None), header
+
+
 def test_text_secret_is_utf8() -> None:
     body = b'{"a":1}'
     expected = hmac.new("sécret".encode(), body, hashlib.sha256).hexdigest()
