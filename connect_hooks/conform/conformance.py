@@ -105,7 +105,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CheckVerdict:
     """A judge's decision: the status, one line of why, and the answers that show it."""
 
     status: Status
@@ -116,7 +116,7 @@ class Verdict:
 
 
 Build = Callable[["Run"], Sequence[Probe]]
-Judge = Callable[["Run", Sequence[Answer]], Verdict]
+Judge = Callable[["Run", Sequence[Answer]], CheckVerdict]
 
 
 @dataclass(frozen=True)
@@ -337,36 +337,36 @@ def not_delivered(answer: Answer) -> str:
     return f"answered {status}: Webex Connect retries {retries} times, then drops the notification"
 
 
-def must_deliver(run: Run, answers: Sequence[Answer]) -> Verdict:
+def must_deliver(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """Every probe must get exactly 200 within the deadline."""
     bad = tuple(a for a in answers if a.status != 200)
     if not bad:
         if len(answers) == 1:
-            return Verdict(Status.PASS, f"200 in {answers[0].elapsed_ms:.0f} ms")
-        return Verdict(Status.PASS, f"all {len(answers)} got 200")
+            return CheckVerdict(Status.PASS, f"200 in {answers[0].elapsed_ms:.0f} ms")
+        return CheckVerdict(Status.PASS, f"all {len(answers)} got 200")
     first = bad[0]
     where = "" if len(answers) == 1 else f"{len(bad)} of {len(answers)} not delivered; {first.probe.label}: "
-    return Verdict(Status.FAIL, where + not_delivered(first), bad)
+    return CheckVerdict(Status.FAIL, where + not_delivered(first), bad)
 
 
-def must_refuse(run: Run, answers: Sequence[Answer]) -> Verdict:
+def must_refuse(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """No probe may get 200: the receiver must refuse what Webex Connect did not sign."""
     accepted = tuple(a for a in answers if a.status == 200)
     if accepted:
-        return Verdict(
+        return CheckVerdict(
             Status.FAIL,
             f"answered 200 to a notification {accepted[0].probe.label}: anyone who finds the URL can forge one",
             accepted,
         )
-    return Verdict(Status.PASS, f"refused: {answers[0].describe()}")
+    return CheckVerdict(Status.PASS, f"refused: {answers[0].describe()}")
 
 
-def must_refuse_without_5xx(run: Run, answers: Sequence[Answer]) -> Verdict:
+def must_refuse_without_5xx(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """Like ``must_refuse``, and a malformed header should be refused, not crash the receiver."""
     verdict = must_refuse(run, answers)
     crashed = tuple(a for a in answers if a.status is not None and a.status >= 500)
     if verdict.status is Status.PASS and crashed:
-        return Verdict(
+        return CheckVerdict(
             Status.WARN,
             f"refused with {crashed[0].status}: a malformed signature is bad input, answer 401 or 403, not a server error",
             crashed,
@@ -383,17 +383,17 @@ def _no_network_reason(run: Run) -> str | None:
     return None
 
 
-def url_https(run: Run, answers: Sequence[Answer]) -> Verdict:
+def url_https(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """The URL is https: Webex Connect calls nothing else."""
     reason = _no_network_reason(run)
     if reason:
-        return Verdict(Status.SKIP, reason)
+        return CheckVerdict(Status.SKIP, reason)
     target = parse_url(run.settings.url)
     if target.scheme == "https":
-        return Verdict(Status.PASS, "the URL is https")
+        return CheckVerdict(Status.PASS, "the URL is https")
     if is_loopback(target.host):
-        return Verdict(Status.SKIP, "plain http on loopback (a local or CI run); Webex Connect itself needs https")
-    return Verdict(Status.FAIL, "plain http: Webex Connect only calls https:// URLs")
+        return CheckVerdict(Status.SKIP, "plain http on loopback (a local or CI run); Webex Connect itself needs https")
+    return CheckVerdict(Status.FAIL, "plain http: Webex Connect only calls https:// URLs")
 
 
 def _rule(run: Run, name: str) -> tuple[str, str]:
@@ -402,21 +402,21 @@ def _rule(run: Run, name: str) -> tuple[str, str]:
     return str(rule.verdict), rule.reason
 
 
-def url_tls(run: Run, answers: Sequence[Answer]) -> Verdict:
+def url_tls(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """The certificate verifies, as Webex Connect's client requires."""
     reason = _no_network_reason(run)
     if reason:
-        return Verdict(Status.SKIP, reason)
+        return CheckVerdict(Status.SKIP, reason)
     verdict, why = _rule(run, "tls")
-    return Verdict(
+    return CheckVerdict(
         Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
     )
 
 
-def url_head_200(run: Run, answers: Sequence[Answer]) -> Verdict:
+def url_head_200(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """HEAD answers exactly 200: the test call Webex Connect makes when the URL is saved."""
     verdict, why = _rule(run, "head-200")
-    return Verdict(
+    return CheckVerdict(
         Status(verdict), why, note=f"HEAD {redact_url(run.settings.url)}: {why}", reproduce=check_command(run)
     )
 
@@ -577,7 +577,7 @@ def raw_bytes_probes(run: Run) -> list[Probe]:
     return probes
 
 
-def raw_bytes(run: Run, answers: Sequence[Answer]) -> Verdict:
+def raw_bytes(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """Bodies are signed over their exact bytes: each must get 200 as written, not only when compact."""
     failed: list[Answer] = []
     unjudged: list[Answer] = []
@@ -587,7 +587,7 @@ def raw_bytes(run: Run, answers: Sequence[Answer]) -> Verdict:
         (failed if control.status == 200 else unjudged).append(written)
     if failed:
         first = failed[0]
-        return Verdict(
+        return CheckVerdict(
             Status.FAIL,
             f"{len(failed)} of {len(RAW_BODIES)} bodies refused as written; "
             f"the one with {first.probe.label} got {first.describe()}, its compact form got 200: "
@@ -596,13 +596,13 @@ def raw_bytes(run: Run, answers: Sequence[Answer]) -> Verdict:
         )
     if unjudged:
         first = unjudged[0]
-        return Verdict(
+        return CheckVerdict(
             Status.WARN,
             f"could not judge {len(unjudged)} of {len(RAW_BODIES)} bodies: the one with {first.probe.label} "
             f"got {first.describe()} and so did its compact form",
             tuple(unjudged),
         )
-    return Verdict(Status.PASS, f"all {len(RAW_BODIES)} bodies got 200 as written")
+    return CheckVerdict(Status.PASS, f"all {len(RAW_BODIES)} bodies got 200 as written")
 
 
 def duplicate_probes(run: Run) -> list[Probe]:
@@ -612,20 +612,20 @@ def duplicate_probes(run: Run) -> list[Probe]:
     return [Probe("first delivery", notification, line), Probe("second delivery", notification, line)]
 
 
-def duplicate_delivery(run: Run, answers: Sequence[Answer]) -> Verdict:
+def duplicate_delivery(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """A notification delivered again (same gtrid, bytes and signature) must get 200 again."""
     first, second = answers
     if first.status != 200:
-        return Verdict(Status.FAIL, "the first delivery was not delivered: " + not_delivered(first), (first,))
+        return CheckVerdict(Status.FAIL, "the first delivery was not delivered: " + not_delivered(first), (first,))
     if second.status != 200:
-        return Verdict(
+        return CheckVerdict(
             Status.FAIL,
             f"the same notification again (gtrid {second.probe.notification.gtrid}) "
             + not_delivered(second)
             + "; Webex Connect retries after a timeout even when you stored it: answer 200 again",
             (second,),
         )
-    return Verdict(Status.PASS, "both deliveries of the same notification got 200")
+    return CheckVerdict(Status.PASS, "both deliveries of the same notification got 200")
 
 
 def unknown_fields_probe(run: Run) -> list[Probe]:
@@ -671,11 +671,11 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def latency(run: Run, answers: Sequence[Answer]) -> Verdict:
+def latency(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """No notification may hit the deadline; p95 should stay under half of it (5 s of Webex Connect's 10)."""
     seen = run.answers
     if not seen:
-        return Verdict(Status.SKIP, "no notification was sent: nothing to judge")
+        return CheckVerdict(Status.SKIP, "no notification was sent: nothing to judge")
     timeout = run.settings.timeout
     times = [a.elapsed_ms for a in seen]
     stats = f"p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms, max {max(times):.0f} ms"
@@ -683,7 +683,7 @@ def latency(run: Run, answers: Sequence[Answer]) -> Verdict:
     late = tuple(a for a in seen if a.fault is Fault.TIMEOUT)
     if late:
         where = ", ".join(sorted({a.check for a in late}))
-        return Verdict(
+        return CheckVerdict(
             Status.FAIL,
             f"{len(late)} attempt(s) hit the {timeout:g} s deadline ({where}); {stats}: "
             "Webex Connect counts that as a failure and retries",
@@ -691,12 +691,12 @@ def latency(run: Run, answers: Sequence[Answer]) -> Verdict:
         )
     slowest = max(seen, key=lambda a: a.elapsed_ms)
     if percentile(times, 0.95) > timeout * 1000 / 2:
-        return Verdict(
+        return CheckVerdict(
             Status.WARN,
             f"{stats}: p95 is over half of the {timeout:g} s deadline; answer 200 first, work afterwards",
             (slowest,),
         )
-    return Verdict(Status.PASS, stats)
+    return CheckVerdict(Status.PASS, stats)
 
 
 # -- the registry -----------------------------------------------------------------------------
@@ -885,7 +885,7 @@ def _request_text(run: Run, probe: Probe) -> list[str]:
     return lines
 
 
-def evidence_text(run: Run, verdict: Verdict) -> str:
+def evidence_text(run: Run, verdict: CheckVerdict) -> str:
     lines = [verdict.note] if verdict.note else []
     for answer in verdict.evidence[:EVIDENCE_ANSWERS]:
         lines += _request_text(run, answer.probe)
@@ -911,9 +911,9 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Mono
     started = now()
     answers: list[Answer] = []
     if check.needs_secret and run.settings.secret is None:
-        verdict = Verdict(Status.SKIP, "no hub secret given: give --secret so that signatures can be judged")
+        verdict = CheckVerdict(Status.SKIP, "no hub secret given: give --secret so that signatures can be judged")
     elif check.probes is not None and run.unreachable is not None:
-        verdict = Verdict(Status.SKIP, f"not sent: {run.unreachable}")
+        verdict = CheckVerdict(Status.SKIP, f"not sent: {run.unreachable}")
     else:
         if check.probes is not None:
             probes = check.probes(run)

@@ -43,8 +43,8 @@ from connect_hooks.logfile import body_fields, iso_milliseconds
 from connect_hooks.receiver.auth import (
     CREDENTIAL_HEADERS,
     AuthRequest,
+    AuthVerdict,
     TokenAnswer,
-    Verdict,
     Verifier,
     redact_headers,
 )
@@ -214,7 +214,7 @@ class Received:
     algorithm: str | None
     status: int | None  # the answer; None when the sender hung up (or the receiver stopped) first
     reason: str  # one line: why this answer
-    auth: Verdict | None = None  # the credentials' verdict, when the receiver requires auth
+    auth: AuthVerdict | None = None  # the credentials' verdict, when the receiver requires auth
     forward: Hop | None = None  # the hop to the app, when relaying (listen --forward-to)
 
     def __init__(
@@ -232,7 +232,7 @@ class Received:
         algorithm: str | None,
         status: int | None,
         reason: str,
-        auth: Verdict | None = None,
+        auth: AuthVerdict | None = None,
         forward: Hop | None = None,
     ) -> None:
         # The dataclass's own __init__ would set each field through object.__setattr__ (it is frozen):
@@ -488,7 +488,7 @@ class _Request:
         self.receive = receive
         self.send = send
         self.time = app._clock()
-        self.verdict: Verdict | None = None  # the credentials' verdict, once the auth gate judged them
+        self.verdict: AuthVerdict | None = None  # the credentials' verdict, once the auth gate judged them
         self.method = str(scope.get("method", "")).upper()
         self.path = str(scope.get("path", "/"))
         self.scope = scope

@@ -1,7 +1,7 @@
 """The receiver's side of Webex Connect's authorizations: ``listen --require-auth TYPE``.
 
 One verifier per type judges a request (method, raw path, raw query, headers, body) and returns a
-``Verdict``: ok or what was wrong (one line, never quoting a credential), plus the
+``AuthVerdict``: ok or what was wrong (one line, never quoting a credential), plus the
 ``WWW-Authenticate`` challenges a 401 carries for basic, digest and bearer.
 
 - ``basic``: ``Authorization: Basic base64(user:password)``.
@@ -97,7 +97,7 @@ class AuthRequest:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class AuthVerdict:
     """A verifier's judgement: ok, or why not (one line, no credential in it)."""
 
     kind: str  # the auth type: basic, digest, api-key, bearer, aws-sigv4
@@ -117,7 +117,7 @@ class Verifier(abc.ABC):
     secret_headers: frozenset[str] = CREDENTIAL_HEADERS
 
     @abc.abstractmethod
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         """Judge one request's credentials."""
 
     @abc.abstractmethod
@@ -132,11 +132,11 @@ class Verifier(abc.ABC):
         """The headers with every credential-carrying value replaced (the scheme word is kept)."""
         return redact_headers(headers, self.secret_headers)
 
-    def ok(self, reason: str) -> Verdict:
-        return Verdict(self.kind, True, reason)
+    def ok(self, reason: str) -> AuthVerdict:
+        return AuthVerdict(self.kind, True, reason)
 
-    def refuse(self, reason: str, *challenges: str) -> Verdict:
-        return Verdict(self.kind, False, reason, challenges)
+    def refuse(self, reason: str, *challenges: str) -> AuthVerdict:
+        return AuthVerdict(self.kind, False, reason, challenges)
 
 
 def redact_headers(headers: Headers, names: frozenset[str] = CREDENTIAL_HEADERS) -> Headers:
@@ -176,7 +176,7 @@ class BasicVerifier(Verifier):
     def describe(self) -> str:
         return f"Basic: user {self.user!r} and the password"
 
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         credentials, problem = _authorization(request, "Basic")
         if credentials is None:
             return self.refuse(f"Basic auth: {problem}", self.challenge())
@@ -273,10 +273,10 @@ class DigestVerifier(Verifier):
             for algorithm in DIGEST_CHALLENGE_ALGORITHMS
         )
 
-    def _refuse(self, reason: str, *, stale: bool = False) -> Verdict:
+    def _refuse(self, reason: str, *, stale: bool = False) -> AuthVerdict:
         return self.refuse(f"Digest auth: {reason}", *self.challenges(stale=stale))
 
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         import urllib.request  # its list parsers; imported here, as it pulls in http.client
 
         credentials, problem = _authorization(request, "Digest")
@@ -347,7 +347,7 @@ class ApiKeyVerifier(Verifier):
     def describe(self) -> str:
         return f"API key in the {self.header_name} header"
 
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         values = request.header_values(self.header_name.lower())
         if not values:
             return self.refuse(f"API key: no {self.header_name} header")
@@ -367,7 +367,7 @@ class TokenAnswer:
 
     status: int
     document: dict[str, Any] = field(repr=False)
-    verdict: Verdict
+    verdict: AuthVerdict
     challenges: tuple[str, ...] = ()
 
 
@@ -410,7 +410,7 @@ class BearerVerifier(Verifier):
     def _key(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         credentials, problem = _authorization(request, "Bearer")
         if credentials is None:
             reason = f"{problem}: get a token from POST {TOKEN_PATH} first"
@@ -438,7 +438,7 @@ class BearerVerifier(Verifier):
         """Answer a token request (RFC 6749 section 4.4: client credentials grant)."""
 
         def error(status: int, code: str, description: str, *challenges: str) -> TokenAnswer:
-            verdict = Verdict(self.kind, False, f"token request: {description}")
+            verdict = AuthVerdict(self.kind, False, f"token request: {description}")
             return TokenAnswer(status, {"error": code, "error_description": description}, verdict, challenges)
 
         if request.method != "POST":
@@ -489,7 +489,7 @@ class BearerVerifier(Verifier):
         document: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl}
         if params.get("scope"):
             document["scope"] = params["scope"]
-        verdict = Verdict(
+        verdict = AuthVerdict(
             self.kind, True, f"token issued to client {self.client_id!r} ({how}), expires in {self.ttl} s"
         )
         return TokenAnswer(200, document, verdict)
@@ -581,12 +581,12 @@ class SigV4Verifier(Verifier):
         token = " and the session token" if self._session_token is not None else ""
         return f"AWS Signature V4 for region {self.region!r}, service {self.service!r} (same keys{token})"
 
-    def verify(self, request: AuthRequest) -> Verdict:
+    def verify(self, request: AuthRequest) -> AuthVerdict:
         verdict = self._check(request)
-        return verdict if isinstance(verdict, Verdict) else self.ok(verdict)
+        return verdict if isinstance(verdict, AuthVerdict) else self.ok(verdict)
 
-    def _check(self, request: AuthRequest) -> Verdict | str:
-        def no(reason: str) -> Verdict:
+    def _check(self, request: AuthRequest) -> AuthVerdict | str:
+        def no(reason: str) -> AuthVerdict:
             return self.refuse(f"AWS SigV4: {reason}")
 
         credentials, problem = _authorization(request, SIGV4_ALGORITHM)
