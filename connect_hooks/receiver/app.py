@@ -32,7 +32,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -306,18 +306,15 @@ class _Gone(Exception):
     """The sender disconnected before the answer."""
 
 
-class _Read(NamedTuple):
-    """What was made of a request's body: the part of its record between the request line and the answer."""
-
-    body: bytes = b""
-    size: int = 0  # bytes read (or declared, when refused up front as too large)
-    attempt: int | None = None
-    classification: Classification | None = None
-    signature: Signature = Signature.NOT_READ
-    algorithm: str | None = None
+#: What was made of a request's body, the part of its record between the request line and the answer:
+#: (body, size, attempt, classification, signature, algorithm). A plain tuple: one is made per request.
+_Read = tuple[bytes, int, int | None, Classification | None, Signature, str | None]
+_UNREAD: _Read = (b"", 0, None, None, Signature.NOT_READ, None)
 
 
-_UNREAD = _Read()
+def _unjudged(body: bytes, size: int, signature: Signature = Signature.SKIPPED) -> _Read:
+    """A body that was not judged: refused for its credentials or its size, or a token request (not kept)."""
+    return body, size, None, None, signature, None
 
 
 def decode_headers(raw: Any) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
@@ -558,7 +555,7 @@ class _Request:
             return True
         challenges = tuple((b"www-authenticate", c.encode("latin-1")) for c in verdict.challenges)
         await self.answer(401, verdict.reason, challenges)
-        read = _Read(body, len(body), signature=Signature.SKIPPED) if self.method == "POST" else _UNREAD
+        read = _unjudged(body, len(body)) if self.method == "POST" else _UNREAD
         self.app.notify(self.record(401, verdict.reason, read))
         return False
 
@@ -571,9 +568,7 @@ class _Request:
         self.verdict = token.verdict
         text = json.dumps(token.document, separators=(",", ":"))
         await self.answer(token.status, text, _token_headers(token), content_type=b"application/json")
-        self.app.notify(
-            self.record(token.status, token.verdict.reason, _Read(size=len(body), signature=Signature.SKIPPED))
-        )
+        self.app.notify(self.record(token.status, token.verdict.reason, _unjudged(b"", len(body))))
 
     async def read_or_refuse(self, sent: str, subject: str, *, show_size: bool = False) -> bytes | None:
         """The body; or None once a sender that hung up is recorded, or a body over the limit got 413."""
@@ -586,7 +581,7 @@ class _Request:
             reason = f"{subject} is over {self.settings.max_body} bytes"
             reason += f" ({body} bytes or more)" if show_size else ""
             await self.answer(413, reason, ((b"connection", b"close"),))
-            self.app.notify(self.record(413, reason, _Read(size=body)))
+            self.app.notify(self.record(413, reason, _unjudged(b"", body, Signature.NOT_READ)))
             return None
         return body
 
@@ -601,7 +596,7 @@ class _Request:
         )
         payload, json_error = _parse_json(body)
         classification = None if json_error is not None else classify(payload)
-        read = _Read(body, len(body), attempt, classification, signature, algorithm)
+        read: _Read = (body, len(body), attempt, classification, signature, algorithm)
         script = self.settings.script_for(self.path)
         if signature in _REFUSED:
             status, reason = 401, signature_reason
@@ -628,7 +623,7 @@ class _Request:
     async def relay(self, forward: Forward, read: _Read) -> None:
         """Pass the request on to the app; answer with its status, headers and body (502 without one)."""
         try:
-            hop = await forward(self.headers, read.body)
+            hop = await forward(self.headers, read[0])
         except Exception as exc:  # a fault of the relay itself: still an answer (502) and a record, never a 500
             hop = Hop("the app", None, (), b"", 0.0, f"the relay failed ({type(exc).__name__}: {exc})")
         if hop.status is None:
