@@ -8,7 +8,7 @@ from its repr, and ``describe`` names only what is not secret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,53 +163,69 @@ _OWNED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
     """Check ``spec`` and read its secrets from ``environ`` and files; None when no auth is asked for."""
     kind = spec.type
-    for name, option, owners in _OWNED:
-        if getattr(spec, name) is not None and kind not in owners:
-            wanted = " or ".join(f"--auth {o}" for o in owners)
-            raise BadInput(f"{option} belongs to {wanted}: add it, or drop {option}")
-    if spec.client_auth != "body" and kind != "oauth2":
-        raise BadInput("--client-auth belongs to --auth oauth2: add it, or drop --client-auth")
+    _check_owned_options(spec)
     if kind is None:
         return None
     if kind not in AUTH_TYPES:
         raise BadInput(f"unknown auth type {kind!r}: use one of {', '.join(AUTH_TYPES)}")
-    if kind in ("basic", "digest"):
-        user = spec.user
-        if user is None or user == "":
-            raise BadInput(f"--auth {kind} needs --auth-user USER (the password comes from {spec.password_env})")
-        if ":" in user and kind == "basic":
-            raise BadInput(f"--auth-user {user!r} contains ':', which Basic auth cannot carry: pick another user name")
-        password = _secret(environ, spec.password_env, spec.password_file, "--auth-password-file", "password", kind)
-        return AuthSettings(type=kind, user=user, password=password)
-    if kind == "api-key":
-        header = _need(spec.api_key_header, "--api-key-header", kind, "X-API-Key")
-        if any(c in header for c in " \t\r\n:"):
-            raise BadInput(f"--api-key-header {header!r} is not a header name: e.g. --api-key-header X-API-Key")
-        key = _secret(environ, spec.api_key_env, spec.api_key_file, "--api-key-file", "API key", kind)
-        if any(c in key for c in "\r\n"):
-            raise BadInput("the API key contains a line break: a header value cannot; fix the file or variable")
-        return AuthSettings(type=kind, api_key_header=header, api_key=key)
-    if kind == "oauth2":
-        token_url = _need(spec.token_url, "--token-url", kind, "https://auth.example.test/oauth/token")
-        if not token_url.lower().startswith(("http://", "https://")):
-            raise BadInput(
-                f"--token-url {redact_url(token_url)!r} is not an http(s) URL: e.g. https://auth.example.test/oauth/token"
-            )
-        client_id = _need(spec.client_id, "--client-id", kind, "my-client")
-        if spec.client_auth not in CLIENT_AUTH_METHODS:
-            raise BadInput(f"--client-auth {spec.client_auth!r} is unknown: use body or basic")
-        secret = _secret(
-            environ, spec.client_secret_env, spec.client_secret_file, "--client-secret-file", "client secret", kind
+    return _RESOLVERS[kind](spec, environ, kind)
+
+
+def _check_owned_options(spec: AuthSpec) -> None:
+    """An option that belongs to another auth type than the one given is bad input."""
+    for name, option, owners in _OWNED:
+        if getattr(spec, name) is not None and spec.type not in owners:
+            wanted = " or ".join(f"--auth {o}" for o in owners)
+            raise BadInput(f"{option} belongs to {wanted}: add it, or drop {option}")
+    if spec.client_auth != "body" and spec.type != "oauth2":
+        raise BadInput("--client-auth belongs to --auth oauth2: add it, or drop --client-auth")
+
+
+def _resolve_user(spec: AuthSpec, environ: Mapping[str, str], kind: str) -> AuthSettings:
+    """basic and digest: a user name, and the password from the environment or a file."""
+    user = spec.user
+    if user is None or user == "":
+        raise BadInput(f"--auth {kind} needs --auth-user USER (the password comes from {spec.password_env})")
+    if ":" in user and kind == "basic":
+        raise BadInput(f"--auth-user {user!r} contains ':', which Basic auth cannot carry: pick another user name")
+    password = _secret(environ, spec.password_env, spec.password_file, "--auth-password-file", "password", kind)
+    return AuthSettings(type=kind, user=user, password=password)
+
+
+def _resolve_api_key(spec: AuthSpec, environ: Mapping[str, str], kind: str) -> AuthSettings:
+    header = _need(spec.api_key_header, "--api-key-header", kind, "X-API-Key")
+    if any(c in header for c in " \t\r\n:"):
+        raise BadInput(f"--api-key-header {header!r} is not a header name: e.g. --api-key-header X-API-Key")
+    key = _secret(environ, spec.api_key_env, spec.api_key_file, "--api-key-file", "API key", kind)
+    if any(c in key for c in "\r\n"):
+        raise BadInput("the API key contains a line break: a header value cannot; fix the file or variable")
+    return AuthSettings(type=kind, api_key_header=header, api_key=key)
+
+
+def _resolve_oauth2(spec: AuthSpec, environ: Mapping[str, str], kind: str) -> AuthSettings:
+    token_url = _need(spec.token_url, "--token-url", kind, "https://auth.example.test/oauth/token")
+    if not token_url.lower().startswith(("http://", "https://")):
+        raise BadInput(
+            f"--token-url {redact_url(token_url)!r} is not an http(s) URL: e.g. https://auth.example.test/oauth/token"
         )
-        scope = " ".join(spec.scope.split()) if spec.scope else None
-        return AuthSettings(
-            type=kind,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=secret,
-            scope=scope,
-            client_auth=spec.client_auth,
-        )
+    client_id = _need(spec.client_id, "--client-id", kind, "my-client")
+    if spec.client_auth not in CLIENT_AUTH_METHODS:
+        raise BadInput(f"--client-auth {spec.client_auth!r} is unknown: use body or basic")
+    secret = _secret(
+        environ, spec.client_secret_env, spec.client_secret_file, "--client-secret-file", "client secret", kind
+    )
+    scope = " ".join(spec.scope.split()) if spec.scope else None
+    return AuthSettings(
+        type=kind,
+        token_url=token_url,
+        client_id=client_id,
+        client_secret=secret,
+        scope=scope,
+        client_auth=spec.client_auth,
+    )
+
+
+def _resolve_sigv4(spec: AuthSpec, environ: Mapping[str, str], kind: str) -> AuthSettings:
     region = _need(spec.aws_region, "--aws-region", kind, "eu-west-1")
     service = _need(spec.aws_service, "--aws-service", kind, "execute-api")
     access_key = environ.get(ENV_AWS_ACCESS_KEY) or None
@@ -227,6 +243,16 @@ def resolve(spec: AuthSpec, environ: Mapping[str, str]) -> AuthSettings | None:
         aws_secret_access_key=secret_key,
         aws_session_token=environ.get(ENV_AWS_SESSION_TOKEN) or None,
     )
+
+
+#: Each auth type's reader: its options checked, its secrets read.
+_RESOLVERS: dict[str, Callable[[AuthSpec, Mapping[str, str], str], AuthSettings]] = {
+    "basic": _resolve_user,
+    "digest": _resolve_user,
+    "api-key": _resolve_api_key,
+    "oauth2": _resolve_oauth2,
+    "aws-sigv4": _resolve_sigv4,
+}
 
 
 def resolve_client_cert(spec: AuthSpec, environ: Mapping[str, str]) -> ClientCert | None:
