@@ -582,71 +582,103 @@ class SigV4Verifier(Verifier):
         return f"AWS Signature V4 for region {self.region!r}, service {self.service!r} (same keys{token})"
 
     def verify(self, request: AuthRequest) -> AuthVerdict:
-        verdict = self._check(request)
-        return verdict if isinstance(verdict, AuthVerdict) else self.ok(verdict)
+        fields, problem = _sigv4_fields(request)
+        if fields is not None:
+            problem = self._problem(request, fields)
+        if problem is not None:
+            return self.refuse(f"AWS SigV4: {problem}")
+        return self.ok(f"AWS SigV4 verifies ({self.region}/{self.service})")
 
-    def _check(self, request: AuthRequest) -> AuthVerdict | str:
-        def no(reason: str) -> AuthVerdict:
-            return self.refuse(f"AWS SigV4: {reason}")
-
-        credentials, problem = _authorization(request, SIGV4_ALGORITHM)
-        if credentials is None:
-            return no(f"{problem}")
-        fields: dict[str, str] = {}
-        for part in credentials.split(","):
-            name, equals, value = part.strip().partition("=")
-            if equals:
-                fields[name] = value.strip()
-        if not all(fields.get(n) for n in ("Credential", "SignedHeaders", "Signature")):
-            return no("the Authorization header needs Credential=, SignedHeaders= and Signature=")
+    def _problem(self, request: AuthRequest, fields: dict[str, str]) -> str | None:
+        """What is wrong with a well-formed Authorization header's request, in the order AWS checks it; or None."""
         scope = fields["Credential"].split("/")
         if len(scope) != 5 or scope[4] != "aws4_request":
-            return no("Credential is not KEY/DATE/REGION/SERVICE/aws4_request")
+            return "Credential is not KEY/DATE/REGION/SERVICE/aws4_request"
         key_id, date, region, service, _ = scope
         if not _same(key_id, self._access_key_id):
-            return no("unknown access key id (not the AWS_ACCESS_KEY_ID this receiver was given)")
+            return "unknown access key id (not the AWS_ACCESS_KEY_ID this receiver was given)"
         if region != self.region or service != self.service:
-            return no(f"signed for {region[:40]}/{service[:40]}, this receiver expects {self.region}/{self.service}")
-        amz_date = request.header("x-amz-date")
-        if amz_date is None:
-            return no("no x-amz-date header")
-        try:
-            when = dt.datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=dt.UTC)
-        except ValueError:
-            return no("x-amz-date is not YYYYMMDDTHHMMSSZ")
-        if date != amz_date[:8]:
-            return no("the Credential's date is not the day of x-amz-date")
-        skew = (when - self._now()).total_seconds()
-        if abs(skew) > self.max_skew.total_seconds():
-            side = "ahead of" if skew > 0 else "behind"
-            return no(f"x-amz-date is {abs(skew):.0f} s {side} this receiver's clock (at most 300 s allowed)")
+            return f"signed for {region[:40]}/{service[:40]}, this receiver expects {self.region}/{self.service}"
         signed = fields["SignedHeaders"].split(";")
-        if signed != sorted(set(signed)) or any(name != name.lower() for name in signed):
-            return no("SignedHeaders must be lower case, sorted and without repeats")
-        for needed in ("host", "x-amz-date"):
-            if needed not in signed:
-                return no(f"{needed} must be among the SignedHeaders")
         headers: dict[str, list[str]] = {}
         for name, value in request.headers:
             headers.setdefault(name, []).append(value)
-        absent = [name for name in signed if name not in headers]
-        if absent:
-            return no(f"signed header {absent[0]} is not in the request")
-        if self._session_token is not None:
-            token = request.header("x-amz-security-token")
-            if token is None or not _same(token, self._session_token):
-                return no("x-amz-security-token is missing or is not AWS_SESSION_TOKEN")
+        return (
+            self._date_problem(request.header("x-amz-date"), date)
+            or _signed_headers_problem(signed, headers)
+            or self._token_problem(request)
+            or self._signature_problem(request, fields["Signature"], signed, headers)
+        )
+
+    def _date_problem(self, amz_date: str | None, date: str) -> str | None:
+        """x-amz-date: present, well-formed, the Credential's day, and within ``max_skew`` of this clock."""
+        if amz_date is None:
+            return "no x-amz-date header"
+        try:
+            when = dt.datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=dt.UTC)
+        except ValueError:
+            return "x-amz-date is not YYYYMMDDTHHMMSSZ"
+        if date != amz_date[:8]:
+            return "the Credential's date is not the day of x-amz-date"
+        skew = (when - self._now()).total_seconds()
+        if abs(skew) > self.max_skew.total_seconds():
+            side = "ahead of" if skew > 0 else "behind"
+            return f"x-amz-date is {abs(skew):.0f} s {side} this receiver's clock (at most 300 s allowed)"
+        return None
+
+    def _token_problem(self, request: AuthRequest) -> str | None:
+        if self._session_token is None:
+            return None
+        token = request.header("x-amz-security-token")
+        if token is None or not _same(token, self._session_token):
+            return "x-amz-security-token is missing or is not AWS_SESSION_TOKEN"
+        return None
+
+    def _signature_problem(
+        self, request: AuthRequest, signature: str, signed: list[str], headers: dict[str, list[str]]
+    ) -> str | None:
+        """The payload hash and the signature, computed again from the same keys."""
         payload_hash = hashlib.sha256(request.body).hexdigest()
         declared = request.header("x-amz-content-sha256")
         if declared is not None and declared != payload_hash:
-            return no("x-amz-content-sha256 is not the SHA-256 of the body (the body must be signed)")
+            return "x-amz-content-sha256 is not the SHA-256 of the body (the body must be signed)"
         canonical = canonical_request(
             request.method, request.path, request.query, headers, signed, payload_hash, service=self.service
         )
+        amz_date = request.header("x-amz-date")
+        assert amz_date is not None  # checked by _date_problem
         expected = sigv4_signature(self._secret_access_key, amz_date, self.region, self.service, canonical)
-        if not _same(fields["Signature"].lower(), expected):
-            return no("the signature does not match (wrong secret key, or the request changed after signing)")
-        return f"AWS SigV4 verifies ({self.region}/{self.service})"
+        if not _same(signature.lower(), expected):
+            return "the signature does not match (wrong secret key, or the request changed after signing)"
+        return None
+
+
+def _sigv4_fields(request: AuthRequest) -> tuple[dict[str, str] | None, str | None]:
+    """The Authorization header's Credential=, SignedHeaders= and Signature= (all three), or why not."""
+    credentials, problem = _authorization(request, SIGV4_ALGORITHM)
+    if credentials is None:
+        return None, f"{problem}"
+    fields: dict[str, str] = {}
+    for part in credentials.split(","):
+        name, equals, value = part.strip().partition("=")
+        if equals:
+            fields[name] = value.strip()
+    if not all(fields.get(n) for n in ("Credential", "SignedHeaders", "Signature")):
+        return None, "the Authorization header needs Credential=, SignedHeaders= and Signature="
+    return fields, None
+
+
+def _signed_headers_problem(signed: list[str], headers: dict[str, list[str]]) -> str | None:
+    """SignedHeaders: lower case, sorted, no repeats, host and x-amz-date among them, each in the request."""
+    if signed != sorted(set(signed)) or any(name != name.lower() for name in signed):
+        return "SignedHeaders must be lower case, sorted and without repeats"
+    for needed in ("host", "x-amz-date"):
+        if needed not in signed:
+            return f"{needed} must be among the SignedHeaders"
+    absent = [name for name in signed if name not in headers]
+    if absent:
+        return f"signed header {absent[0]} is not in the request"
+    return None
 
 
 # -- From options to a verifier -------------------------------------------------------------------
