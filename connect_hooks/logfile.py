@@ -42,6 +42,16 @@ class NdjsonLog:
         self.close()
 
 
+def discard_output(stream: IO[str]) -> None:
+    """After a broken pipe (the reader, ``| head`` say, went away): point ``stream``'s file at /dev/null,
+    so later writes and the interpreter's last flush succeed and say nothing."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 def ndjson_line(record: dict[str, Any]) -> str:
     """One log line: the record, stamped with the time now unless it has its own, and a newline."""
     when = record["time"] if "time" in record else iso_milliseconds(dt.datetime.now(dt.UTC))

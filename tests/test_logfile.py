@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import zoneinfo
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect_hooks.logfile import iso_milliseconds, json_text, ndjson_line
+from connect_hooks.logfile import discard_output, iso_milliseconds, json_text, ndjson_line
 
 # What records hold: text (lone surrogates too), integers (past 64 bits too), floats, booleans, null.
 scalars = st.one_of(
@@ -80,3 +81,14 @@ def test_iso_milliseconds_tells_the_two_halves_of_a_dst_fold_apart() -> None:
         "2026-10-25T01:30:00.250+01:00",
         "2026-10-25T01:30:00.250+00:00",
     ]
+
+
+def test_after_a_broken_pipe_output_goes_to_devnull_and_writes_succeed() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away, as '| head' does
+    with open(write_end, "w", encoding="utf-8") as out:
+        discard_output(out)
+        devnull = os.stat(os.devnull)
+        assert (os.fstat(out.fileno()).st_rdev, os.fstat(out.fileno()).st_ino) == (devnull.st_rdev, devnull.st_ino)
+        out.write("x" * 100_000)
+        out.flush()  # a broken pipe would raise here

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from connect_hooks.logfile import NdjsonLog
+from connect_hooks.logfile import NdjsonLog, discard_output
 from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings
 from connect_hooks.receiver.auth import RequiredAuth
 from connect_hooks.receiver.inspector import DEFAULT_PORT as DEFAULT_INSPECT_PORT
@@ -127,8 +126,7 @@ class Output:
             self.stream.flush()
         except BrokenPipeError:  # whoever read our output is gone (e.g. '| head'): stop, quietly
             self._closed = True
-            with contextlib.suppress(OSError, ValueError):  # later writes (and the interpreter's) go nowhere
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            discard_output(self.stream)  # later writes (and the interpreter's) go nowhere
             self.on_closed()
 
 
