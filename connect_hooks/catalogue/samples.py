@@ -1,18 +1,4 @@
-"""The sample catalogue: JSON templates of what Webex Connect sends, rendered fresh on each send.
-
-A template is a JSON file under ``samples/`` named ``<kind>/<channel>/<status-or-event>.json``::
-
-    {"description": "one line", "source": "the page it follows", "generated": {"dotted.path": "generator"},
-     "payload": {...}}
-
-``source`` names the Webex Connect documentation page (and example) the payload's shape follows,
-with the decision taken where the pages disagree. ``generated`` names the fields Webex Connect
-fills per notification (ids, timestamps); rendering replaces them with fresh values,
-reproducibly under a seed.
-
-Each family (``<kind>/<channel>``: the receipts of one channel, or one channel's incoming events)
-has a JSON Schema under ``samples/schemas/<kind>-<channel>.json``.
-"""
+"""The sample catalogue: JSON templates of what Webex Connect sends, rendered fresh on each send."""
 
 from __future__ import annotations
 

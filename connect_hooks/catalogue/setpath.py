@@ -1,14 +1,4 @@
-"""``--set PATH=VALUE`` and ``--set PATH:=JSON``: change one field of a JSON document.
-
-The syntax is httpie's: ``=`` sets a string, ``:=`` sets any JSON value. PATH is dotted
-(``deliveryInfoNotification.deliveryInfo.code``); a list is indexed with a number
-(``contacts.0.name``). The first ``=`` ends the PATH, so a VALUE may hold ``=`` and ``.``;
-a key that itself holds ``.`` or ``=`` cannot be addressed.
-
-A missing key is created only when its parent exists (an object gets the key; a list of n
-items takes index n as an append). Anything else is bad input that names the nearest path
-that does exist, so the user knows where the template stops.
-"""
+"""``--set PATH=VALUE`` and ``--set PATH:=JSON``: change one field of a JSON document."""
 
 from __future__ import annotations
 

@@ -1,29 +1,4 @@
-"""Authorization for the sender: frozen settings in, an ``httpx.Auth`` out. The engine never sees it.
-
-Webex Connect can attach one Authorization to a webhook (help "Authorization for Outbound Webhook
-and Contact Policy"; the decisions are in shared/reference, "Authorization and mTLS"):
-
-- ``basic``: ``Authorization: Basic base64(user:password)`` (``httpx.BasicAuth``).
-- ``digest``: answers the receiver's ``401 WWW-Authenticate: Digest`` challenge once
-  (``httpx.DigestAuth``). Challenge and answer are two requests of ONE attempt, inside its deadline
-  (``attempt.attempt_once`` wraps the whole ``client.send``); a second 401 ends the attempt with 401.
-  Later requests of the same send start pre-emptively from the last challenge (nonce count
-  incremented), as httpx does. A pre-emptive Digest from a nonce configured in advance is not
-  offered: a stored nonce goes stale, and every receiver that speaks Digest issues a fresh one.
-- ``api-key``: one header ``<Key>: <Key Value>``.
-- ``oauth2``: client credentials grant. The token request is prepared by authlib (form body,
-  client authentication in the body or with HTTP Basic); the token is fetched through the same
-  client (same TLS settings and client certificate) before the first attempt that needs it, shared
-  by every notification of the send, reused until its ``expires_in`` runs out (measured with the
-  injected ``now``), then fetched again. A 401 from the receiver discards it. A failed fetch raises
-  ``AttemptFault``: that attempt fails like a connection error, with its own description.
-- ``aws-sigv4``: botocore's SigV4 signer over ``host;x-amz-date`` (and ``x-amz-security-token``
-  when a session token is set), the payload hash of the exact body, a fresh ``x-amz-date`` on each
-  attempt (the injected ``utcnow``).
-
-The settings themselves (``AuthSpec``, ``AuthSettings``, ``resolve``) live in ``credentials.py``,
-free of HTTP, and are re-exported here.
-"""
+"""Authorization for the sender: frozen settings in, an ``httpx.Auth`` out. The engine never sees it."""
 
 from __future__ import annotations
 

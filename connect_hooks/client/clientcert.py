@@ -1,10 +1,4 @@
-"""The client certificate the sender presents (mTLS): a PEM with certificate and key, or a .p12/.pfx.
-
-Webex Connect presents one client certificate per webhook, uploaded as a .p12 (or .jks) with its
-store password, and reminds its owner 60, 30, 15, 7, 3, 2 and 1 days before it expires.
-``load_client_cert`` reads and checks the files up front (bad input, exit 2, before anything is
-sent) and ``ClientCert.load_into`` puts it into the SSL context ``transport.py`` builds.
-"""
+"""The client certificate the sender presents (mTLS): a PEM with certificate and key, or a .p12/.pfx."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Authorization settings: what the user asked for (``AuthSpec``, secrets as references) and what
 it resolves to (``AuthSettings``, secrets read from the environment or files).
-
-No HTTP here (``auth.py`` turns ``AuthSettings`` into an ``httpx.Auth``), so profiles and option
-parsing stay light. Secrets are never taken from a command-line value; ``AuthSettings`` hides them
-from its repr, and ``describe`` names only what is not secret.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""The HTTP client every sender-side command uses: TLS settings, no redirects, no httpx timeouts.
-
-Deadlines are enforced by the callers (a whole-attempt deadline), so httpx's per-phase timeouts
-are switched off here.
-"""
+"""The HTTP client every sender-side command uses: TLS settings, no redirects, no httpx timeouts."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""A conformance report as JUnit XML, the format Jenkins, GitLab and GitHub test reporters read.
-
-One ``testsuite`` named ``connect-hooks conform`` (inside a ``testsuites`` root), the URL as a
-property, one ``testcase`` per check whose ``name`` is the check ID. A failed check carries a
-``failure`` with its message and, in its body, the evidence and the reproduce command; a skipped
-check a ``skipped`` with its reason; a warning passes, with the warning in ``system-out``.
-"""
+"""A conformance report as JUnit XML, the format Jenkins, GitLab and GitHub test reporters read."""
 
 from __future__ import annotations
 

@@ -1,25 +1,4 @@
-"""The other side: a webhook receiver as a small ASGI app, for ``listen``, ``demo`` and tests.
-
-``ReceiverApp(settings, observer)`` is a plain ASGI 3 callable: uvicorn serves it, and tests drive it
-in-process through ``httpx.ASGITransport``. For every request it builds one frozen ``Received``
-record and hands it to the observer once the answer is sent (or the sender hung up).
-
-- HEAD answers 200, as the test call Webex Connect makes when a URL is saved.
-- POST: the body is read up to ``max_body`` bytes (413 beyond, judged first by Content-Length);
-  with a secret, ``x-hub-signature`` must verify (401 with the reason otherwise); the body must
-  be JSON (400 otherwise); then the answer is scripted: the n-th delivery of a notification gets
-  the n-th code of its script, the last one repeating. A notification is told by ``x-wx-gtrid``
-  (by its body's hash when the header is missing, since a retry repeats the exact bytes).
-- Any other method answers 405.
-- With ``settings.auth`` (``listen --require-auth``), every request must carry valid credentials
-  first (401 with the verifier's challenge and reason otherwise; a refused POST is not counted as
-  a delivery), and the bearer verifier's token endpoint (``POST /oauth/token``) is served too.
-  Records never carry credentials: Authorization (and the API key header) are redacted, and a
-  token request's body (it holds the client secret) is not kept.
-
-The app never raises into the server: whatever the request, it answers or notes that the sender
-went away. No click, no rich here: the CLI renders the records.
-"""
+"""The other side: a webhook receiver as a small ASGI app, for ``listen``, ``demo`` and tests."""
 
 from __future__ import annotations
 

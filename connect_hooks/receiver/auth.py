@@ -1,22 +1,4 @@
-"""The receiver's side of Webex Connect's authorizations: ``listen --require-auth TYPE``.
-
-One verifier per type judges a request (method, raw path, raw query, headers, body) and returns a
-``AuthVerdict``: ok or what was wrong (one line, never quoting a credential), plus the
-``WWW-Authenticate`` challenges a 401 carries for basic, digest and bearer.
-
-- ``basic``: ``Authorization: Basic base64(user:password)``.
-- ``digest`` (RFC 7616, RFC 2617): nonces issued here, ``qop=auth``, MD5 or SHA-256 (and their
-  ``-sess`` variants); a nonce count is accepted once per nonce, a nonce lives ``NONCE_TTL`` seconds.
-- ``api-key``: one header ``NAME: key``.
-- ``bearer``: tokens issued by this receiver's OAuth 2.0 token endpoint (``POST /oauth/token``,
-  client credentials grant, client authenticated in the form body or with HTTP Basic); a token
-  expires after ``ttl`` seconds.
-- ``aws-sigv4``: the signature is computed again from the same keys, region and service
-  (``AWS4-HMAC-SHA256``); an ``x-amz-date`` more than 5 minutes away from this clock is refused.
-
-Secrets are compared in constant time (``hmac.compare_digest``); tokens are kept by their SHA-256.
-Clock and randomness are injected, so tests never wait. No click, no rich here.
-"""
+"""The receiver's side of Webex Connect's authorizations: ``listen --require-auth TYPE``."""
 
 from __future__ import annotations
 

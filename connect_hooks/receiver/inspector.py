@@ -1,20 +1,4 @@
-"""The inspector of ``listen --inspect``: a small ASGI app that shows the receiver's request records in a browser.
-
-It is fed the same records as the live view and the log (``Inspector.observe``), keeps the last
-``KEPT`` of them (fewer when their bodies pass ``KEPT_BYTES``), and serves:
-
-- ``GET /``, ``GET /assets/NAME``: the page, its script and its style (shipped in the package, no CDN);
-- ``GET /events``: server-sent events: ``hello`` (what the page needs to know), then every record
-  (the ``--log``/``--json`` record plus ``id`` and ``label``), the kept ones first, then live;
-- ``GET /requests.ndjson``: every kept record in the ``listen --log`` format (what ``replay`` reads);
-- ``POST /requests/ID/replay`` with ``{"to": "receiver" | "app"}``: send that request again, exactly.
-
-Nothing secret reaches the page: records never hold the hub secret, and credential headers
-(Authorization and the like) are shown redacted. The page is only answered for a loopback Host
-(an IP address too, when widened with ``--host``) or a name the user allowed (``--allow-host``),
-so another site cannot rebind a name to it; and a replay needs a header no cross-site form can send.
-No click, no rich here.
-"""
+"""The inspector of ``listen --inspect``: a small ASGI app that shows the receiver's request records in a browser."""
 
 from __future__ import annotations
 

@@ -1,15 +1,4 @@
-"""``listen``'s lifecycle in the core: bind, serve, fan records out, log, stop on a signal.
-
-``Listener(settings, view, out=...)`` owns everything a running receiver holds: the bound socket,
-the NDJSON log, the throwaway TLS files. ``open()`` acquires them (bad input surfaces there, before
-anything is served), ``run()`` serves until ``stop()`` or SIGINT/SIGTERM and returns how it
-ended, ``close()`` releases them. ``listen()`` is the three in a row, for the command.
-
-Every request record goes to the observers in order: the count, the log, the output. The output
-is text (one line per record, rendered by the view) written to ``out`` in batches, at most
-``FLUSH_EVERY`` seconds late, so a burst costs one write, not one per request. When whoever reads
-``out`` goes away (a broken pipe), the listener stops quietly. No click, no rich here.
-"""
+"""``listen``'s lifecycle in the core: bind, serve, fan records out, log, stop on a signal."""
 
 from __future__ import annotations
 

@@ -1,12 +1,4 @@
-"""The forward relay of ``listen --forward-to URL``: pass a delivery on to the user's app, and its answer back.
-
-The receiver calls ``Relay.forward(headers, body)`` for every POST that passed its signature
-check. The exact body goes to URL with the request's headers, hop-by-hop headers and Host aside
-(httpx adds none of its own: no Accept, no User-Agent the sender did not send). The app's status,
-body (as sent, still encoded) and end-to-end headers come back as a frozen ``Hop``; an app that
-cannot be reached, or does not answer within the deadline, gives a ``Hop`` with no status and the
-reason, and the receiver answers 502. No click, no rich here.
-"""
+"""The forward relay of ``listen --forward-to URL``: pass a delivery on to the user's app, and its answer back."""
 
 from __future__ import annotations
 

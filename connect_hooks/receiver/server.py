@@ -1,10 +1,4 @@
-"""Serving the receiver with uvicorn, inside the caller's event loop (``listen`` and ``demo``).
-
-The listening socket is bound here rather than by uvicorn, so a port in use or a bad host is one
-clear ``BadInput`` instead of a log line and ``sys.exit``, and port 0 gives an OS-assigned port
-the caller can read back. Signals are left to the caller: uvicorn's own handlers are not
-installed, so ``listen`` decides how Ctrl-C and SIGTERM end it and ``demo`` stays in control.
-"""
+"""Serving the receiver with uvicorn, inside the caller's event loop (``listen`` and ``demo``)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,4 @@
-"""A local test CA for ``listen --tls`` and ``demo``: HTTPS on loopback that the sender can verify.
-
-``make_local_tls`` makes a throwaway CA with trustme, issues a certificate for ``localhost``,
-``127.0.0.1`` and ``::1``, and writes three PEM files: the CA certificate (the one to pass as
-``--ca-bundle``), the server's certificate chain and its private key. The CA's own key is never
-written: once the process ends, nothing more can be signed with it.
-
-With ``MutualTLS`` (``listen --tls --require-client-cert``) handshakes without a client certificate
-are refused: the same CA also issues a client certificate, written as PEM (certificate and key in
-one file) and as PKCS#12 (``.p12``, the form Webex Connect takes) under a password; or
-``client_ca`` names the user's own CA file to trust instead, and no client certificate is issued.
-"""
+"""A local test CA for ``listen --tls`` and ``demo``: HTTPS on loopback that the sender can verify."""
 
 from __future__ import annotations
 

@@ -1,25 +1,4 @@
-"""``replay``: read what ``send --log`` or ``listen --log`` recorded, and build it again to send.
-
-A send log holds one ``notification`` record per notification (its exact body and headers) and,
-once it ended, one ``outcome`` record. A listen log holds one ``request`` record per request the
-receiver read (headers as received, the body, the status it answered). Both become ``Recorded``
-items: one per notification (a listen log's retries of one gtrid are one notification, judged by
-the last answer the receiver gave it).
-
-By default a replay is exact: the same body bytes, ``x-wx-gtrid`` and ``x-hub-signature``, so a
-receiver's idempotency is tested. ``new_gtrid`` gives each a fresh gtrid; ``resign`` signs again
-with the current secret. Headers that belong to one hop (Host, Content-Length, Connection, ...)
-and credentials (``Authorization``, ``Cookie``, ``X-Api-Key``, ...: applied afresh per attempt by
-the sender, never re-sent from a log) are dropped.
-
-A log is streamed, never held: ``prepare_replay`` reads it once to select (keeping only where each
-selected notification is) and ``ReplayPlan.groups`` reads it again, rebuilding one notification at
-a time as the engine pulls them. A line that cannot go on the wire as it is (a header beyond
-Latin-1, a body text with a lone surrogate and no ``body_base64``) is skipped with its reason,
-like any other bad line.
-
-No Click, no Rich: the command renders what ``prepare_replay`` returns.
-"""
+"""``replay``: read what ``send --log`` or ``listen --log`` recorded, and build it again to send."""
 
 from __future__ import annotations
 
