@@ -566,7 +566,7 @@ class _Request:
 
     async def handle_post(self) -> None:
         body = await self.read_or_refuse("body", "the body", show_size=True)
-        if body is None or not await self.admitted(body):
+        if body is None or (self.settings.auth is not None and not await self.admitted(body)):
             return
         gtrid = self.gtrid  # a retry repeats the exact bytes: without the header, the body's hash tells it
         attempt = self.app.count(gtrid if gtrid else "sha256:" + hashlib.sha256(body).hexdigest())
@@ -586,18 +586,20 @@ class _Request:
             status, reason = 400, json_error
         else:
             status, reason = _scripted(script, attempt)
-        await self.conclude(status, reason, script.delay, read)
+        if script.delay > 0:
+            await self.answer_late(status, reason, script.delay, read)
+            return
+        await self.answer(status, reason if status != 200 else "")
+        self.app.notify(self.record(status, reason, read))
 
-    async def conclude(self, status: int, reason: str, delay: float, read: _Read) -> None:
-        """Answer after the script's delay (unless the sender hangs up or the receiver stops first), and report."""
-        answered: int | None = status
-        if delay > 0:
-            outcome = await _stall(self.app._sleep, self.app._stopping, self.receive, delay)
-            if outcome is not None:
-                answered, reason = None, f"{outcome} (it would have got {status})"
-        if answered is not None:
-            await self.answer(answered, reason if answered != 200 else "")
-        self.app.notify(self.record(answered, reason, read))
+    async def answer_late(self, status: int, reason: str, delay: float, read: _Read) -> None:
+        """Answer after the script's delay, unless the sender hangs up or the receiver stops first; and report."""
+        outcome = await _stall(self.app._sleep, self.app._stopping, self.receive, delay)
+        if outcome is not None:
+            self.app.notify(self.record(None, f"{outcome} (it would have got {status})", read))
+            return
+        await self.answer(status, reason if status != 200 else "")
+        self.app.notify(self.record(status, reason, read))
 
     async def relay(self, forward: Forward, read: _Read) -> None:
         """Pass the request on to the app; answer with its status, headers and body (502 without one)."""
