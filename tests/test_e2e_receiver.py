@@ -142,7 +142,7 @@ def test_over_tls_with_the_generated_ca_send_delivers_and_check_passes(tmp_path:
     async def story(where: Serving) -> tuple[list[Delivery], endpoint.CheckReport]:
         deliveries = await sender(ca=tls.ca_path)(where)
         async with make_client(ca_bundle=tls.ca_path) as client:
-            report = await endpoint.check(where.url + "/hooks", client=client, now=time.monotonic)
+            report = await endpoint.check_endpoint(where.url + "/hooks", client=client, now=time.monotonic)
         return deliveries, report
 
     (deliveries, report), records = with_receiver(ReceiverSettings(secret=SECRET), story, tls=tls)

@@ -13,14 +13,14 @@ from connect_hooks.conform.conformance import ConformSettings, run_conformance
 from connect_hooks.errors import BadInput
 from connect_hooks.sender.delivery import USER_AGENT, build_notification
 from connect_hooks.sender.replay import ReplaySettings, prepare_replay
-from connect_hooks.sender.sending import SendSettings, check
+from connect_hooks.sender.sending import SendSettings, check_send
 from connect_hooks.testing.webex_connect import Defaults
 
 BODY = b'{"a":1}'
 
 
 def send_check(algorithm: str) -> None:
-    check(SendSettings(url="https://r.test/", targets=("receipt/sms/delivered",), secret="s", algorithm=algorithm))
+    check_send(SendSettings(url="https://r.test/", targets=("receipt/sms/delivered",), secret="s", algorithm=algorithm))
 
 
 def replay_check(algorithm: str) -> None:

@@ -38,7 +38,7 @@ DECISION_STYLE = {
     Decision.RETRY: "yellow",
     Decision.DROPPED: "red",
 }
-VERDICT_STYLE = {"pass": "green", "fail": "red", "skip": "dim"}  # by endpoint.Verdict (a StrEnum) value
+VERDICT_STYLE = {"pass": "green", "fail": "red", "skip": "dim"}  # by endpoint.RuleVerdict (a StrEnum) value
 
 
 def answer(attempt: Attempt) -> str:

@@ -974,14 +974,16 @@ async def run_conformance(
 async def _probe_endpoint(
     run: Run, client: httpx.AsyncClient, now: Monotonic, verifying_client: httpx.AsyncClient | None
 ) -> None:
-    from connect_hooks.sender.endpoint import check  # by full name: see connect_hooks.testing.webex_connect.body_of
+    from connect_hooks.sender.endpoint import (
+        check_endpoint,  # by full name: see connect_hooks.testing.webex_connect.body_of
+    )
 
     started = now()
     url, timeout = run.settings.url, run.settings.timeout
     if verifying_client is None:
-        report = await check(url, client=client, now=now, timeout=timeout)
+        report = await check_endpoint(url, client=client, now=now, timeout=timeout)
     else:
-        report = await check(url, client=verifying_client, now=now, timeout=timeout, insecure_client=client)
+        report = await check_endpoint(url, client=verifying_client, now=now, timeout=timeout, insecure_client=client)
     run.endpoint = report
     run.endpoint_ms = (now() - started) * 1000
     if report.fault in (Fault.CONNECTION_ERROR, Fault.TLS_ERROR):

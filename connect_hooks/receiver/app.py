@@ -46,7 +46,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], dt.datetime]
+WallClock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)
@@ -422,7 +422,7 @@ class ReceiverApp:
         observer: Observer | None = None,
         *,
         sleep: Sleep = asyncio.sleep,
-        clock: Clock = _utc_now,
+        clock: WallClock = _utc_now,
         forward: Forward | None = None,
     ) -> None:
         self.settings = settings

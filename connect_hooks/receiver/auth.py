@@ -34,7 +34,7 @@ REMEMBERED = 10_000
 # Headers that carry credentials, and what their values become in records, logs and --json: the
 # one rule of ``redaction.py`` (re-exported here for the receiver's hot path and older imports).
 
-Now = Callable[[], dt.datetime]
+WallClock = Callable[[], dt.datetime]
 Random = Callable[[], str]
 Headers = tuple[tuple[str, str], ...]
 
@@ -227,7 +227,7 @@ class DigestVerifier(Verifier):
         password: str,
         realm: str = REALM,
         *,
-        now: Now = _utc_now,
+        now: WallClock = _utc_now,
         random: Random = _random_token,
         nonce_ttl: dt.timedelta = NONCE_TTL,
     ) -> None:
@@ -366,7 +366,7 @@ class BearerVerifier(Verifier):
         *,
         ttl: int = DEFAULT_TOKEN_TTL,
         realm: str = REALM,
-        now: Now = _utc_now,
+        now: WallClock = _utc_now,
         random: Random = _random_token,
     ) -> None:
         self.client_id = client_id
@@ -548,7 +548,7 @@ class SigV4Verifier(Verifier):
         service: str,
         session_token: str | None = None,
         *,
-        now: Now = _utc_now,
+        now: WallClock = _utc_now,
         max_skew: dt.timedelta = MAX_SKEW,
     ) -> None:
         self._access_key_id = access_key_id
@@ -701,7 +701,7 @@ def read_credential(
     return value
 
 
-def make_verifier(settings: RequiredAuth, *, now: Now = _utc_now, random: Random = _random_token) -> Verifier:
+def make_verifier(settings: RequiredAuth, *, now: WallClock = _utc_now, random: Random = _random_token) -> Verifier:
     """The verifier for ``settings``; bad input when something it needs is missing."""
     kind = settings.kind
     needed_by = f"--require-auth {kind}"

@@ -19,7 +19,7 @@ from connect_hooks.sender.clock import Monotonic
 from connect_hooks.urls import parse_url
 
 
-class Verdict(enum.StrEnum):
+class RuleVerdict(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     SKIP = "skip"  # the rule does not apply (no TLS on plain http)
@@ -28,7 +28,7 @@ class Verdict(enum.StrEnum):
 @dataclass(frozen=True)
 class Rule:
     name: str
-    verdict: Verdict
+    verdict: RuleVerdict
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -46,7 +46,7 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return all(rule.verdict is not Verdict.FAIL for rule in self.rules)
+        return all(rule.verdict is not RuleVerdict.FAIL for rule in self.rules)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +59,7 @@ class CheckReport:
         }
 
 
-async def check(
+async def check_endpoint(
     url: str,
     *,
     client: httpx.AsyncClient,
@@ -75,9 +75,9 @@ async def check(
     target = parse_url(url)
     rules: list[Rule] = []
     if target.scheme == "https":
-        rules.append(Rule("https", Verdict.PASS, "the URL is https"))
+        rules.append(Rule("https", RuleVerdict.PASS, "the URL is https"))
     else:
-        rules.append(Rule("https", Verdict.FAIL, "Webex Connect only accepts https:// URLs"))
+        rules.append(Rule("https", RuleVerdict.FAIL, "Webex Connect only accepts https:// URLs"))
 
     async def probe(with_client: httpx.AsyncClient) -> tuple[Exchange, float]:
         started = now()
@@ -86,28 +86,28 @@ async def check(
 
     head, elapsed = await probe(client)
     if target.scheme != "https":
-        rules.append(Rule("tls", Verdict.SKIP, "plain http: no certificate to verify"))
+        rules.append(Rule("tls", RuleVerdict.SKIP, "plain http: no certificate to verify"))
     elif head.fault is Fault.TLS_ERROR:
         note = "; probed again without verification (--insecure)" if insecure_client is not None else ""
-        rules.append(Rule("tls", Verdict.FAIL, f"{head.error}{note}"))
+        rules.append(Rule("tls", RuleVerdict.FAIL, f"{head.error}{note}"))
         if insecure_client is not None:
             head, elapsed = await probe(insecure_client)
     elif head.fault is None:
-        rules.append(Rule("tls", Verdict.PASS, "the certificate verifies"))
+        rules.append(Rule("tls", RuleVerdict.PASS, "the certificate verifies"))
     else:
-        rules.append(Rule("tls", Verdict.FAIL, f"not reached: {head.error}"))
+        rules.append(Rule("tls", RuleVerdict.FAIL, f"not reached: {head.error}"))
 
     location = head.headers.get("location") if head.headers is not None else None
     location = redact_url(location) if location is not None else None
     if head.fault is not None:
-        rules.append(Rule("head-200", Verdict.FAIL, f"HEAD got no answer: {head.error}"))
+        rules.append(Rule("head-200", RuleVerdict.FAIL, f"HEAD got no answer: {head.error}"))
     elif head.status == 200:
-        rules.append(Rule("head-200", Verdict.PASS, f"HEAD answered 200 in {elapsed * 1000:.0f} ms"))
+        rules.append(Rule("head-200", RuleVerdict.PASS, f"HEAD answered 200 in {elapsed * 1000:.0f} ms"))
     else:
         reason = f"HEAD answered {head.status}, not 200"
         if head.status is not None and 300 <= head.status < 400:
             reason += f" (redirect to {location or 'no Location'}; Webex Connect does not follow redirects)"
-        rules.append(Rule("head-200", Verdict.FAIL, reason))
+        rules.append(Rule("head-200", RuleVerdict.FAIL, reason))
     return CheckReport(
         url=target.shown,  # the report is shown and put in JSON: never a password
         rules=tuple(rules),

@@ -143,7 +143,7 @@ def make_notification(
     )
 
 
-def check(settings: SendSettings) -> None:
+def check_send(settings: SendSettings) -> None:
     """Every check on the settings alone; BadInput (one line: what, and how to fix it) otherwise."""
     url, targets = settings.url, settings.targets
     if not targets:
@@ -256,7 +256,7 @@ class SendPlan:
 
 def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
     """Check everything and render the first copy of each target; raises BadInput before anything is sent."""
-    check(settings)
+    check_send(settings)
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
     sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
     return SendPlan(settings, target, sources)

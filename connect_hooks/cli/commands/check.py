@@ -51,9 +51,9 @@ def check(ctx: click.Context, /, url: str | None, timeout: float, as_json: bool,
         client, verifying = tls.pair(credentials)
         if verifying is None:
             async with client:
-                return await endpoint.check(url, client=client, now=time.monotonic, timeout=timeout)
+                return await endpoint.check_endpoint(url, client=client, now=time.monotonic, timeout=timeout)
         async with verifying, client:  # judged as Webex Connect verifies; the insecure client goes on past TLS
-            return await endpoint.check(
+            return await endpoint.check_endpoint(
                 url, client=verifying, now=time.monotonic, timeout=timeout, insecure_client=client
             )
 
