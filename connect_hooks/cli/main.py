@@ -126,9 +126,8 @@ def run() -> None:
     """The ``connect-hooks`` program (console script and ``python -m connect_hooks``): ``main``, then
     an exit without the interpreter's last garbage collections.
 
-    On the way out Python collects every object it still tracks, again while it unloads modules:
-    60-85 ms of wall time here once httpx, asyncio and rich are imported, a fifth of a one-sample
-    ``send`` (bench/startup). By then everything connect-hooks opened is closed (log files, clients
+    On the way out Python collects every object it still tracks, again while it unloads modules: a
+    large part of a one-sample ``send`` once httpx, asyncio and rich are imported (bench/startup). By then everything connect-hooks opened is closed (log files, clients
     and servers each live in a ``with``), so the objects are frozen instead (``gc.freeze``: later
     collections skip them) and the operating system takes the memory back. atexit handlers and
     reference-counted clean-up still run. Only the program does this: tests and library users

@@ -101,7 +101,7 @@ def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables
     """The report: the timeline (unless the attempts were shown live), then a closing line each.
 
     One notification gets a table; several get one line per attempt in simulated-time order,
-    the order the receiver saw them (a Rich table per notification costs ~10 ms each).
+    the order the receiver saw them (a Rich table per notification would cost far more than a line).
     """
     if tables and len(deliveries) == 1 and deliveries[0].attempts:
         console.print(delivery_table(deliveries[0]))

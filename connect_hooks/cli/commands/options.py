@@ -61,7 +61,7 @@ class Option:
     """One click option, declared once; ``name`` is its parameter (its key in a command's ``**options``).
 
     A ``type`` given as ``PATH`` or ``FILE`` becomes its ``click.Path`` when the option is added to a
-    command: making one costs 60 us, and 'policy' imports this module but takes none of them.
+    command: making one is not free, and 'policy' imports this module but takes none of them.
     """
 
     __slots__ = ("attrs", "decls", "name")
