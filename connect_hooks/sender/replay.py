@@ -25,37 +25,33 @@ import httpx
 from connect_hooks import signing, textsafe
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import Policy
-from connect_hooks.redaction import has_redacted_password, redact_url
+from connect_hooks.redaction import CREDENTIAL_HEADERS, has_redacted_password, redact_url
 from connect_hooks.sender.delivery import Notification, build_notification
 from connect_hooks.sender.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
 #: Headers never replayed: they belong to one connection or are recomputed by the client, and
 #: credentials (Authorization and the like) are applied afresh by the sender, never re-sent.
-DROPPED_HEADERS = frozenset(
-    {
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "expect",
-        # Credentials: applied afresh by the sender (-H, or its auth), never re-sent from a log,
-        # where they may also have been redacted (the inspector's NDJSON download redacts these).
-        "authorization",
-        "cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "x-amz-security-token",
-        # The response's encoding is negotiated by the client that sends (and must decode) it.
-        "accept-encoding",
-    }
+DROPPED_HEADERS = (
+    frozenset(
+        {
+            "host",
+            "content-length",
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "expect",
+            # The response's encoding is negotiated by the client that sends (and must decode) it.
+            "accept-encoding",
+        }
+    )
+    # Credentials (the one redaction rule's set): applied afresh by the sender (-H, or its auth), never
+    # re-sent from a log, where they were redacted anyway.
+    | CREDENTIAL_HEADERS
 )
 
 OUTCOMES = ("delivered", "failed", "dropped", "interrupted")
