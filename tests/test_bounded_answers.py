@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from connect_hooks.cli.main import main
 from connect_hooks.client.attempt import BODY_LIMIT, attempt_once
+from connect_hooks.receiver.relay import ANSWER_LIMIT, Hop, Relay
 from tests.support import run
 
 CHUNK = b"x" * 16384
@@ -103,3 +104,21 @@ def test_send_delivers_to_a_receiver_whose_answer_never_ends() -> None:
     assert result.exit_code == 0, result.output
     reports = json.loads(result.stdout)
     assert [(d["outcome"], [a["status"] for a in d["attempts"]]) for d in reports] == [("delivered", [200])] * 3
+
+
+def test_the_relay_passes_back_a_bounded_prefix_of_an_app_whose_answer_never_ends() -> None:
+    """listen --forward-to an app streaming an endless 200: the sender hears 200 and the first
+    ANSWER_LIMIT bytes, the app's connection is dropped, and the relay does not grow without end."""
+
+    async def forward(url: str) -> Hop:
+        relay = Relay(url, timeout=20)
+        try:
+            return await relay.forward((("content-type", "application/json"),), b"{}")
+        finally:
+            await relay.aclose()
+
+    with endless_receiver() as app:
+        hop = run(forward(app.url))
+        assert app.closed.wait(10)  # the app's connection was dropped, not drained
+    assert (hop.status, hop.error) == (200, None)  # without the limit: a timeout after reading GBs
+    assert hop.body == b"x" * ANSWER_LIMIT

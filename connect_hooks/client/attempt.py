@@ -88,7 +88,7 @@ async def attempt_once(
                 request, stream=True, follow_redirects=False, auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth
             )
             try:
-                body = await _read_prefix(response, BODY_LIMIT)
+                body = await read_prefix(response, BODY_LIMIT)
             finally:
                 await response.aclose()  # unread bytes left: the connection is closed, not drained
     except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:
@@ -97,7 +97,7 @@ async def attempt_once(
     return Exchange(status=response.status_code, headers=response.headers, body=body)
 
 
-async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
+async def read_prefix(response: httpx.Response, limit: int) -> bytes:
     """The body's first ``limit`` raw bytes (no decoding: a compressed body cannot blow up here)."""
     if response.is_stream_consumed:  # read already: a MockTransport answer, or an auth flow that read it
         return response.content[:limit]

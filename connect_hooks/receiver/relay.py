@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 #: Seconds the app gets to answer: under Webex Connect's 10 s, so the sender hears the 502 in time.
 DEFAULT_TIMEOUT = 9.0
+#: How much of the app's answer body is passed back (the rest is dropped with the connection): an app
+#: streaming an endless body costs this much, no more. Webex Connect only reads the status.
+ANSWER_LIMIT = 1024 * 1024
 #: Headers that describe one connection, not the message (RFC 9110 7.6.1), plus those httpx sets itself.
 HOP_BY_HOP = frozenset(
     {
@@ -106,11 +109,13 @@ class Relay:
             return Hop(redact_url(url), status, answer, content, (time.monotonic() - started) * 1000, error)
 
         async def exchange() -> Hop:
+            from connect_hooks.client.attempt import read_prefix
+
             response = await self.client.send(self._request(url, headers, body), stream=True)
             try:
-                content = b"".join([chunk async for chunk in response.aiter_raw()])
+                content = await read_prefix(response, ANSWER_LIMIT)
             finally:
-                await response.aclose()
+                await response.aclose()  # unread bytes left: the connection is closed, not drained
             return hop(response.status_code, passed_back(response.headers.raw), content)
 
         try:
