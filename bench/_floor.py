@@ -15,7 +15,8 @@ Connect headers (Content-Type, User-Agent, x-wx-gtrid, x-hub-signature), reads t
 a 200. The bodies are those connect-hooks rendered (read from its --log), so both sides send the
 same bytes. Left out, as the floor of any sender: retries (the receiver answers 200), records,
 logging, output. The client is set up as a competent author would for a plain-http loopback URL
-(no CA bundle loaded, no proxy lookup from the environment, one whole-request deadline of 10 s).
+(no CA bundle loaded, no proxy lookup from the environment, one whole-request deadline of 10 s), and
+httpx is imported without its command-line module (see ``send``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ async def serve() -> None:
 
 
 async def send(url: str, bodies: list[bytes], secret: bytes) -> int:
+    # Without httpx's command-line extra (as a venv holding only httpx has it): with click and rich
+    # installed (connect-hooks needs them), `import httpx` loads them for its CLI, 90 ms of CPU.
+    # connect-hooks skips it the same way (cli/main.py).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     import httpx
 
     jobs: Iterator[bytes] = iter(bodies)
