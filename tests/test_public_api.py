@@ -237,7 +237,7 @@ def test_a_burst_comes_back_in_the_order_given_and_summarizes() -> None:
     summary = connect_hooks.summarize(deliveries, wall_s=1.0)
     assert isinstance(summary, connect_hooks.Summary)
     assert (summary.notifications, summary.attempts, summary.answers) == (3, 3, {"200": 3})
-    assert summary.outcomes["delivered"] == 3
+    assert (summary.outcomes["delivered"], summary.throughput_per_s) == (3, 3.0)
 
 
 def test_a_no_retry_status_fails_at_once_and_a_given_policy_is_used() -> None:
@@ -338,3 +338,34 @@ def test_webex_connect_delivers_to_a_real_server() -> None:
     assert connect.deliveries == [delivery]
     (post,) = server.posts
     assert connect_hooks.verify(post.body, post.headers["x-hub-signature"], SECRET)
+
+
+# -- the examples people copy -----------------------------------------------------------------
+
+
+def python_block_after(text: str, heading: str) -> str:
+    start = text.index(heading)
+    block = text.index("```python\n", start) + len("```python\n")
+    return text[block : text.index("```", block)]
+
+
+@pytest.mark.parametrize(
+    ("where", "heading"),
+    [("README.md", "## As a library"), ("connect_hooks/__init__.py", "Send a sample, signed")],
+)
+def test_the_library_example_uses_only_public_names_and_runs(where: str, heading: str) -> None:
+    code = python_block_after((ROOT / where).read_text(), heading)
+    tree = ast.parse(code)
+    imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+    assert [ast.unparse(node) for node in imports] == ["import connect_hooks"]
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "connect_hooks"
+    }
+    assert used and used <= set(connect_hooks.__all__)
+    with ScriptedServer(script=[503, 200]) as server:
+        exec(compile(code.replace("https://example.test/hooks", server.url), where, "exec"), {})
+    (first, second) = server.posts
+    assert first.body == second.body
+    assert connect_hooks.verify(second.body, second.headers["x-hub-signature"], "s3cret")
