@@ -45,6 +45,7 @@ def test_the_installed_wheel_finds_its_samples_outside_the_checkout(tmp_path: Pa
         f"connect_hooks/receiver/inspector_assets/{n}" for n in ("index.html", "inspector.js", "inspector.css")
     }
     assert assets <= names  # the inspector works offline: its page ships in the wheel
+    assert "connect_hooks/py.typed" in names  # type checkers read the public API's annotations (PEP 561)
 
     # A fresh venv that gets the wheel; its dependencies come from this interpreter's
     # site-packages through a .pth line (which adds the directory but does not run the .pth

@@ -9,6 +9,7 @@ that went away, and exactly one terminal record per notification.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import itertools
@@ -17,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -42,7 +43,7 @@ from connect_hooks.sender.delivery import (
 )
 from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Lazy, deliver_all
 from connect_hooks.sender.summary import Summary, SummaryCounter
-from connect_hooks.urls import TargetURL, parse_send_url
+from connect_hooks.urls import TargetURL, parse_send_url, parse_url
 
 if TYPE_CHECKING:
     from connect_hooks.client.clientcert import ClientCert
@@ -505,3 +506,102 @@ def run(
     callbacks = [Callbacks(*given)] if any(c is not None for c in given) else []  # none: no call per record
     core = arun(plan, client=client, clock=clock, observers=[*observers, *callbacks], keep=keep)
     return asyncio.run(until_sigterm(core))
+
+
+async def adeliver(
+    notifications: Iterable[Lazy],
+    url: str,
+    *,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    client: httpx.AsyncClient | None = None,
+    concurrency: int = 10,
+    rate: float | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
+    on_finish: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """Deliver ``notifications`` to ``url`` as Webex Connect would, each with its own retry story: the library's entry point.
+
+    Runs on the engine every command uses (``scheduler.deliver_all``), on ``clock`` (real time
+    unless given: ``Clock.fast()`` skips the waits; records keep Webex Connect's timeline) under
+    ``policy`` (Webex Connect's unless given). Without ``client``, one like ``send``'s is made
+    (verifies TLS, never follows redirects) and closed; a given client is left open. Returns one
+    ``Delivery`` per notification, in the order given. If cut (a cancelled task, Ctrl-C), raises
+    ``Interrupted`` carrying the records of the notifications started and not ended.
+    """
+    target = parse_url(url).url  # BadInput on anything but an http(s) URL with a host
+    records: list[Delivery | None] = []
+    places: dict[str, collections.deque[int]] = {}  # gtrid -> indexes started and not ended, in order
+
+    def recipe(item: Lazy) -> Notification:
+        notification = item if isinstance(item, Notification) else item()
+        places.setdefault(notification.gtrid, collections.deque()).append(len(records))
+        records.append(None)
+        return notification
+
+    def finished(delivery: Delivery) -> None:
+        records[places[delivery.gtrid].popleft()] = delivery
+        if on_finish is not None:
+            on_finish(delivery)
+
+    if client is None:
+        from connect_hooks.client.transport import make_client
+
+        client = make_client(tls=target.lower().startswith("https:"))
+        closing: contextlib.AbstractAsyncContextManager[Any] = client
+    else:
+        closing = contextlib.nullcontext()
+    async with closing:
+        await deliver_all(
+            (functools.partial(recipe, item) for item in notifications),
+            target,
+            policy if policy is not None else Policy(),
+            client=client,
+            clock=clock,
+            concurrency=concurrency,
+            rate=rate,
+            on_attempt=on_attempt,
+            on_finish=finished,
+        )
+    return [record for record in records if record is not None]
+
+
+def deliver(
+    notifications: Iterable[Lazy],
+    url: str,
+    *,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    client: httpx.AsyncClient | None = None,
+    concurrency: int = 10,
+    rate: float | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
+    on_finish: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """``adeliver`` from synchronous code, in its own event loop.
+
+    A given ``client`` serves this one call and is closed at its end (an ``httpx.AsyncClient``
+    cannot outlive the event loop it was used in); without one, one like ``send``'s is made.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("deliver() runs its own event loop: in async code, use 'await adeliver(...)'")
+
+    async def main() -> list[Delivery]:
+        async with contextlib.nullcontext() if client is None else client:
+            return await adeliver(
+                notifications,
+                url,
+                policy=policy,
+                clock=clock,
+                client=client,
+                concurrency=concurrency,
+                rate=rate,
+                on_attempt=on_attempt,
+                on_finish=on_finish,
+            )
+
+    return asyncio.run(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,3 +194,16 @@ class SummaryCounter(Observer):
             histogram=rows,
             never_started=never_started,
         )
+
+
+def summarize(deliveries: Iterable[Delivery], wall_s: float = 0.0) -> Summary:
+    """The ``Summary`` of finished records (``connect_hooks.deliver``'s): counts, answers, latency.
+
+    ``wall_s`` is how long they took (the throughput is 0 without it).
+    """
+    counter = SummaryCounter()
+    for delivery in deliveries:
+        for attempt in delivery.attempts:
+            counter.attempted(delivery.target, attempt)
+        counter.finished(delivery)
+    return counter.summary(wall_s)
