@@ -241,13 +241,15 @@ async def deliver_all(
                     launch(story, key[0], answered if due_at == -math.inf else due_at)
             if not in_flight and head() is None and not done:
                 return finished
-            if wait_until is not None and wait_until > clock.now():
+            # Not `wait_until > clock.now()`: a second look at the clock may find the event due
+            # already, and with nothing in flight no one would wake us. A late nap ends at once.
+            if wait_until is not None:
                 if sleeper is not None and (sleeper[0].done() or sleeper[1] > wait_until):
                     if not sleeper[0].done():
                         sleeper[0].cancel()
                     sleeper = None
                 if sleeper is None:
-                    sleeper = (asyncio.ensure_future(nap(wait_until - clock.now())), wait_until)
+                    sleeper = (asyncio.ensure_future(nap(max(0.0, wait_until - clock.now()))), wait_until)
             if not done:
                 await wake.wait()
             wake.clear()

@@ -451,3 +451,44 @@ def test_an_answer_that_landed_just_before_the_cut_still_counts(
         (URL, "n1", Outcome.INTERRUPTED, (), 3),
     ]
     assert list(stop.value.deliveries) == finished
+
+
+class TickingClock(FakeClock):
+    """A clock that moves on a microsecond every time it is read, as a real one does between two reads."""
+
+    def now(self) -> float:
+        self.t += 1e-6
+        return self.t
+
+
+def test_an_answer_landing_just_before_the_next_event_is_due_does_not_stall_the_send() -> None:
+    # One slot; notification 0's answer lands a few microseconds before notification 1 is due
+    # (T+1 s). Found by mutation testing: the engine read the clock twice, found 1 not due yet,
+    # then due already, so it set no timer, and with nothing in flight it waited forever. The
+    # landing moment is swept in half-microsteps, so it hits between the two reads.
+    async def send(clock: TickingClock, receiver: Receiver) -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            sending = deliver_all(
+                [notification(i) for i in range(2)],
+                URL,
+                Policy(),
+                client=client,
+                clock=clock.clock(1.0),
+                concurrency=1,
+                rate=1.0,
+            )
+            return await asyncio.wait_for(sending, 2.0)  # real seconds: a stall, not a slow machine
+
+    def landing(seconds: float, index: int, number: int) -> float:
+        return seconds if index == 0 else 0.0
+
+    stalled = []
+    for step in range(40):
+        clock = TickingClock()
+        receiver = Receiver(clock, takes=functools.partial(landing, 1.0 - step * 0.5e-6))
+        try:
+            assert asyncio.run(send(clock, receiver)) == 2
+        except Interrupted:  # cancelled by wait_for
+            stalled.append(step)
+            break
+    assert stalled == []
