@@ -52,6 +52,10 @@ def test_the_marker_and_the_header_set() -> None:
         ("Proxy-Authorization", "Digest username=a, response=b", "Digest [redacted]"),
         ("Authorization", "just-a-token", "[redacted]"),  # no scheme word to keep
         ("Authorization", "a-very-long-scheme-word-that-is-a-secret rest", "[redacted]"),
+        ("Authorization", "A" * 20 + " rest", "A" * 20 + " [redacted]"),  # a scheme word of up to 20 characters
+        ("Authorization", "A" * 21 + " rest", "[redacted]"),  # longer: it may be the secret itself
+        ("Authorization", "  Bearer eyJ.abc.def", "Bearer [redacted]"),  # leading blanks
+        ("Authorization", "Bea.rer tok", "[redacted]"),  # not a scheme word (letters, digits and '-')
         ("Cookie", "session=abc; other=def", "[redacted]"),
         ("X-API-Key", "Basic looks-like-a-scheme", "[redacted]"),  # only Authorization keeps a scheme
     ],
@@ -66,9 +70,12 @@ def test_pairs_mappings_and_lists_in_any_case() -> None:
     clean = (("accept", "x"), ("x-hub-signature", "sha256=00"))
     assert redact_pairs(clean) is clean  # nothing to redact: no copy
     assert redact_mapping({"SET-COOKIE": "sid=1", "a": "b"}) == {"SET-COOKIE": "[redacted]", "a": "b"}
-    assert redact_lists([["x-custom", "v"], ["Authorization", "Bearer t"]], redaction.secret_headers("X-Custom")) == [
+    assert redact_lists(
+        [["x-custom", "v"], ["Authorization", "Bearer t"], ["Accept", "*/*"]], redaction.secret_headers("X-Custom")
+    ) == [
         ["x-custom", "[redacted]"],
         ["Authorization", "Bearer [redacted]"],
+        ["Accept", "*/*"],  # not a credential: kept
     ]
 
 
@@ -82,11 +89,28 @@ def test_pairs_mappings_and_lists_in_any_case() -> None:
         ("https://h.example.test/a@b?c=d@e", "https://h.example.test/a@b?c=d@e"),  # '@' past the authority
         ("https://h.example.test/hooks", "https://h.example.test/hooks"),
         ("http://alice:[redacted]@h/x", "http://alice:[redacted]@h/x"),  # already redacted
+        ("https://u:pa:ss@h.example.test/x", "https://u:[redacted]@h.example.test/x"),  # ':' in the password
+        ("redis://:pw@127.0.0.1:6379/0", "redis://:[redacted]@127.0.0.1:6379/0"),  # a password without a user
+        ("//u:pw@h.example.test/x", "//u:[redacted]@h.example.test/x"),  # no scheme
+        ("https://Xavier:pXw@h.example.test/", "https://Xavier:[redacted]@h.example.test/"),
+        ("http://u:pw@h.example.test/a//b", "http://u:[redacted]@h.example.test/a//b"),  # '//' in the path
+        ("https://h.example.test/a:b@c/d", "https://h.example.test/a:b@c/d"),  # 'a:b@' in the path is no password
         ("not a url", "not a url"),
     ],
 )
 def test_a_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_a_redacted_password_is_recognised_and_urls_are_redacted_inside_a_message() -> None:
+    assert redaction.has_redacted_password("http://alice:[redacted]@h/x")
+    assert not redaction.has_redacted_password("http://alice:pw@h/x")
+    assert not redaction.has_redacted_password("http://h/x?p=[redacted]")
+    urls = ["http://alice:pw@h/x", "https://h.example.test/y"]
+    message = "could not reach http://alice:pw@h/x nor https://h.example.test/y"
+    assert redaction.redact_urls(message, urls) == (
+        "could not reach http://alice:[redacted]@h/x nor https://h.example.test/y"
+    )
 
 
 def test_the_receiver_and_the_inspector_apply_the_same_rule() -> None:

@@ -60,6 +60,7 @@ class Receiver:
     script: Callable[[int, int], Answer] = lambda index, number: 200
     takes: Callable[[int, int], float] = lambda index, number: 0.0  # fake seconds an answer takes
     hold: dict[int, asyncio.Event] = field(default_factory=dict)  # notifications whose answer waits for an event
+    turns: Callable[[int, int], int] = lambda index, number: 0  # more event-loop turns an answer takes
     arrivals: list[tuple[int, int, float]] = field(default_factory=list)  # (index, attempt, fake time)
     counts: dict[int, int] = field(default_factory=dict)  # attempts seen per notification
     story: list[tuple[str, int, int]] = field(default_factory=list)  # ("start" | "answer", index, attempt)
@@ -74,7 +75,7 @@ class Receiver:
         self.active += 1
         self.most_active = max(self.most_active, self.active)
         try:
-            for _ in range(3):  # let others run meanwhile, as a real receiver would
+            for _ in range(3 + self.turns(index, number)):  # let others run meanwhile, as a real receiver would
                 await asyncio.sleep(0)
             if index in self.hold:
                 await self.hold[index].wait()
@@ -350,7 +351,146 @@ def test_cancelled_burst_gives_every_started_notification_one_terminal_record() 
     assert made == [0, 1, 2, 3]  # a recipe is made only when its first attempt starts: n4 never was
 
 
-@pytest.mark.parametrize(("concurrency", "rate"), [(0, None), (1, 0.0)])
-def test_bad_bounds_are_refused(concurrency: int, rate: float | None) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("concurrency", "rate", "message"),
+    [(0, None, "concurrency must be at least 1"), (1, 0.0, "rate must be positive")],
+)
+def test_bad_bounds_are_refused(concurrency: int, rate: float | None, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
         run(Receiver(FakeClock()), 1, concurrency=concurrency, rate=rate)
+
+
+def test_nothing_to_send_ends_at_once() -> None:
+    receiver = Receiver(FakeClock())
+    result = run(receiver, 0)
+    assert (result.delivered, result.attempts, result.finished, receiver.arrivals) == (0, [], [], [])
+
+
+def test_ten_in_flight_by_default() -> None:
+    receiver = Receiver(FakeClock())
+    assert run(receiver, 25).delivered == 25  # no concurrency given: the documented default, 10
+    assert receiver.most_active == 10
+
+
+@pytest.mark.parametrize(
+    ("held", "rate", "order"),
+    [
+        # notification 1 due at 4, inside attempt 1's deadline (0 + 10) but after its retry (0 + 2)
+        (1, 1 / 4, [(0, 1, 0), (0, 2, 2), (1, 1, 4), (0, 3, 7), (0, 4, 15)]),
+        # due at 8: after attempt 2's retry (2 + 5), inside its deadline (2 + 10)
+        (2, 1 / 8, [(0, 1, 0), (0, 2, 2), (0, 3, 7), (1, 1, 8), (0, 4, 15)]),
+        # due at 16: after the last retry (7 + 8), inside attempt 3's deadline (7 + 10)
+        (3, 1 / 16, [(0, 1, 0), (0, 2, 2), (0, 3, 7), (0, 4, 15), (1, 1, 16)]),
+    ],
+)
+def test_the_look_ahead_uses_each_attempts_own_wait_when_it_is_shorter_than_the_deadline(
+    held: int, rate: float, order: list[tuple[int, int, float]]
+) -> None:
+    # waits 2, 5, 8 s, each shorter than the 10 s deadline; notification 0 fails three times, and
+    # its attempt `held` takes long to answer (turns of the event loop, no fake time). Notification 1
+    # is due after that attempt's retry: it must wait for the answer, then go after the retry.
+    receiver = Receiver(
+        FakeClock(),
+        script=lambda i, n: 503 if (i, n) < (0, 4) else 200,
+        turns=lambda i, n: 200 if (i, n) == (0, held) else 0,  # plenty for a wrong scheduler to start 1
+    )
+    run(receiver, 2, speed=1.0, rate=rate, policy=Policy(timeout=10.0, waits=(2.0, 5.0, 8.0)))
+    assert receiver.arrivals == order
+
+
+def test_with_fast_a_retry_is_intended_when_its_attempt_was_answered() -> None:
+    # every answer takes 1 s (fake, charged: the retry is due at 1 + 60): its latency is its own
+    # second, from its attempt's answer, not the minute skipped
+    receiver = Receiver(FakeClock(), script=first_fails, takes=lambda i, n: 1.0)
+    result = run(receiver, 1)
+    assert [(a.attempt, a.scheduled_at, a.latency_ms) for a in result.attempts] == [(1, 0.0, 1000.0), (2, 61.0, 1000.0)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "retries_left"),
+    [(200, Outcome.DELIVERED, 0), (503, Outcome.INTERRUPTED, 3)],
+)
+def test_an_answer_that_landed_just_before_the_cut_still_counts(
+    answer: int, outcome: Outcome, retries_left: int
+) -> None:
+    # The cut comes right after notification 0's answer lands, before the engine takes it in;
+    # notification 1 is still in flight (cut: its attempt does not count).
+    attempts: list[Attempt] = []
+    finished: list[Delivery] = []
+    engine: list[asyncio.Task[int]] = []
+
+    def script(index: int, number: int) -> Answer:
+        if index == 0:  # cut the engine as soon as this attempt has landed
+            this = asyncio.current_task()
+            assert this is not None
+            this.add_done_callback(lambda _: engine[0].cancel())
+        return answer
+
+    receiver = Receiver(FakeClock(), script=script, hold={1: asyncio.Event()})
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            engine.append(
+                asyncio.ensure_future(
+                    deliver_all(
+                        [notification(i) for i in range(2)],
+                        URL,
+                        Policy(),
+                        client=client,
+                        clock=receiver.clock.clock(None),
+                        on_attempt=attempts.append,
+                        on_finish=finished.append,
+                    )
+                )
+            )
+            await engine[0]
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(a.gtrid, a.attempt, a.status) for a in attempts] == [(gtrid(0), 1, answer)]
+    assert [(d.url, d.target, d.outcome, d.attempts, d.retries_left) for d in finished] == [
+        (URL, "n0", outcome, tuple(attempts), retries_left),
+        (URL, "n1", Outcome.INTERRUPTED, (), 3),
+    ]
+    assert list(stop.value.deliveries) == finished
+
+
+class TickingClock(FakeClock):
+    """A clock that moves on a microsecond every time it is read, as a real one does between two reads."""
+
+    def now(self) -> float:
+        self.t += 1e-6
+        return self.t
+
+
+def test_an_answer_landing_just_before_the_next_event_is_due_does_not_stall_the_send() -> None:
+    # One slot; notification 0's answer lands a few microseconds before notification 1 is due
+    # (T+1 s). Found by mutation testing: the engine read the clock twice, found 1 not due yet,
+    # then due already, so it set no timer, and with nothing in flight it waited forever. The
+    # landing moment is swept in half-microsteps, so it hits between the two reads.
+    async def send(clock: TickingClock, receiver: Receiver) -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            sending = deliver_all(
+                [notification(i) for i in range(2)],
+                URL,
+                Policy(),
+                client=client,
+                clock=clock.clock(1.0),
+                concurrency=1,
+                rate=1.0,
+            )
+            return await asyncio.wait_for(sending, 2.0)  # real seconds: a stall, not a slow machine
+
+    def landing(seconds: float, index: int, number: int) -> float:
+        return seconds if index == 0 else 0.0
+
+    stalled = []
+    for step in range(40):
+        clock = TickingClock()
+        receiver = Receiver(clock, takes=functools.partial(landing, 1.0 - step * 0.5e-6))
+        try:
+            assert asyncio.run(send(clock, receiver)) == 2
+        except Interrupted:  # cancelled by wait_for
+            stalled.append(step)
+            break
+    assert stalled == []

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from connect_hooks.cli import render
-from connect_hooks.policy import Decision, Outcome
+from connect_hooks.policy import Decision, Fault, Outcome
 from connect_hooks.sender.delivery import Attempt, Delivery, Notification
 from connect_hooks.sender.sending import SendSettings, plan, run
 from connect_hooks.sender.summary import SummaryCounter
@@ -94,3 +94,120 @@ def test_throughput_counts_the_notifications_that_reached_an_outcome_not_the_int
     assert lines[0] == "20 notifications, 0 attempts in 2.00 s: 2.5 notifications/s (5 reached an outcome)"
     assert lines[1] == "  outcomes       3 delivered, 1 failed, 1 dropped, 15 interrupted"
     assert lines[2].startswith("  never started  1000 (interrupted before their first attempt")
+
+
+# -- the figures, pinned with values worked out by hand ---------------------------------------------
+
+#: The ``--json --summary`` object as the README documents it (keys and nesting).
+README_KEYS = {"notifications", "never_started", "attempts", "outcomes", "answers", "wall_s", "throughput_per_s"}
+README_PERCENTILES = {"p50", "p90", "p99", "max"}
+
+
+def answered(number: int, status: int | None, latency_ms: float | None, *, elapsed_ms: float = 1.0) -> Attempt:
+    fault = Fault.TIMEOUT if status is None else None
+    return Attempt("g", number, 0.0, status, None, fault, elapsed_ms, Decision.DELIVERED, latency_ms=latency_ms)
+
+
+def test_the_json_summary_has_the_keys_and_figures_the_readme_documents() -> None:
+    counter = SummaryCounter()
+    counter.attempt(answered(1, 503, 12.34))
+    counter.attempt(answered(2, 200, 12.34))
+    counter.attempt(answered(1, 200, 12.34))
+    for _ in range(2):
+        counter.finish(finished(Outcome.DELIVERED))
+    document = counter.summary(0.8123).as_dict()  # never_started not given: none
+    assert set(document) == README_KEYS | {"latency_ms"}
+    assert set(document["latency_ms"]) == {"first_attempt", "all_attempts"}
+    every = {"p50": 12.3, "p90": 12.3, "p99": 12.3, "max": 12.3}  # one latency: every figure is it, to 0.1 ms
+    assert document == {
+        "notifications": 2,
+        "never_started": 0,
+        "attempts": 3,
+        "outcomes": {"delivered": 2, "failed": 0, "dropped": 0, "interrupted": 0},  # every outcome, even at 0
+        "answers": {"200": 2, "503": 1},
+        "wall_s": 0.812,  # to the millisecond
+        "throughput_per_s": 2.5,  # 2 / 0.8123 = 2.46.., to 0.1
+        "latency_ms": {"first_attempt": every, "all_attempts": every},
+    }
+    assert set(every) == README_PERCENTILES
+
+
+def test_an_empty_summary_has_no_figures_and_no_division_by_zero() -> None:
+    summary = SummaryCounter().summary(0.0)
+    assert summary.throughput_per_s == 0.0
+    assert summary.histogram == ()
+    for figures in (summary.first_attempt, summary.all_attempts):
+        assert figures.as_dict() == {"p50": None, "p90": None, "p99": None, "max": None}
+
+
+def test_answers_are_counted_per_status_or_fault_statuses_first() -> None:
+    counter = SummaryCounter()
+    for status in (None, 503, 200, 200, 503, 200, None):  # None: the attempt timed out
+        counter.attempt(answered(1, status, 5.0))
+    answers = counter.summary(1.0).answers
+    assert list(answers.items()) == [("200", 3), ("503", 2), ("timeout", 2)]  # by key, not by count
+
+
+def test_an_attempt_without_a_schedule_counts_its_exchange_time() -> None:
+    counter = SummaryCounter()
+    counter.attempt(answered(1, 200, None, elapsed_ms=0.7))  # nothing scheduled: the exchange is the latency
+    counter.attempt(answered(2, 200, 0.4, elapsed_ms=0.2))
+    summary = counter.summary(1.0)
+    assert (summary.first_attempt.max, summary.all_attempts.max) == (0.7, 0.7)  # sub-millisecond, exact
+    assert summary.histogram == (("<= 1 ms", 2),)
+
+
+def test_one_or_two_latencies_give_their_nearest_rank_not_a_neighbour() -> None:
+    one = SummaryCounter()
+    one.attempt(answered(1, 200, 40.0))
+    assert one.summary(1.0).first_attempt.as_dict() == {"p50": 40.0, "p90": 40.0, "p99": 40.0, "max": 40.0}
+    two = SummaryCounter()
+    for ms in (100.0, 10.0):
+        two.attempt(answered(1, 200, ms))
+    figures = two.summary(1.0).first_attempt
+    assert_within_a_bucket(figures.p50, 10.0)  # rank ceil(0.5 * 2) = 1: the faster one
+    assert (figures.p90, figures.p99, figures.max) == (100.0, 100.0, 100.0)
+
+
+def test_p50_p90_and_p99_are_each_their_own_rank() -> None:
+    # 100 latencies 5 % apart: a percentile one rank off is off by more than a bucket (2 %)
+    latencies = [10.0 * 1.05**k for k in range(100)]
+    counter = SummaryCounter()
+    for ms in reversed(latencies):
+        counter.attempt(answered(1, 200, ms))
+    figures = counter.summary(1.0).first_attempt
+    assert_within_a_bucket(figures.p50, latencies[49])  # nearest rank 50 of 100
+    assert_within_a_bucket(figures.p90, latencies[89])
+    assert_within_a_bucket(figures.p99, latencies[98])  # not the maximum (rank 100)
+    assert figures.max == round(latencies[99], 1)
+
+
+#: The coarse buckets' labels, as the README's example shows them ("<= 10 ms", "<= 100 ms"), seconds from 1 s.
+LABELS = [
+    *(f"<= {ms} ms" for ms in (1, 2, 5, 10, 20, 50, 100, 200, 500)),
+    *(f"<= {s} s" for s in (1, 2, 5, 10)),
+    "> 10 s",
+]
+
+
+def test_the_histogram_rows_span_the_first_to_the_last_used_bucket_edges_included() -> None:
+    counter = SummaryCounter()
+    # an edge belongs to the bucket it closes; just above it, the next one
+    for ms in (0.5, 1.0, 1.001, 2.0, 2.0, 1000.0, 10000.0, 10000.5, 60000.0):
+        counter.attempt(answered(1, 200, ms))
+    counts = [2, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2]
+    assert counter.summary(1.0).histogram == tuple(zip(LABELS, counts, strict=True))
+
+
+def test_the_histogram_leaves_out_the_empty_buckets_at_both_ends() -> None:
+    counter = SummaryCounter()
+    for ms in (3.0, 150.0, 4.0):
+        counter.attempt(answered(2, 200, ms))  # retries count too: every attempt is in it
+    assert counter.summary(1.0).histogram == (
+        ("<= 5 ms", 2),
+        ("<= 10 ms", 0),
+        ("<= 20 ms", 0),
+        ("<= 50 ms", 0),
+        ("<= 100 ms", 0),
+        ("<= 200 ms", 1),
+    )

@@ -235,14 +235,14 @@ class _Run:
             self.on_finish(Delivery.of(story.notification, self.url, outcome, tuple(story.attempts)))
 
     def nap_until(self, until: float) -> None:
-        """Have the loop woken at real time ``until`` (one sleeper at a time, the soonest)."""
-        if until <= self.clock.now():
-            return
+        """Have the loop woken at real time ``until`` (one sleeper at a time, the soonest). Always set,
+        even when ``until`` has passed since the caller read the clock: with nothing in flight, no
+        other wake-up would ever come (a send stalled when an answer landed just before a due event)."""
         if self.sleeper is not None and (self.sleeper[0].done() or self.sleeper[1] > until):
             self.sleeper[0].cancel()
             self.sleeper = None
         if self.sleeper is None:
-            self.sleeper = (asyncio.ensure_future(self.nap(until - self.clock.now())), until)
+            self.sleeper = (asyncio.ensure_future(self.nap(max(0.0, until - self.clock.now()))), until)
 
     async def nap(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
