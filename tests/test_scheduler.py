@@ -14,7 +14,7 @@ from connect_hooks.explain import explain
 from connect_hooks.policy import Outcome, Policy
 from connect_hooks.sender.clock import FAST, Clock
 from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification
-from connect_hooks.sender.scheduler import deliver_all
+from connect_hooks.sender.scheduler import deliver_all, deliver_one
 
 URL = "https://receiver.test/hooks"
 
@@ -494,3 +494,24 @@ def test_an_answer_landing_just_before_the_next_event_is_due_does_not_stall_the_
             stalled.append(step)
             break
     assert stalled == []
+
+
+def test_deliver_one_is_a_burst_of_one_and_reports_each_attempt() -> None:
+    """One notification (demo, the plugin) on the same engine: its record, and each attempt as it is answered."""
+    receiver = Receiver(FakeClock(), script=lambda index, number: 503 if number < 3 else 200)
+    seen: list[Attempt] = []
+
+    async def go() -> Delivery:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            return await deliver_one(
+                notification(7), URL, Policy(), client=client, clock=receiver.clock.clock(None), on_attempt=seen.append
+            )
+
+    delivery = asyncio.run(go())
+    assert (delivery.outcome, delivery.gtrid) == (Outcome.DELIVERED, gtrid(7))
+    assert [(a.attempt, a.status, a.scheduled_at) for a in delivery.attempts] == [
+        (1, 503, 0),
+        (2, 503, 60),
+        (3, 200, 120),
+    ]
+    assert seen == list(delivery.attempts)  # every attempt reported, as demo's live lines need
