@@ -211,3 +211,21 @@ def test_the_histogram_leaves_out_the_empty_buckets_at_both_ends() -> None:
         ("<= 100 ms", 0),
         ("<= 200 ms", 1),
     )
+
+
+def test_the_burst_progress_bar_draws_the_outcomes_so_far_and_the_rate() -> None:
+    # The bar's text is made when it is drawn: what it shows is what had ended by then.
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    progress = render.BurstProgress(console, 5)
+    for outcome in (Outcome.DELIVERED, Outcome.FAILED, Outcome.DELIVERED):
+        progress.finished(finished(outcome))
+    console.print(progress.progress.get_renderable())
+    line = out.getvalue()
+    assert "3/5" in line
+    assert "2 delivered, 1 failed" in line
+    rate = line.split("2 delivered, 1 failed")[1].split()[0]
+    assert rate.endswith("/s") and int(rate[:-2]) > 0, line
+    progress.finished(finished(Outcome.DROPPED))
+    console.print(progress.progress.get_renderable())
+    assert "4/5" in out.getvalue() and "2 delivered, 1 failed, 1 dropped" in out.getvalue()

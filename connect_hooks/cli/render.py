@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -176,8 +176,43 @@ def print_summary(console: Console, summary: Summary) -> None:
             console.print(Text(f"  {label:>11}  {bar:30} {count}"))
 
 
+class _Tally:
+    """The progress bar's outcomes so far and notifications per second, as text made only when drawn.
+
+    Read by the bar's text fields (``_Text``) each time rich draws, at most ``BurstProgress.REFRESH``
+    times a second, never once per notification.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def outcomes(self) -> str:
+        counts = list(self.counts.items())  # one step: the loop's thread may add an outcome meanwhile
+        return ", ".join(f"{n} {name}" for name, n in counts)
+
+    def rate(self) -> str:
+        elapsed, done = time.monotonic() - self.started, sum(list(self.counts.values()))
+        return f"{done / elapsed:.0f}/s" if done and elapsed > 0 else ""
+
+
+class _Text:
+    """A task field whose text is ``make()``, made when the bar is drawn."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self.make = make
+
+    def __format__(self, spec: str) -> str:
+        return format(self.make(), spec)
+
+
 class BurstProgress:
-    """A progress bar on a terminal: done / total, outcomes so far, notifications per second."""
+    """A progress bar on a terminal: done / total, outcomes so far, notifications per second.
+
+    Drawn REFRESH times a second by rich's thread; a notification's end only counts it.
+    """
+
+    REFRESH = 4
 
     def __init__(self, console: Console, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -190,21 +225,16 @@ class BurstProgress:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            refresh_per_second=self.REFRESH,
         )
-        self.task = self.progress.add_task("send", total=total, outcomes="", rate="")
-        self.counts: Counter[str] = Counter()
-        self.started = time.monotonic()
+        self.tally = _Tally()
+        self.counts = self.tally.counts
+        outcomes, rate = _Text(self.tally.outcomes), _Text(self.tally.rate)
+        self.task = self.progress.add_task("send", total=total, outcomes=outcomes, rate=rate)
 
     def finished(self, delivery: Delivery) -> None:
         self.counts[str(delivery.outcome)] += 1
-        elapsed = time.monotonic() - self.started
-        done = sum(self.counts.values())
-        self.progress.update(
-            self.task,
-            advance=1,
-            outcomes=", ".join(f"{n} {name}" for name, n in self.counts.items()),
-            rate=f"{done / elapsed:.0f}/s" if elapsed > 0 else "",
-        )
+        self.progress.advance(self.task)
 
     def __enter__(self) -> BurstProgress:
         self.progress.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -153,11 +154,13 @@ class Schedule:
         return (entry[4] for entry in self.retries)
 
 
-_Task = asyncio.Task[tuple[Attempt, float]]
-
-
 class _Run:
-    """The asyncio side of ``deliver_all``: tasks for the attempts in flight, wake-ups, the cut."""
+    """The asyncio side of ``deliver_all``: ``concurrency`` long-lived workers, wake-ups, the cut.
+
+    Each worker takes the next due event, awaits its attempt and takes its answer in, then loops
+    (no task per attempt); it rests only when nothing is due, woken when an answer or the time
+    makes something due. Workers are started as they are needed, up to ``concurrency``.
+    """
 
     def __init__(
         self,
@@ -175,59 +178,128 @@ class _Run:
         self.clock = clock
         self.on_attempt = on_attempt
         self.on_finish = on_finish
-        self.in_flight: dict[_Task, tuple[Story, float]] = {}  # task -> (story, simulated start)
-        self.landed: collections.deque[_Task] = collections.deque()
-        self.wake = asyncio.Event()
+        self.workers: list[asyncio.Task[None]] = []
+        self.resting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.flying: dict[int, Story] = {}  # notification index -> its story, an attempt in flight
+        self.landed: list[tuple[Story, Attempt]] = []  # answers that landed once the cut was asked for
         self.sleeper: tuple[asyncio.Task[None], float] | None = None
+        self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.engine: asyncio.Task[object] | None = None
+        self.cancels = 0  # the engine task's pending cancellations when the run began
+        self.turns, self.counting = 0, False  # loop turns seen (see ``turn``)
 
     async def run(self) -> int:
-        schedule = self.schedule
-        while True:
-            while self.landed:
-                self.settle(self.landed.popleft())
-            wait_until = self.start_due()
-            if schedule.idle and not self.landed:
-                return schedule.finished
-            if wait_until is not None:
-                self.nap_until(wait_until)
-            if not self.landed:
-                await self.wake.wait()
-            self.wake.clear()
+        if self.schedule.idle:
+            return 0
+        self.engine = asyncio.current_task()
+        self.cancels = self.engine.cancelling() if self.engine is not None else 0
+        self.spawn()
+        try:
+            return await self.done
+        except asyncio.CancelledError:
+            if self.done.done() and not self.done.cancelled() and self.done.exception() is None:
+                return self.done.result()  # every story had ended before the cut came: nothing to cut
+            raise
 
-    def start_due(self) -> float | None:
-        """Start every event that is due; returns the real time the next one is due, if it waits for time."""
+    def spawn(self) -> None:
+        self.workers.append(asyncio.ensure_future(self.work()))
+
+    async def work(self) -> None:
+        try:
+            await self.serve()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # an observer's error (or Ctrl-C) ends the run, in the engine's task
+            if not self.done.done():
+                self.done.set_exception(error)
+
+    async def serve(self) -> None:
+        """One worker: take what is due, attempt it, take the answer in; rest when nothing is due."""
         schedule, now = self.schedule, self.clock.now
-        while (due := schedule.next_due()) is not None:
-            if due.at > now():
-                return due.at
+        while True:
+            due = schedule.next_due()
+            if due is None or due.at > now():
+                if due is not None:
+                    self.nap_until(due.at)
+                elif schedule.idle:
+                    if not self.done.done():
+                        self.done.set_result(schedule.finished)
+                    return
+                await self.rest()
+                continue
             story, intended = schedule.take(due)
-            self.launch(story, due.key[0], intended)
-        return None
+            start = due.key[0]
+            number = schedule.started(story, start)
+            self.flying[story.index] = story
+            self.help()
+            turn = self.turn()
+            record, charged = await make_attempt(
+                story.notification,
+                self.target,
+                schedule.policy,
+                number,
+                start,
+                client=self.client,
+                clock=self.clock,
+                intended=intended,
+            )
+            del self.flying[story.index]
+            if self.cutting():
+                self.landed.append((story, record))  # the cut takes it in (it still counts)
+                return
+            self.settle(story, record, start, charged, now())
+            if self.turns == turn:  # the answer came without a wait (an in-process transport): let the
+                await asyncio.sleep(0)  # loop turn, or every attempt chains into one step, deaf to a signal
+                if self.cutting():
+                    return  # no new attempt once the cut is asked for
 
-    def launch(self, story: Story, due: float, intended: float) -> None:
-        number = self.schedule.started(story, due)
-        coro = make_attempt(
-            story.notification,
-            self.target,
-            self.schedule.policy,
-            number,
-            due,
-            client=self.client,
-            clock=self.clock,
-            intended=intended,
-        )
-        task = asyncio.ensure_future(coro)
-        self.in_flight[task] = (story, due)
-        task.add_done_callback(self.land)
+    def turn(self) -> int:
+        """The loop turns counted so far; the count moves on at the next turn (one callback a turn at most).
+        A worker whose attempt saw no turn yields: on real sockets it never needs to."""
+        if not self.counting:
+            self.counting = True
+            asyncio.get_running_loop().call_soon(self.count_turn)
+        return self.turns
 
-    def land(self, task: _Task) -> None:
-        self.landed.append(task)
-        self.wake.set()
+    def count_turn(self) -> None:
+        self.counting = False
+        self.turns += 1
 
-    def settle(self, task: _Task) -> None:
-        story, due = self.in_flight.pop(task)
-        record, charged = task.result()
-        ended = self.schedule.answered(story, record, due, charged, self.clock.now())
+    def help(self) -> None:
+        """After a take: if more is due, wake a resting worker, or start two more (within the bound;
+        each does the same, so a burst has all its workers within a few turns)."""
+        if not self.resting and len(self.workers) >= self.schedule.concurrency:
+            return  # every worker is busy: each looks for more as its answer lands
+        if self.schedule.next_due() is None:
+            return
+        if self.resting:
+            self.wake_one()
+            return
+        for _ in range(min(2, self.schedule.concurrency - len(self.workers))):
+            self.spawn()
+
+    def cutting(self) -> bool:
+        """Whether the engine's task has been asked to stop (its cut runs next)."""
+        return self.engine is not None and self.engine.cancelling() > self.cancels
+
+    async def rest(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.resting.append(waiter)
+        try:
+            await waiter
+        finally:
+            if not waiter.done():
+                self.resting.remove(waiter)
+
+    def wake_one(self) -> None:
+        while self.resting:
+            waiter = self.resting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def settle(self, story: Story, record: Attempt, due: float, charged: float, now: float) -> None:
+        ended = self.schedule.answered(story, record, due, charged, now)
         if self.on_attempt is not None:
             self.on_attempt(record)
         if ended and self.on_finish is not None:
@@ -235,8 +307,8 @@ class _Run:
             self.on_finish(Delivery.of(story.notification, self.url, outcome, tuple(story.attempts)))
 
     def nap_until(self, until: float) -> None:
-        """Have the loop woken at real time ``until`` (one sleeper at a time, the soonest). Always set,
-        even when ``until`` has passed since the caller read the clock: with nothing in flight, no
+        """Have a resting worker woken at real time ``until`` (one sleeper at a time, the soonest). Always
+        set, even when ``until`` has passed since the caller read the clock: with nothing in flight, no
         other wake-up would ever come (a send stalled when an answer landed just before a due event)."""
         if self.sleeper is not None and (self.sleeper[0].done() or self.sleeper[1] > until):
             self.sleeper[0].cancel()
@@ -246,21 +318,21 @@ class _Run:
 
     async def nap(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
-        self.wake.set()
+        self.wake_one()
 
     async def cut(self) -> list[Delivery]:
         """Stop: cut the attempts in flight and record every story started and not ended, in order."""
-        for task in self.in_flight:
-            task.cancel()
+        for worker in self.workers:
+            worker.cancel()
+        # Stopped again while cutting (a second Ctrl-C or SIGTERM): the workers are cancelled, go on.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self.workers, return_exceptions=True)
+        unfinished: dict[int, Story] = dict(self.flying)  # their attempts were cut: they do not count
         # Answers that landed before the cut still count; the rest are cut attempts.
-        await asyncio.gather(*self.in_flight, return_exceptions=True)
-        unfinished: dict[int, Story] = {}
-        for task, (story, _) in list(self.in_flight.items()):
-            if not task.cancelled() and task.exception() is None:
-                record, _ = task.result()
-                story.attempts.append(record)
-                if self.on_attempt is not None:
-                    self.on_attempt(record)
+        for story, record in self.landed:
+            story.attempts.append(record)
+            if self.on_attempt is not None:
+                self.on_attempt(record)
             unfinished[story.index] = story
         for story in self.schedule.waiting():
             unfinished[story.index] = story
@@ -274,8 +346,8 @@ class _Run:
     def close(self) -> None:
         if self.sleeper is not None:
             self.sleeper[0].cancel()
-        for task in self.in_flight:
-            task.cancel()
+        for worker in self.workers:
+            worker.cancel()
 
 
 async def deliver_all(
