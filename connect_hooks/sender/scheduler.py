@@ -186,7 +186,6 @@ class _Run:
         self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.engine: asyncio.Task[object] | None = None
         self.cancels = 0  # the engine task's pending cancellations when the run began
-        self.turns, self.counting = 0, False  # loop turns seen (see ``turn``)
 
     async def run(self) -> int:
         if self.schedule.idle:
@@ -232,7 +231,6 @@ class _Run:
             number = schedule.started(story, start)
             self.flying[story.index] = story
             self.help()
-            turn = self.turn()
             record, charged = await make_attempt(
                 story.notification,
                 self.target,
@@ -248,22 +246,11 @@ class _Run:
                 self.landed.append((story, record))  # the cut takes it in (it still counts)
                 return
             self.settle(story, record, start, charged, now())
-            if self.turns == turn:  # the answer came without a wait (an in-process transport): let the
-                await asyncio.sleep(0)  # loop turn, or every attempt chains into one step, deaf to a signal
-                if self.cutting():
-                    return  # no new attempt once the cut is asked for
-
-    def turn(self) -> int:
-        """The loop turns counted so far; the count moves on at the next turn (one callback a turn at most).
-        A worker whose attempt saw no turn yields: on real sockets it never needs to."""
-        if not self.counting:
-            self.counting = True
-            asyncio.get_running_loop().call_soon(self.count_turn)
-        return self.turns
-
-    def count_turn(self) -> None:
-        self.counting = False
-        self.turns += 1
+            # Let the loop turn: an answer that came without a wait (an in-process transport) would
+            # otherwise chain every attempt into one step, deaf to a signal or a cancel until the end.
+            await asyncio.sleep(0)
+            if self.cutting():
+                return  # no new attempt once the cut is asked for
 
     def help(self) -> None:
         """After a take: if more is due, wake a resting worker, or start two more (within the bound;
