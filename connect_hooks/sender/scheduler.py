@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -246,23 +245,16 @@ class _Run:
                 self.landed.append((story, record))  # the cut takes it in (it still counts)
                 return
             self.settle(story, record, start, charged, now())
-            # Let the loop turn: an answer that came without a wait (an in-process transport) would
-            # otherwise chain every attempt into one step, deaf to a signal or a cancel until the end.
-            await asyncio.sleep(0)
-            if self.cutting():
-                return  # no new attempt once the cut is asked for
 
     def help(self) -> None:
-        """After a take: if more is due, wake a resting worker, or start two more (within the bound;
-        each does the same, so a burst has all its workers within a few turns)."""
+        """After a take: if more is due, wake a resting worker (or start one, within the bound)."""
         if not self.resting and len(self.workers) >= self.schedule.concurrency:
             return  # every worker is busy: each looks for more as its answer lands
         if self.schedule.next_due() is None:
             return
         if self.resting:
             self.wake_one()
-            return
-        for _ in range(min(2, self.schedule.concurrency - len(self.workers))):
+        elif len(self.workers) < self.schedule.concurrency:
             self.spawn()
 
     def cutting(self) -> bool:
@@ -311,9 +303,7 @@ class _Run:
         """Stop: cut the attempts in flight and record every story started and not ended, in order."""
         for worker in self.workers:
             worker.cancel()
-        # Stopped again while cutting (a second Ctrl-C or SIGTERM): the workers are cancelled, go on.
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*self.workers, return_exceptions=True)
+        await asyncio.gather(*self.workers, return_exceptions=True)
         unfinished: dict[int, Story] = dict(self.flying)  # their attempts were cut: they do not count
         # Answers that landed before the cut still count; the rest are cut attempts.
         for story, record in self.landed:
