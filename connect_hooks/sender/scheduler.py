@@ -153,13 +153,11 @@ class Schedule:
         return (entry[4] for entry in self.retries)
 
 
-class _Run:
-    """The asyncio side of ``deliver_all``: ``concurrency`` long-lived workers, wake-ups, the cut.
+_Task = asyncio.Task[tuple[Attempt, float]]
 
-    Each worker takes the next due event, awaits its attempt and takes its answer in, then loops
-    (no task per attempt); it rests only when nothing is due, woken when an answer or the time
-    makes something due. Workers are started as they are needed, up to ``concurrency``.
-    """
+
+class _Run:
+    """The asyncio side of ``deliver_all``: tasks for the attempts in flight, wake-ups, the cut."""
 
     def __init__(
         self,
@@ -177,108 +175,59 @@ class _Run:
         self.clock = clock
         self.on_attempt = on_attempt
         self.on_finish = on_finish
-        self.workers: list[asyncio.Task[None]] = []
-        self.resting: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.flying: dict[int, Story] = {}  # notification index -> its story, an attempt in flight
-        self.landed: list[tuple[Story, Attempt]] = []  # answers that landed once the cut was asked for
+        self.in_flight: dict[_Task, tuple[Story, float]] = {}  # task -> (story, simulated start)
+        self.landed: collections.deque[_Task] = collections.deque()
+        self.wake = asyncio.Event()
         self.sleeper: tuple[asyncio.Task[None], float] | None = None
-        self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.engine: asyncio.Task[object] | None = None
-        self.cancels = 0  # the engine task's pending cancellations when the run began
 
     async def run(self) -> int:
-        if self.schedule.idle:
-            return 0
-        self.engine = asyncio.current_task()
-        self.cancels = self.engine.cancelling() if self.engine is not None else 0
-        self.spawn()
-        try:
-            return await self.done
-        except asyncio.CancelledError:
-            if self.done.done() and not self.done.cancelled() and self.done.exception() is None:
-                return self.done.result()  # every story had ended before the cut came: nothing to cut
-            raise
-
-    def spawn(self) -> None:
-        self.workers.append(asyncio.ensure_future(self.work()))
-
-    async def work(self) -> None:
-        try:
-            await self.serve()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as error:  # an observer's error (or Ctrl-C) ends the run, in the engine's task
-            if not self.done.done():
-                self.done.set_exception(error)
-
-    async def serve(self) -> None:
-        """One worker: take what is due, attempt it, take the answer in; rest when nothing is due."""
-        schedule, now = self.schedule, self.clock.now
+        schedule = self.schedule
         while True:
-            due = schedule.next_due()
-            if due is None or due.at > now():
-                if due is not None:
-                    self.nap_until(due.at)
-                elif schedule.idle:
-                    if not self.done.done():
-                        self.done.set_result(schedule.finished)
-                    return
-                await self.rest()
-                continue
+            while self.landed:
+                self.settle(self.landed.popleft())
+            wait_until = self.start_due()
+            if schedule.idle and not self.landed:
+                return schedule.finished
+            if wait_until is not None:
+                self.nap_until(wait_until)
+            if not self.landed:
+                await self.wake.wait()
+            self.wake.clear()
+
+    def start_due(self) -> float | None:
+        """Start every event that is due; returns the real time the next one is due, if it waits for time."""
+        schedule, now = self.schedule, self.clock.now
+        while (due := schedule.next_due()) is not None:
+            if due.at > now():
+                return due.at
             story, intended = schedule.take(due)
-            start = due.key[0]
-            number = schedule.started(story, start)
-            self.flying[story.index] = story
-            self.help()
-            record, charged = await make_attempt(
-                story.notification,
-                self.target,
-                schedule.policy,
-                number,
-                start,
-                client=self.client,
-                clock=self.clock,
-                intended=intended,
-            )
-            del self.flying[story.index]
-            if self.cutting():
-                self.landed.append((story, record))  # the cut takes it in (it still counts)
-                return
-            self.settle(story, record, start, charged, now())
+            self.launch(story, due.key[0], intended)
+        return None
 
-    def help(self) -> None:
-        """After a take: if more is due, wake a resting worker (or start one, within the bound)."""
-        if not self.resting and len(self.workers) >= self.schedule.concurrency:
-            return  # every worker is busy: each looks for more as its answer lands
-        if self.schedule.next_due() is None:
-            return
-        if self.resting:
-            self.wake_one()
-        elif len(self.workers) < self.schedule.concurrency:
-            self.spawn()
+    def launch(self, story: Story, due: float, intended: float) -> None:
+        number = self.schedule.started(story, due)
+        coro = make_attempt(
+            story.notification,
+            self.target,
+            self.schedule.policy,
+            number,
+            due,
+            client=self.client,
+            clock=self.clock,
+            intended=intended,
+        )
+        task = asyncio.ensure_future(coro)
+        self.in_flight[task] = (story, due)
+        task.add_done_callback(self.land)
 
-    def cutting(self) -> bool:
-        """Whether the engine's task has been asked to stop (its cut runs next)."""
-        return self.engine is not None and self.engine.cancelling() > self.cancels
+    def land(self, task: _Task) -> None:
+        self.landed.append(task)
+        self.wake.set()
 
-    async def rest(self) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.resting.append(waiter)
-        try:
-            await waiter
-        finally:
-            if not waiter.done():
-                self.resting.remove(waiter)
-
-    def wake_one(self) -> None:
-        while self.resting:
-            waiter = self.resting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def settle(self, story: Story, record: Attempt, due: float, charged: float, now: float) -> None:
-        ended = self.schedule.answered(story, record, due, charged, now)
+    def settle(self, task: _Task) -> None:
+        story, due = self.in_flight.pop(task)
+        record, charged = task.result()
+        ended = self.schedule.answered(story, record, due, charged, self.clock.now())
         if self.on_attempt is not None:
             self.on_attempt(record)
         if ended and self.on_finish is not None:
@@ -286,8 +235,8 @@ class _Run:
             self.on_finish(Delivery.of(story.notification, self.url, outcome, tuple(story.attempts)))
 
     def nap_until(self, until: float) -> None:
-        """Have a resting worker woken at real time ``until`` (one sleeper at a time, the soonest). Always
-        set, even when ``until`` has passed since the caller read the clock: with nothing in flight, no
+        """Have the loop woken at real time ``until`` (one sleeper at a time, the soonest). Always set,
+        even when ``until`` has passed since the caller read the clock: with nothing in flight, no
         other wake-up would ever come (a send stalled when an answer landed just before a due event)."""
         if self.sleeper is not None and (self.sleeper[0].done() or self.sleeper[1] > until):
             self.sleeper[0].cancel()
@@ -297,19 +246,21 @@ class _Run:
 
     async def nap(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
-        self.wake_one()
+        self.wake.set()
 
     async def cut(self) -> list[Delivery]:
         """Stop: cut the attempts in flight and record every story started and not ended, in order."""
-        for worker in self.workers:
-            worker.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
-        unfinished: dict[int, Story] = dict(self.flying)  # their attempts were cut: they do not count
+        for task in self.in_flight:
+            task.cancel()
         # Answers that landed before the cut still count; the rest are cut attempts.
-        for story, record in self.landed:
-            story.attempts.append(record)
-            if self.on_attempt is not None:
-                self.on_attempt(record)
+        await asyncio.gather(*self.in_flight, return_exceptions=True)
+        unfinished: dict[int, Story] = {}
+        for task, (story, _) in list(self.in_flight.items()):
+            if not task.cancelled() and task.exception() is None:
+                record, _ = task.result()
+                story.attempts.append(record)
+                if self.on_attempt is not None:
+                    self.on_attempt(record)
             unfinished[story.index] = story
         for story in self.schedule.waiting():
             unfinished[story.index] = story
@@ -323,8 +274,8 @@ class _Run:
     def close(self) -> None:
         if self.sleeper is not None:
             self.sleeper[0].cancel()
-        for worker in self.workers:
-            worker.cancel()
+        for task in self.in_flight:
+            task.cancel()
 
 
 async def deliver_all(
