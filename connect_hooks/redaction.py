@@ -100,12 +100,3 @@ def redact_url(url: str) -> str:
 def has_redacted_password(url: str) -> bool:
     """Whether ``url`` carries a password that was redacted (so it cannot be used to send again)."""
     return f":{REDACTED}@" in url
-
-
-def redact_urls(text: str, urls: Iterable[str]) -> str:
-    """``text`` with each of ``urls`` replaced by its redacted form (for messages that quote a URL)."""
-    for url in urls:
-        shown = redact_url(url)
-        if shown != url:
-            text = text.replace(url, shown)
-    return text
