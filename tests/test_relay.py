@@ -326,3 +326,24 @@ def test_errors_name_what_the_relay_sends_to() -> None:
         return hop.error
 
     assert run(story()) == "cannot reach the receiver (connection refused)"
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (httpx.RemoteProtocolError("illegal status line"), "bad HTTP answer: illegal status line"),
+        (httpx.ReadError("connection reset"), "connection failed: connection reset"),
+    ],
+)
+def test_the_relay_words_faults_as_every_sender_does(fault: Exception, said: str) -> None:
+    """The relay's attempt is the senders' attempt: its faults carry the words send and conform use."""
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        raise fault
+
+    async def story() -> str | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(failing)) as client:
+            hop = await Relay("http://127.0.0.1:9/", client=client).forward((), b"{}")
+        return hop.error
+
+    assert run(story()) == f"cannot reach the app ({said})"

@@ -75,10 +75,15 @@ class Exchange:
 
 
 async def attempt_once(
-    client: httpx.AsyncClient, request: httpx.Request, timeout: float, *, auth: httpx.Auth | None = None
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    timeout: float,
+    *,
+    auth: httpx.Auth | None = None,
+    limit: int = BODY_LIMIT,
 ) -> Exchange:
     """Send ``request`` once under a deadline for the whole exchange (connect to the body's last
-    byte, or its ``BODY_LIMIT``-th: a longer body is cut there and its connection closed).
+    byte, or its ``limit``-th: a longer body is cut there and its connection closed).
 
     ``auth`` replaces the client's authorization for this request (``httpx.Auth()``: none).
     """
@@ -88,7 +93,7 @@ async def attempt_once(
                 request, stream=True, follow_redirects=False, auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth
             )
             try:
-                body = await read_prefix(response, BODY_LIMIT)
+                body = await read_prefix(response, limit)
             finally:
                 await response.aclose()  # unread bytes left: the connection is closed, not drained
     except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connect_hooks.logfile import body_fields
+from connect_hooks.policy import Fault
 from connect_hooks.redaction import redact_mapping, redact_url
 
 if TYPE_CHECKING:
@@ -98,8 +98,11 @@ class Relay:
             await self._client.aclose()
 
     async def forward(self, headers: Headers, body: bytes, *, url: str | None = None) -> Hop:
-        """POST ``body`` with ``headers`` to ``url`` (default: the relay's); never raises for the app's faults."""
-        import httpx
+        """POST ``body`` with ``headers`` to ``url`` (default: the relay's); never raises for the app's faults.
+
+        Timed and classified by the senders' own attempt function, with the relay's answer limit.
+        """
+        from connect_hooks.client.attempt import attempt_once
 
         url = url or self.url
         started = time.monotonic()
@@ -108,23 +111,17 @@ class Relay:
             # the hop is a record (logs, --json, reasons): a password in the URL stays out of it
             return Hop(redact_url(url), status, answer, content, (time.monotonic() - started) * 1000, error)
 
-        async def exchange() -> Hop:
-            from connect_hooks.client.attempt import read_prefix
-
-            response = await self.client.send(self._request(url, headers, body), stream=True)
-            try:
-                content = await read_prefix(response, ANSWER_LIMIT)
-            finally:
-                await response.aclose()  # unread bytes left: the connection is closed, not drained
-            return hop(response.status_code, passed_back(response.headers.raw), content)
-
         try:
-            return await asyncio.wait_for(exchange(), self.timeout)
-        except TimeoutError:
+            request = self._request(url, headers, body)
+        except ValueError as exc:  # httpx refused a header or the URL
+            return hop(None, error=f"cannot reach {self.name} ({str(exc) or type(exc).__name__})")
+        exchange = await attempt_once(self.client, request, self.timeout, limit=ANSWER_LIMIT)
+        if exchange.fault is Fault.TIMEOUT:
             return hop(None, error=f"{self.name} did not answer within {self.timeout:g} s")
-        except (httpx.HTTPError, ValueError) as exc:  # ValueError: httpx refused a header or the URL
-            detail = str(exc) or type(exc).__name__
+        if exchange.fault is not None or exchange.headers is None:
+            detail = (exchange.error or "no answer").removeprefix("cannot connect: ")
             return hop(None, error=f"cannot reach {self.name} ({detail})")
+        return hop(exchange.status, passed_back(exchange.headers.raw), exchange.body)
 
     def _request(self, url: str, headers: Headers, body: bytes) -> httpx.Request:
         """The request to the app: header values go out as the bytes received (latin-1 both ways: obs-text too)."""
