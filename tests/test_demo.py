@@ -93,6 +93,9 @@ def test_the_never_answered_scene_shows_webex_connects_time_however_short_the_ti
     assert dropped.outcome is Outcome.DROPPED
     assert [a.scheduled_at for a in dropped.attempts] == [0, 70, 140, 210]
     assert [str(a).split()[1] for a in dropped.attempts] == ["T+0s", "T+70s", "T+140s", "T+210s"]
+    # the words say Webex Connect's deadline, and what played it
+    played = f"{played_short.deadline:g} s"
+    assert {a.error for a in dropped.attempts} == {f"no complete answer within 10 s (played as {played})"}
 
 
 def test_the_command_shows_t_plus_70s_for_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,12 +24,17 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+def timed_out(timeout: float) -> str:
+    """What a timed-out attempt says."""
+    return f"no complete answer within {timeout:g} s"
+
+
 def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     """Map an exception from one attempt to a fault and a one-line description."""
     if isinstance(exc, AttemptFault):
         return exc.fault, exc.description
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return Fault.TIMEOUT, f"no complete answer within {timeout:g} s"
+        return Fault.TIMEOUT, timed_out(timeout)
     causes = _causes(exc)
     tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
     if tls is not None:
