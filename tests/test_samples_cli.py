@@ -39,9 +39,17 @@ def test_list_json_gives_every_sample_with_its_fields() -> None:
     assert result.exit_code == 0
     assert result.stderr == ""
     listed = json.loads(result.stdout)
-    assert [item["name"] for item in listed] == list(catalogue.names())
-    assert listed[0] == catalogue.get(listed[0]["name"]).as_dict()
-    assert {item["kind"] for item in listed} == {"receipt", "inbound"}
+    samples = [item for item in listed if item["kind"] != "story"]
+    assert [item["name"] for item in samples] == list(catalogue.names())
+    assert samples[0] == catalogue.get(samples[0]["name"]).as_dict()
+    assert {item["kind"] for item in samples} == {"receipt", "inbound"}
+    # then the stories, each with its steps
+    told = [item for item in listed if item["kind"] == "story"]
+    assert [item["name"] for item in told] == sorted(
+        str(p.relative_to(catalogue.samples_root()).with_suffix(""))
+        for p in catalogue.samples_root().glob("story/*/*.json")
+    )
+    assert all(item["steps"] and item["steps"][0]["sample"] in catalogue.names() for item in told)
 
 
 def test_list_for_people_is_one_aligned_line_per_sample() -> None:
@@ -63,7 +71,7 @@ def test_list_with_a_plain_text_filters_on_names_containing_it() -> None:
     result = run("samples", "list", "voice", "--json")
     assert [item["name"] for item in json.loads(result.stdout)] == [
         n for n in catalogue.names() if n.startswith("receipt/voice/")
-    ]
+    ] + ["story/voice/answered", "story/voice/rejected"]
 
 
 def test_list_matching_nothing_is_bad_input() -> None:

@@ -78,16 +78,21 @@ class Template:
         }
 
 
+#: The kinds of sample (first part of a name); ``story/...`` files are stories (``catalogue.stories``).
+KINDS = ("inbound", "receipt")
+
+
 @cache
 def names() -> tuple[str, ...]:
     root = samples_root()
-    return tuple(sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*/*.json")))
+    found = (p.relative_to(root).with_suffix("").as_posix() for kind in KINDS for p in root.glob(f"{kind}/*/*.json"))
+    return tuple(sorted(found))
 
 
 def is_sample(name: str) -> bool:
     """``name in names()``, from one directory listing instead of the whole catalogue's (start-up)."""
     parts = name.split("/")
-    if len(parts) != 3 or any(part in ("", ".", "..") for part in parts):
+    if len(parts) != 3 or parts[0] not in KINDS or any(part in ("", ".", "..") for part in parts):
         return False
     folder = samples_root() / parts[0] / parts[1]
     return folder.is_dir() and f"{parts[2]}.json" in os.listdir(folder)
@@ -218,13 +223,17 @@ def render_document(
     seed: int | None = None,
     sets: Sequence[str] = (),
     now: dt.datetime | None = None,
+    key: str | None = None,
 ) -> Any:
-    """The payload with fresh generated fields, then every ``--set`` applied in order."""
+    """The payload with fresh generated fields, then every ``--set`` applied in order.
+
+    ``key`` names the seeded stream of ids (default: the sample's name; a story's steps each have their own).
+    """
     from connect_hooks.catalogue import setpath
 
     assignments = [setpath.parse(text) for text in sets]
     document = copy.deepcopy(template.payload)  # never hand out the cached template itself
-    gen = Generators(seed, now, template.name)
+    gen = Generators(seed, now, key or template.name)
     for path, generator in template.generated:
         setpath.assign(document, _at(path, gen.lookup(generator)()))  # in place: the copy is ours
     for assignment in assignments:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -19,24 +20,48 @@ def samples() -> None:
 @click.argument("pattern", required=False)
 @output_options
 def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
-    """List the samples, all or those matching PATTERN.
+    """List the samples and the stories, all or those matching PATTERN.
 
-    PATTERN is a glob ('receipt/sms/*', '*/whatsapp/*') or a text the names contain ('email').
+    PATTERN is a glob ('receipt/sms/*', '*/whatsapp/*', 'story/*') or a text the names contain ('email').
     """
-    from connect_hooks.catalogue import samples as catalogue
+    from connect_hooks.catalogue import stories
 
-    templates = catalogue.select(pattern)
+    templates, found = _listed(pattern)
     if as_json:
-        dump_json([t.as_dict() for t in templates])
+        dump_json([t.as_dict() for t in templates] + [{"kind": "story", **stories.get(n).as_dict()} for n in found])
         return ExitCode.OK
     # Plain aligned columns, one line per sample (greppable; long descriptions are not folded).
     rows = [("name", "kind", "channel", "status/event", "description")]
     rows += [(t.name, t.kind, t.channel, t.event, t.description) for t in templates]
+    rows += [(n, "story", stories.get(n).channel, stories.get(n).ending, stories.get(n).description) for n in found]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for number, row in enumerate(rows):
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4]
         click.echo(click.style(line, bold=True) if number == 0 else line)
     return ExitCode.OK
+
+
+def _listed(pattern: str | None) -> tuple[list[Any], list[str]]:
+    """The samples and the story names ``samples list PATTERN`` shows; bad input when there is neither."""
+    import fnmatch
+
+    from connect_hooks.catalogue import samples as catalogue
+    from connect_hooks.catalogue import stories
+    from connect_hooks.errors import BadInput
+
+    if pattern is None:
+        found = list(stories.names())
+    elif catalogue.is_glob(pattern):
+        found = [n for n in stories.names() if fnmatch.fnmatchcase(n, pattern)]
+    else:
+        found = [n for n in stories.names() if pattern in n]
+    try:
+        templates = catalogue.select(pattern)
+    except BadInput:
+        if not found:
+            raise
+        templates = []
+    return templates, found
 
 
 @samples.command("show")
@@ -46,24 +71,50 @@ def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
 @click.option(
     "--raw",
     is_flag=True,
-    help="Write exactly the bytes 'send' would sign and POST: compact UTF-8 JSON, no newline added.",
+    help="Write exactly the bytes 'send' would sign and POST: compact UTF-8 JSON, no newline added "
+    "(a story: one body per line).",
 )
 def samples_show(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) -> ExitCode:
-    """Show sample NAME rendered as 'send' would send it (fresh ids and times).
+    """Show sample NAME rendered as 'send' would send it (fresh ids and times), or every step of story NAME.
 
     Pretty-printed for people, with the page its shape follows on stderr; --raw for the exact
     body, e.g. to sign it yourself.
     """
     from connect_hooks.catalogue import samples as catalogue
+    from connect_hooks.catalogue import stories
 
+    if stories.is_story(name):
+        return _show_story(name, sets, seed, raw)
     body = catalogue.render(name, seed=seed, sets=sets)
     if raw:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
+        _write_raw(body)
         return ExitCode.OK
     click.echo(f"source: {catalogue.get(name).source}", err=True)
     console().print_json(body.decode("utf-8"), indent=2, ensure_ascii=False)
+    return ExitCode.OK
+
+
+def _write_raw(body: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
+
+
+def _show_story(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) -> ExitCode:
+    """Every step of a story: its offset and sample, then its body."""
+    from connect_hooks.catalogue import stories
+    from connect_hooks.errors import BadInput
+
+    if sets:
+        raise BadInput("--set changes one sample: a story's steps carry their own values (show a step's sample)")
+    steps = stories.render(name, seed=seed)
+    if raw:
+        _write_raw(b"".join(step.body + b"\n" for step in steps))
+        return ExitCode.OK
+    click.echo(f"{name}: {stories.get(name).description}", err=True)
+    for step in steps:
+        click.echo(click.style(f"T+{step.at:g}s  {step.sample}", bold=True))
+        console().print_json(step.body.decode("utf-8"), indent=2, ensure_ascii=False)
     return ExitCode.OK
 
 
