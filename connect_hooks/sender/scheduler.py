@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -18,8 +19,38 @@ from connect_hooks.policy import Outcome, Policy
 from connect_hooks.sender.clock import Clock
 from connect_hooks.sender.delivery import Attempt, Delivery, Interrupted, Notification, interrupted, make_attempt
 
-#: What ``deliver_all`` takes: a notification, or a recipe called when its first attempt starts.
-Lazy = Notification | Callable[[], Notification]
+
+@dataclass(frozen=True)
+class At:
+    """A notification (or recipe) whose first attempt is due at simulated second ``at`` (a story's step),
+    instead of at T+0 or at its place on the ``rate`` schedule. Arrivals are given in time order."""
+
+    at: float
+    item: Notification | Callable[[], Notification]
+
+
+#: What ``deliver_all`` takes: a notification, a recipe called when its first attempt starts, or either one ``At``
+#: a simulated second.
+Lazy = Notification | Callable[[], Notification] | At
+
+
+def made(item: Lazy) -> Notification:
+    """The notification ``item`` stands for (a recipe is called now)."""
+    if isinstance(item, At):
+        item = item.item
+    return item if isinstance(item, Notification) else item()
+
+
+def then(item: Lazy, step: Callable[[Notification], Notification]) -> Lazy:
+    """``item`` as a recipe that makes its notification and passes it through ``step`` (its time kept)."""
+    if isinstance(item, At):
+        return At(item.at, functools.partial(_made_then, item.item, step))
+    return functools.partial(_made_then, item, step)
+
+
+def _made_then(item: Lazy, step: Callable[[Notification], Notification]) -> Notification:
+    return step(made(item))
+
 
 #: The largest ``concurrency`` accepted (more only costs memory, not speed).
 MAX_CONCURRENCY = 10_000
@@ -82,8 +113,9 @@ class Schedule:
         retry = self.retries[0][:3] if self.retries else None
         if self.next_arrival is None:
             return None if retry is None else (retry, False)
-        index = self.next_arrival[0]
-        arrival = (index / self.rate if self.rate is not None else 0.0, index, 1)
+        index, item = self.next_arrival
+        start = item.at if isinstance(item, At) else (index / self.rate if self.rate is not None else 0.0)
+        arrival = (start, index, 1)
         return (retry, False) if retry is not None and retry < arrival else (arrival, True)
 
     def limit(self) -> Key:
@@ -114,7 +146,7 @@ class Schedule:
             assert self.next_arrival is not None
             index, item = self.next_arrival
             self.next_arrival = next(self._pending, None)
-            notification = item if isinstance(item, Notification) else item()  # made only now
+            notification = made(item)  # made only now
             return Story(index, notification), self.t0 if due.at == -math.inf else due.at
         _, _, _, answered, story = heapq.heappop(self.retries)
         return story, answered if due.at == -math.inf else due.at

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import functools
+import heapq
 import itertools
 import json
 import os
+import random
 import signal
 import sys
 import time
@@ -27,6 +30,7 @@ import httpx
 
 from connect_hooks import signing
 from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.catalogue import stories
 from connect_hooks.errors import BadInput
 from connect_hooks.inputs import read_input
 from connect_hooks.logfile import NdjsonLog
@@ -41,7 +45,7 @@ from connect_hooks.sender.delivery import (
     Observer,
     build_notification,
 )
-from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Lazy, deliver_all
+from connect_hooks.sender.scheduler import MAX_CONCURRENCY, At, Lazy, deliver_all, made, then
 from connect_hooks.sender.summary import Summary, SummaryCounter
 from connect_hooks.urls import TargetURL, parse_send_url, parse_url
 
@@ -77,6 +81,7 @@ class SendSettings:
     speed: float | None = None  # --speed: simulated seconds per real second; not given: real time
     fast: bool = False  # --fast: skip the waits (``make_clock`` turns these two into the run's Clock)
     log_path: str | None = None
+    out_of_order: bool = False  # --out-of-order: each story's steps delivered last first
 
 
 def parse_header_option(text: str) -> tuple[str, str]:
@@ -115,6 +120,8 @@ def bodies(settings: SendSettings, stdin: Callable[[], bytes]) -> list[tuple[str
     """(target name, body bytes) for every notification the targets stand for, in order."""
     out: list[tuple[str, bytes]] = []
     for target in settings.targets:
+        if stories.is_story(target) and not _is_file(target):
+            continue  # a story's steps are rendered afresh for each copy (``SendPlan.stories``)
         if _is_file(target):
             if settings.sets:
                 where = "stdin" if target == "-" else repr(target)
@@ -214,10 +221,16 @@ class SendPlan:
     target: TargetURL
     #: (target name, the first copy's bytes, rendered from a sample) for each target, in order
     sources: tuple[tuple[str, bytes, bool], ...]
+    #: the stories among the targets (each copy is a new message: its own ids)
+    stories: tuple[str, ...] = ()
+    #: the stories' first timestamp (None with --seed: the fixed epoch), and the unseeded copies' seed base
+    started: dt.datetime | None = None
+    story_seed: int = 0
 
     @property
     def total(self) -> int:
-        return len(self.sources) * self.settings.count
+        steps = sum(len(stories.get(name).steps) for name in self.stories)
+        return (len(self.sources) + steps) * self.settings.count
 
     @property
     def tables(self) -> bool:
@@ -228,17 +241,52 @@ class SendPlan:
     def single(self) -> bool:
         """One notification from one plain target: --json prints an object, not a list."""
         targets = self.settings.targets
-        return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[")
+        return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[") and not self.stories
 
     def notifications(self) -> Iterator[Notification]:
         """Every notification, copy after copy; samples are rendered afresh for each copy."""
-        return (recipe() for recipe in self.recipes())
+        return (made(recipe) for recipe in self.recipes())
 
-    def recipes(self) -> Iterator[Callable[[], Notification]]:
-        """A recipe per notification, in order: calling it renders and signs that copy (nothing before)."""
-        for copy in range(self.settings.count):
-            for name, body, sample in self.sources:
-                yield functools.partial(self._make, copy, name, body, sample)
+    def recipes(self) -> Iterator[Lazy]:
+        """A recipe per notification, in order: calling it renders and signs that copy (nothing before).
+
+        With stories, each step is due at its offset (each copy's, on ``--rate``'s schedule), all in time order.
+        """
+        if self.stories:
+            return heapq.merge(*self._streams(), key=lambda item: item.at)
+        return (
+            functools.partial(self._make, copy, name, body, sample)
+            for copy in range(self.settings.count)
+            for name, body, sample in self.sources
+        )
+
+    def _start(self, copy: int) -> float:
+        """When copy ``copy`` begins, in simulated seconds (``--rate`` spaces the copies)."""
+        rate = self.settings.rate
+        return copy / rate if rate is not None else 0.0
+
+    def _streams(self) -> list[Iterator[At]]:
+        """One time-ordered stream per sample and per story step, over the copies."""
+        streams = [
+            self._stream(0.0, functools.partial(self._make, name=n, body=b, sample=s)) for n, b, s in self.sources
+        ]
+        for name in self.stories:
+            offsets = [step.at for step in stories.get(name).steps]
+            if self.settings.out_of_order:
+                offsets = [offsets[-1] - at for at in offsets]
+            for number, at in sorted(enumerate(offsets), key=lambda pair: pair[1]):
+                streams.append(self._stream(at, functools.partial(self._make_step, name=name, number=number)))
+        return streams
+
+    def _stream(self, at: float, make: Callable[[int], Notification]) -> Iterator[At]:
+        """``make(copy)`` for every copy, each due ``at`` seconds after its copy begins."""
+        return (At(self._start(copy) + at, functools.partial(make, copy)) for copy in range(self.settings.count))
+
+    def _make_step(self, copy: int, name: str, number: int) -> Notification:
+        """Step ``number`` of copy ``copy`` of story ``name``: the copy's ids, its steps' rising times."""
+        base = self.story_seed if self.settings.seed is None else self.settings.seed
+        step = stories.render(name, seed=base * 1_000_003 + copy, now=self.started)[number]
+        return make_notification(step.sample, step.body, self.settings)
 
     def _make(self, copy: int, name: str, body: bytes, sample: bool) -> Notification:
         settings = self.settings
@@ -260,7 +308,13 @@ def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
     check_send(settings)
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
     sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
-    return SendPlan(settings, target, sources)
+    told = tuple(name for t in settings.targets if stories.is_story(t) and not _is_file(t) for name in stories.match(t))
+    if told and settings.sets:
+        raise BadInput("--set changes samples only: a story's steps carry their own values (send a step's sample)")
+    if settings.out_of_order and not told:
+        raise BadInput("--out-of-order reverses a story's steps: give a story target, e.g. story/whatsapp/read")
+    started = None if settings.seed is not None else dt.datetime.now(dt.UTC).astimezone()
+    return SendPlan(settings, target, sources, told, started, random.getrandbits(48))
 
 
 def _is_file(target: str) -> bool:
@@ -383,11 +437,10 @@ class _Books:
         self.began = self.ended = clock.now()
 
     def lazily(self, items: Iterator[Lazy]) -> Iterator[Lazy]:
-        return (functools.partial(self.begin, item) for item in items)
+        return (then(item, self.begin) for item in items)
 
-    def begin(self, item: Lazy) -> Notification:
-        """Make a notification as its first attempt starts: only then is it on record."""
-        notification = item if isinstance(item, Notification) else item()
+    def begin(self, notification: Notification) -> Notification:
+        """Put a notification on record as its first attempt starts (it is made only then)."""
         self.active[notification.gtrid] = (next(self.numbering), notification.target)
         for observer in self.observers:
             observer.started(notification)
@@ -533,8 +586,7 @@ async def adeliver(
     records: list[Delivery | None] = []
     places: dict[str, collections.deque[int]] = {}  # gtrid -> indexes started and not ended, in order
 
-    def recipe(item: Lazy) -> Notification:
-        notification = item if isinstance(item, Notification) else item()
+    def recipe(notification: Notification) -> Notification:
         places.setdefault(notification.gtrid, collections.deque()).append(len(records))
         records.append(None)
         return notification
@@ -553,7 +605,7 @@ async def adeliver(
         closing = contextlib.nullcontext()
     async with closing:
         await deliver_all(
-            (functools.partial(recipe, item) for item in notifications),
+            (then(item, recipe) for item in notifications),
             target,
             policy if policy is not None else Policy(),
             client=client,

@@ -42,6 +42,11 @@ from connect_hooks.errors import BadInput, ExitCode
 @allow_http_option
 @tls_options
 @click.option("--seed", type=int, help="Render samples reproducibly (same seed, same bytes).")
+@click.option(
+    "--out-of-order",
+    is_flag=True,
+    help="Deliver each story's steps last first (receipts may arrive in any order: Webex Connect retries each).",
+)
 @set_option
 @log_option
 @webhook_options
@@ -51,8 +56,8 @@ from connect_hooks.errors import BadInput, ExitCode
 def send(ctx: click.Context, /, targets: tuple[str, ...], url: str | None, **options: Any) -> ExitCode:
     """Send TARGET to URL the way Webex Connect does: signed, with its retry policy.
 
-    TARGET is a sample name (or a glob such as 'receipt/sms/*'), a JSON file sent byte for byte,
-    or - for stdin.
+    TARGET is a sample name (or a glob such as 'receipt/sms/*'), a story (story/whatsapp/read:
+    every step its own notification, at its offset), a JSON file sent byte for byte, or - for stdin.
     """
     import functools
 
@@ -71,6 +76,7 @@ def send(ctx: click.Context, /, targets: tuple[str, ...], url: str | None, **opt
         **policy_options.take(ctx, options),
         **allow_http_option.take(ctx, options),
         seed=options.pop("seed"),
+        out_of_order=options.pop("out_of_order"),
         **set_option.take(ctx, options),
         count=options.pop("count"),
         **concurrency_options.take(ctx, options),
