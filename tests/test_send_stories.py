@@ -99,3 +99,57 @@ def test_bad_story_input_is_one_line_and_exit_2(args: list[str], message: str) -
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert server.requests == []
+
+
+# ------------------------------------------------------------------------------- the pytest plugin's send
+
+
+def receipts_app(seen: list[dict[str, Any]], refuse_read_before_delivered: bool = False) -> Any:
+    """A Flask receiver storing receipts; optionally one that 500s on "read" before "delivered" (the bug)."""
+    from flask import Flask, request
+
+    app = Flask("receipts")
+
+    @app.post("/hooks")
+    def hooks() -> tuple[str, int]:
+        info = receipt(request.get_data())
+        status = info["deliveryInfo"]["deliveryStatus"]
+        known = {s["deliveryInfo"]["deliveryStatus"] for s in seen if s["transid"] == info["transid"]}
+        seen.append(info)
+        if refuse_read_before_delivered and status == "Read" and "Delivered" not in known:
+            return "read before delivered", 500
+        return "", 200
+
+    return app
+
+
+def test_webex_connect_send_of_a_story_returns_every_steps_record_in_story_order() -> None:
+    from connect_hooks.testing.webex_connect import Defaults, WebexConnect
+
+    seen: list[dict[str, Any]] = []
+    connect = WebexConnect(Defaults(secret=SECRET))
+    records = connect.send("story/whatsapp/read", app=receipts_app(seen), path="/hooks")
+    assert [r.target for r in records] == [s.sample for s in stories.get("story/whatsapp/read").steps]
+    assert [r.outcome for r in records] == ["delivered"] * 3
+    assert [s["deliveryInfo"]["deliveryStatus"] for s in seen] == ["Submitted", "Delivered", "Read"]
+    assert len({s["transid"] for s in seen}) == 1
+    assert list(connect.deliveries) == sorted(records, key=lambda r: r.attempts[0].scheduled_at)
+
+
+def test_out_of_order_finds_the_receiver_that_needs_delivered_before_read() -> None:
+    from connect_hooks.testing.webex_connect import Defaults, WebexConnect
+
+    seen: list[dict[str, Any]] = []
+    records = WebexConnect(Defaults(secret=SECRET)).send(
+        "story/whatsapp/read", app=receipts_app(seen, True), path="/hooks", out_of_order=True, retries=0
+    )
+    assert [r.outcome for r in records] == ["delivered", "delivered", "dropped"]  # read: 500, no retry left
+    assert [s["deliveryInfo"]["deliveryStatus"] for s in seen] == ["Read", "Delivered", "Submitted"]
+
+
+def test_the_plugins_story_names_are_the_catalogues() -> None:
+    from typing import get_args
+
+    from connect_hooks.testing.webex_connect import StoryName
+
+    assert get_args(StoryName) == stories.names()

@@ -17,11 +17,11 @@ import asyncio
 import dataclasses
 import enum
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_RETRIES, DEFAULT_TIMEOUT, SCHEDULES
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import httpx
 
     from connect_hooks.conform.conformance import CheckResult, ConformReport
+    from connect_hooks.policy import Policy
     from connect_hooks.sender.delivery import Delivery
 
 
@@ -41,6 +42,23 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 
 Target = str | bytes | Mapping[str, Any] | Sequence[Any]
+#: The catalogue's stories (a test keeps this in step with it): ``send`` given one returns every step's record.
+StoryName = Literal[
+    "story/email/bounced",
+    "story/email/clicked",
+    "story/rcs/failed",
+    "story/rcs/read",
+    "story/sms/clicked",
+    "story/sms/conversation",
+    "story/sms/delivered",
+    "story/sms/undelivered",
+    "story/voice/answered",
+    "story/voice/rejected",
+    "story/whatsapp/conversation",
+    "story/whatsapp/delivered",
+    "story/whatsapp/failed",
+    "story/whatsapp/read",
+]
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,46 @@ class WebexConnect:
     def __repr__(self) -> str:
         return f"<WebexConnect: {len(self.deliveries)} deliveries, {len(self.conform_results)} conform runs>"
 
+    @overload
+    def send(  # type: ignore[overload-overlap]  # a story's name is a str too: the narrower one wins
+        self,
+        target: StoryName,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+        out_of_order: bool = False,
+    ) -> tuple[Delivery, ...]: ...
+
+    @overload
+    def send(
+        self,
+        target: Target,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+        out_of_order: bool = False,
+    ) -> Delivery: ...
+
     def send(
         self,
         target: Target,
@@ -185,14 +243,17 @@ class WebexConnect:
         schedule: str | None = None,
         retries: int | None = None,
         timeout: float | None = None,
-    ) -> Delivery:
+        out_of_order: bool = False,
+    ) -> Delivery | tuple[Delivery, ...]:
         """Deliver one notification to ``app`` (in process, at ``path``) or to ``url``, retries and all.
 
         ``target`` is a sample name (rendered fresh, ``set=`` and ``seed=`` as in ``send --set``
         and ``--seed``), JSON text or bytes (sent byte for byte), or a dict (sent as compact JSON).
         ``ca_bundle=`` (with ``url=``) also trusts the CA certificates of a PEM file, such as the
         one ``listen --tls`` prints. Returns the same ``Delivery`` record ``send --json`` prints;
-        it is also appended to ``deliveries``. Call it from a synchronous test; in an async test ``await asend(...)``.
+        it is also appended to ``deliveries``. A story (``"story/whatsapp/read"``) delivers every step
+        (at its offset, in the story's order or ``out_of_order=True`` last first) and returns their
+        records in the story's order. Call it from a synchronous test; in an async test ``await asend(...)``.
         """
         try:
             asyncio.get_running_loop()
@@ -215,8 +276,49 @@ class WebexConnect:
                 schedule=schedule,
                 retries=retries,
                 timeout=timeout,
+                out_of_order=out_of_order,
             )
         )
+
+    @overload
+    async def asend(  # type: ignore[overload-overlap]  # a story's name is a str too: the narrower one wins
+        self,
+        target: StoryName,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+        out_of_order: bool = False,
+    ) -> tuple[Delivery, ...]: ...
+
+    @overload
+    async def asend(
+        self,
+        target: Target,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        set: Mapping[str, Any] | Sequence[str] | None = None,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        schedule: str | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,
+        out_of_order: bool = False,
+    ) -> Delivery: ...
 
     async def asend(
         self,
@@ -234,7 +336,8 @@ class WebexConnect:
         schedule: str | None = None,
         retries: int | None = None,
         timeout: float | None = None,
-    ) -> Delivery:
+        out_of_order: bool = False,
+    ) -> Delivery | tuple[Delivery, ...]:
         """``send`` for async tests: the same, awaited on the running event loop."""
         from connect_hooks.policy import Policy
         from connect_hooks.sender.clock import Clock
@@ -246,11 +349,18 @@ class WebexConnect:
         chosen = self.defaults.replace(
             **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
         )
+        policy = Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout)
+        if isinstance(target, str) and target.startswith("story/"):
+            if set:
+                raise BadInput("set= changes samples only: a story's steps carry their own values")
+            place = (app, url, path, ca_bundle)
+            return await self._astory(
+                target, place, chosen, policy, seed=seed, out_of_order=out_of_order, headers=headers
+            )
         name, body = body_of(target, sets=set_texts(set), seed=seed)
         notification = build_notification(
             name, body, secret=chosen.secret, algorithm=chosen.algorithm, headers=tuple((headers or {}).items())
         )
-        policy = Policy.build(schedule=chosen.schedule, retries=chosen.retries, timeout=chosen.timeout)
         delivery: Delivery | None = None
         crash: Exception | None = None
         async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout) as (client, where):
@@ -266,6 +376,55 @@ class WebexConnect:
         assert delivery is not None
         self.deliveries.append(delivery)
         return delivery
+
+    async def _astory(
+        self,
+        name: str,
+        where: tuple[Any, str | None, str | None, str | Path | None],
+        chosen: Defaults,
+        policy: Policy,
+        *,
+        seed: int | None,
+        out_of_order: bool,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[Delivery, ...]:
+        """Every step of story ``name``, each its own notification at its offset, on the engine."""
+        from connect_hooks.catalogue import stories
+        from connect_hooks.sender.clock import Clock
+        from connect_hooks.sender.delivery import build_notification
+        from connect_hooks.sender.scheduler import At, deliver_all
+        from connect_hooks.testing.inprocess import AppError
+
+        steps = stories.render(name, seed=seed)
+        offsets = [step.at for step in steps]
+        if out_of_order:
+            offsets = [offsets[-1] - at for at in offsets]
+        notifications = [
+            build_notification(
+                step.sample,
+                step.body,
+                secret=chosen.secret,
+                algorithm=chosen.algorithm,
+                headers=tuple((headers or {}).items()),
+            )
+            for step in steps
+        ]
+        order = sorted(range(len(steps)), key=lambda number: offsets[number])
+        ended: dict[str, Delivery] = {}
+        async with _client_for(*where, deadline=chosen.timeout) as (client, url):
+            try:
+                items = [At(offsets[number], notifications[number]) for number in order]
+                await deliver_all(items, url, policy, client=client, clock=Clock.fast(), on_finish=self._ended(ended))
+            except AppError as exc:
+                raise exc.original from None
+        return tuple(ended[n.gtrid] for n in notifications)
+
+    def _ended(self, ended: dict[str, Delivery]) -> Callable[[Delivery], None]:
+        def record(delivery: Delivery) -> None:
+            ended[delivery.gtrid] = delivery
+            self.deliveries.append(delivery)
+
+        return record
 
     def conform(
         self,
