@@ -148,12 +148,14 @@ def first_request(evidence: str) -> list[str]:
     return [*lines[: starts[1]], f"and {more} more like it"]
 
 
-def text(report: ConformReport, *, signatures_checked: bool | None = None) -> str:
-    """The folded verdict as plain text (``str(report)``): the headline, then each failure and warning group."""
+def text(report: ConformReport, *, signatures_checked: bool | None = None, how: str = "") -> str:
+    """The folded verdict as plain text (``str(report)``): the headline, then each failure and warning group.
+
+    ``signatures_checked=False`` adds a line saying so, and ``how`` to give a hub secret."""
     verdict = "holds up" if report.ok else "does not hold up"
     lines = [f"conform {report.url}: {verdict} ({report.summary()})"]
     if signatures_checked is False:
-        lines.append("signatures were not checked: no hub secret was given")
+        lines.append("signatures were not checked: no hub secret was given" + (f" ({how})" if how else ""))
     every = [c.id for c in report.checks]
     for each in group(report.checks, (Status.FAIL, Status.WARN)):
         lines.append(f"{each.status.upper()} {each.headline()}")
