@@ -89,6 +89,9 @@ def test_two_causes_are_two_groups_with_their_own_counts() -> None:
     assert f"\nFAIL {KINDS['inbound']} checks: answered 503: " in out
     assert f"\nFAIL {KINDS['receipt']} checks: answered 500: " in out
     assert out.count("\nFAIL ") == 2
+    inbound = [f"accepts/{name}" for name in NAMES if name.startswith("inbound/")]
+    folded = f"{inbound[0]}, {inbound[1]} and {len(inbound) - 2} more of accepts/* ({len(NAMES)})"
+    assert f"\n  checks: {folded}\n" in out
 
 
 def test_without_a_hub_secret_the_closing_line_says_signatures_were_not_checked() -> None:
