@@ -94,7 +94,7 @@ def test_send_and_check_never_show_a_credential(tmp_path: Path, p12: Path, kind:
         replayed = runner.invoke(main, ["replay", str(log), "--fast", "--log", str(again), *args], env=ENV)
         conformed = runner.invoke(
             main,
-            ["conform", base + "/hooks", "--only", "url,accepts/receipt/sms/delivered,rejects", *args],
+            ["conform", base + "/hooks", "--only", "url,accepts/receipt/sms/delivered,rejects", "--verbose", *args],
             env={**ENV, "CONNECT_HOOKS_SECRET": PASSWORD},
         )
         # a failing run too: wrong credentials everywhere, retried once

@@ -152,10 +152,13 @@ def test_a_failure_in_junit_carries_message_evidence_and_reproduce(tmp_path: Pat
 def test_a_warning_is_shown_and_exits_0() -> None:
     with served(receivers.CrashesOnMalformedSignature()) as url:
         code, out, _ = conform(url + "/hooks", "--secret", SECRET, "--only", "rejects")
-    assert code == 0
-    assert "  WARN  rejects-bad-signature-format  refused with 500: a malformed signature is bad input" in out
-    assert "\nWARN rejects-bad-signature-format: refused with 500: " in out
-    assert out.rstrip().endswith("3 passed, 0 failed, 1 warned: the receiver holds up against Webex Connect")
+        verbose_code, verbose, _ = conform(url + "/hooks", "--secret", SECRET, "--only", "rejects", "--verbose")
+    assert code == verbose_code == 0
+    assert "  WARN  rejects-bad-signature-format  refused with 500: a malformed signature is bad input" in verbose
+    assert "  PASS  rejects-*  3 of 4 checks\n" in out
+    for text in (out, verbose):
+        assert "\nWARN rejects-bad-signature-format: refused with 500: " in text
+        assert text.rstrip().endswith("3 passed, 0 failed, 1 warned: the receiver holds up against Webex Connect")
 
 
 def test_repeated_selection_options_add_up() -> None:
@@ -205,7 +208,8 @@ def test_insecure_still_fails_url_tls_and_sends_the_rest(tmp_path: Path) -> None
     assert report["checks"][1]["reproduce"].endswith(" --insecure")
 
 
-def test_failures_show_evidence_and_reproduce_for_people_without_secrets() -> None:
+@pytest.mark.parametrize("verbose", [[], ["--verbose"]], ids=["one-page", "verbose"])
+def test_failures_show_evidence_and_reproduce_for_people_without_secrets(verbose: list[str]) -> None:
     with served(receivers.AcceptsUnsigned()) as url:
         code, out, err = conform(
             url + "/hooks",
@@ -213,11 +217,13 @@ def test_failures_show_evidence_and_reproduce_for_people_without_secrets() -> No
             "rejects-unsigned",
             "-H",
             "Authorization: Bearer tok-3141",
+            *verbose,
             env={"CONNECT_HOOKS_SECRET": SECRET},
         )
     assert code == 1
     lines = out.splitlines()
-    assert lines[1].startswith("  FAIL  rejects-unsigned  answered 200 to a notification without x-hub-signature")
+    row = "  FAIL  rejects-unsigned  answered 200 to a notification without x-hub-signature"
+    assert lines[1].startswith(row) if verbose else row not in out
     assert "FAIL rejects-unsigned: answered 200 to a notification without x-hub-signature: " in out
     assert "  why it matters: without the signature check anyone who finds the URL" in out
     assert "    Authorization: <value given to conform>\n" in out

@@ -140,6 +140,7 @@ class CheckResult:
     evidence: str
     reproduce: str | None
     duration_ms: float
+    diagnosis: str | None = None  # why signed notifications were refused, when probing found out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +159,7 @@ class ConformReport:
     url: str
     checks: tuple[CheckResult, ...]
     seed: int
+    diagnosis: str | None = None  # the run's diagnosis, when probing found one
 
     def _ids(self, status: Status) -> tuple[str, ...]:
         return tuple(c.id for c in self.checks if c.status is status)
@@ -198,15 +200,10 @@ class ConformReport:
         }
 
     def __str__(self) -> str:
-        verdict = "holds up" if self.ok else "does not hold up"
-        lines = [f"conform {self.url}: {verdict} ({self.summary()})"]
-        for result in self.checks:
-            if result.status in (Status.FAIL, Status.WARN):
-                lines.append(f"{result.status.upper()} {result.id}: {result.message}")
-                lines += ["    " + line for line in result.evidence.splitlines()]
-                if result.reproduce:
-                    lines.append(f"    reproduce: {result.reproduce}")
-        return "\n".join(lines)
+        """The verdict folded for people: checks that failed the same way as one group, one example each."""
+        from connect_hooks.conform.grouping import text
+
+        return text(self, signatures_checked=getattr(self, "signatures_checked", None))
 
 
 # -- the run: what every check's probes and judges share --------------------------------------

@@ -100,15 +100,22 @@ def pytest_runtest_makereport(
     """A failed test shows what webex_connect sent in it: every delivery, every conform verdict."""
     report = yield
     if report.failed:
-        text = story(item.config.stash.get(CURRENT, []))
+        text = story(item.config.stash.get(CURRENT, []), shown=str(report.longrepr or ""))
         if text:
             report.sections.append(("webex_connect", text))
     return report
 
 
-def story(connects: list[WebexConnect]) -> str:
+def story(connects: list[WebexConnect], *, shown: str = "") -> str:
+    """Every delivery (one line each), then every conform verdict, unless the failure already shows it
+    in full (``assert result.ok, str(result)``): then its one-line repr, so it is read once."""
     lines = [repr(d) for connect in connects for d in connect.deliveries]
-    lines += [str(result) for connect in connects for result in connect.conform_results]
+    for result in (result for connect in connects for result in connect.conform_results):
+        text = str(result)
+        if all(line.strip() in shown for line in text.splitlines()):
+            lines.append(f"{result!r}: its verdict is shown above")
+        else:
+            lines.append(text)
     return "\n".join(lines)
 
 

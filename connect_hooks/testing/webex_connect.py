@@ -141,10 +141,12 @@ def body_of(target: object, *, sets: tuple[str, ...] = (), seed: int | None = No
 class ConformResult:
     """What ``conform`` returns: the conformance report, with a one-line repr for assertion messages.
 
-    ``str()`` is the report's readable verdict (each failure with its evidence and reproduce line).
+    ``str()`` is the report's readable verdict: checks that failed the same way as one group, with one
+    example's evidence and reproduce line (for an app in process, the ``webex_connect.send`` call).
     """
 
     report: ConformReport
+    signatures_checked: bool = True  # False: no hub secret, so the rejects-* checks were skipped
 
     @property
     def ok(self) -> bool:
@@ -166,11 +168,17 @@ class ConformResult:
         return self.report.as_dict()
 
     def __str__(self) -> str:
-        return str(self.report)
+        from connect_hooks.conform.grouping import text
+
+        how = "give secret=, @pytest.mark.webex_connect(secret=...) or the webex_connect_secret fixture"
+        return text(self.report, signatures_checked=self.signatures_checked, how=how)
 
     def __repr__(self) -> str:
         verdict = "holds up" if self.ok else "does not hold up"
-        failed = f"; failed: {', '.join(self.failed)}" if self.failed else ""
+        from connect_hooks.conform.grouping import fold_ids
+
+        every = [c.id for c in self.report.checks]
+        failed = f"; failed: {fold_ids(self.failed, every)}" if self.failed else ""
         return f"ConformResult({verdict}: {self.report.summary()}{failed})"
 
 
@@ -445,8 +453,9 @@ class WebexConnect:
         """Run ``conform``'s checks against ``app`` (in process, at ``path``) or ``url``.
 
         ``only``/``skip`` take check IDs or families (``"raw-bytes"``, ``"rejects"``, ...). Returns
-        a ``ConformResult``: ``.ok``, ``.failed`` (check IDs), ``.checks`` (the records
-        ``conform --json`` prints, each with ``as_dict()``) and ``str()``, the readable verdict.
+        a ``ConformResult``: ``.ok``, ``.failed`` (check IDs), ``.checks`` (a ``CheckResult`` per
+        check: the fields of a ``conform --json`` record as attributes, ``as_dict()`` the record
+        itself) and ``str()``, the readable verdict.
         It is also appended to ``conform_results``. An exception in the app is logged and
         answered 500, as a server would, so the checks judge it. In an async test,
         ``await aconform(...)``.
@@ -516,9 +525,52 @@ class WebexConnect:
                 in_process=app is not None,
                 ca_bundle=None if ca_bundle is None else str(ca_bundle),
             )
-            result = ConformResult(await run_conformance(settings, client=client))
+            report = await run_conformance(settings, client=client)
+        if app is not None:  # https://testserver is not a place a command line can reach: the call instead
+            explicit = secret is not UNSET and secret is not None
+            calls = {c.id: _in_test(c.reproduce, where, path or "/", explicit) for c in report.checks}
+            report = dataclasses.replace(
+                report, checks=tuple(dataclasses.replace(c, reproduce=calls[c.id]) for c in report.checks)
+            )
+        result = ConformResult(report, signatures_checked=chosen.secret is not None)
         self.conform_results.append(result)
         return result
+
+
+#: ``connect-hooks send`` options a reproduce line may carry, and the keyword of ``send`` each one is.
+_SEND_KEYWORDS = {"--retries": "retries", "--seed": "seed", "--algorithm": "algorithm", "--timeout": "timeout"}
+
+
+def _in_test(line: str | None, url: str, path: str, explicit_secret: bool) -> str | None:
+    """A reproduce line of ``conform`` as the ``webex_connect.send`` call that sends the same bytes to
+    the app in process, or None when it is not one sample sent once with options ``send`` takes."""
+    import shlex
+
+    words = shlex.split(line) if line and "|" not in line and "$" not in line else []
+    unsigned = words[:3] == ["env", "-u", "CONNECT_HOOKS_SECRET"]
+    words = words[3:] if unsigned else words
+    if len(words) < 4 or words[:2] != ["connect-hooks", "send"] or words[3] != url:
+        return None
+    arguments = [json.dumps(words[2]), "app=app", f"path={json.dumps(path)}"]
+    sets: list[str] = []
+    secret = "None" if unsigned else ("<the secret given to conform>" if explicit_secret else "")
+    options = words[4:]
+    for name, value in zip(options[::2], options[1::2], strict=False):
+        if name == "--set":
+            sets.append(value)
+        elif name == "--secret":
+            secret = json.dumps(value)  # only conform's own wrong secret, public on purpose
+        elif name in ("--retries", "--seed", "--timeout"):
+            arguments.append(f"{_SEND_KEYWORDS[name]}={value}")
+        elif name == "--algorithm":
+            arguments.append(f"algorithm={json.dumps(value)}")
+        else:
+            return None
+    if len(options) % 2:
+        return None
+    arguments += [f"set={json.dumps(sets)}"] if sets else []
+    arguments += [f"secret={secret}"] if secret else []
+    return f"webex_connect.send({', '.join(arguments)})"
 
 
 def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:

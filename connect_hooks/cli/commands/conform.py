@@ -87,6 +87,12 @@ selection_options: Group[dict[str, Any]] = Group(
 @selection_options
 @click.option("--seed", type=int, help="Render the samples reproducibly (default: a random seed, shown).")
 @click.option("--junit", "junit_path", type=click.Path(), help="Also write a JUnit XML report to this file.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="A row per check as it ends, and every failure's evidence (default: one page).",
+)
 @auth_options
 @output_options
 @click.pass_context
@@ -132,7 +138,8 @@ def conform(ctx: click.Context, /, url: str, **options: Any) -> ExitCode:
         algorithm=settings.algorithm,
     )
     out = None if as_json else console()
-    report = _run(settings, *clients, out=out)
+    verbose = options.pop("verbose")
+    report = _run(settings, *clients, out=out, verbose=verbose)
     if junit_file is not None:
         _write_junit(junit_file, junit_path, report)
     if out is None:
@@ -140,7 +147,11 @@ def conform(ctx: click.Context, /, url: str, **options: Any) -> ExitCode:
     else:
         from connect_hooks.cli import render_conform
 
-        render_conform.print_details(out, report)
+        signed = settings.secret is not None
+        if verbose:
+            render_conform.print_details(out, report, signatures_checked=signed)
+        else:
+            render_conform.print_folded(out, report, signatures_checked=signed)
         console(stderr=True).print(f"seed {report.seed}: --seed {report.seed} sends the same bodies again", style="dim")
     return ExitCode.OK if report.ok else ExitCode.FAILED
 
@@ -151,23 +162,33 @@ def _run(
     verifying: httpx.AsyncClient | None,
     *,
     out: Any,
+    verbose: bool = False,
 ) -> conformance.ConformReport:
-    """Run the checks; for people (``out``, a Rich console) the heading and a row as each check ends.
+    """Run the checks; for people (``out``, a Rich console) the heading, then while they run a row per
+    check (``--verbose``) or a progress line on a terminal (nothing on a pipe: the report follows).
     ``verifying`` (with --insecure): url-tls verifies through it, as Webex Connect does."""
     import asyncio
+    import contextlib
     import time
 
     from connect_hooks.conform import conformance
 
     on_result = None
-    if out is not None:  # rows as the checks end: a slow receiver shows progress, not silence
+    showing: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if out is not None:
         from connect_hooks.cli import render_conform
 
-        width = max(len(check_id) for check_id in conformance.check_ids(settings))
+        ids = conformance.check_ids(settings)
         render_conform.print_heading(out, settings.url)
+        if verbose:  # rows as the checks end: a slow receiver shows progress, not silence
+            width = max(len(check_id) for check_id in ids)
 
-        def on_result(result: conformance.CheckResult) -> None:
-            out.print(render_conform.row(result, width))
+            def on_result(result: conformance.CheckResult) -> None:
+                out.print(render_conform.row(result, width))
+
+        elif out.is_terminal:
+            progress = render_conform.Progress(out, len(ids))
+            showing, on_result = progress, progress.finished
 
     async def run() -> conformance.ConformReport:
         async with client:
@@ -180,7 +201,8 @@ def _run(
                     settings, client=client, now=time.monotonic, on_result=on_result, verifying_client=verifying
                 )
 
-    return asyncio.run(run())
+    with showing:
+        return asyncio.run(run())
 
 
 def _write_junit(junit_file: Path, junit_path: str, report: conformance.ConformReport) -> None:
