@@ -77,3 +77,10 @@ class HasAnotherSecret(Receiver):
 
     def __init__(self) -> None:
         super().__init__("not-the-secret-conform-was-given")
+
+
+class RefusesEveryPostWith400(Receiver):
+    """Answers 400 to every notification (a body it cannot use, whatever the signature)."""
+
+    async def accept(self, document: object, headers: dict[str, str]) -> int:
+        return 400

@@ -17,12 +17,14 @@ from click.testing import CliRunner
 
 from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.cli.main import main
+from tests import conform_receivers as receivers
 from tests import signature_receivers as mistakes
 from tests.conform_receivers import SECRET, Receiver, TrustsEverything, served
 
 pytestmark = pytest.mark.e2e
 
 ACCEPTS = [f"accepts/{name}" for name in catalogue.names()]
+SMS = [name for name in catalogue.names() if name.split("/")[1] == "sms"]
 #: The most diagnosis probes a run may send.
 MAX_PROBES = 12
 
@@ -106,6 +108,22 @@ def test_a_receiver_with_another_secret_is_told_so_plainly_not_guessed_at(correc
     assert requests - correct[1] == len(diagnosis["probes"]) <= MAX_PROBES
 
 
+@pytest.mark.parametrize(
+    "receiver",
+    [receivers.Answers201, receivers.StrictSchema, receivers.RejectsRedelivery, mistakes.RefusesEveryPostWith400],
+    ids=lambda receiver: receiver.__name__,
+)
+def test_a_receiver_failing_for_another_reason_gets_no_diagnosis(
+    correct: tuple[dict[str, Any], int], receiver: type[Receiver]
+) -> None:
+    code, report, requests = conform(receiver(), "--channel", "sms")
+    assert code == 1
+    assert report["diagnosis"] is None
+    assert all(check["diagnosis"] is None for check in report["checks"])
+    if receiver is not mistakes.RefusesEveryPostWith400:  # refused nothing with 400, 401 or 403: no probe
+        assert requests == correct[1] - len(ACCEPTS) + len(SMS)
+
+
 def test_the_diagnosis_is_in_junit_with_its_probes(tmp_path: Path) -> None:
     junit = tmp_path / "conform.xml"
     code, report, _ = conform(mistakes.ReserializesWithDefaults(), "--junit", str(junit), "--channel", "sms")
@@ -137,11 +155,14 @@ def test_without_a_secret_the_verdict_says_signatures_were_not_checked() -> None
             )
 
 
-def test_without_a_secret_a_receiver_that_checks_signatures_is_told_to_get_one() -> None:
+def test_without_a_secret_a_receiver_that_checks_signatures_is_told_to_get_one(
+    correct: tuple[dict[str, Any], int],
+) -> None:
     code, report, requests = conform(Receiver(), "--channel", "sms", secret=None)
     assert code == 1
     diagnosis = report["diagnosis"]
     assert diagnosis["probes"] == []  # nothing to sign with: no probe
+    assert requests == correct[1] - len(ACCEPTS) + len(SMS) - 4  # and no forgery (rejects-*) without a secret
     assert diagnosis["line"] == (
         "refused unsigned notifications (401): if the receiver checks signatures, give conform its hub secret "
         "(set CONNECT_HOOKS_SECRET or use --secret-file)"
