@@ -7,6 +7,7 @@ receivers over real sockets are in ``test_cli_conform.py``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -422,3 +423,26 @@ def test_any_selection_is_bad_input_or_exactly_the_matching_checks(only: list[st
     assert chosen == tuple(
         i for i in every if (not only or any(matches(i, t) for t in only)) and not any(matches(i, t) for t in skip)
     )
+
+
+def test_refusals_seen_at_once_are_diagnosed_once() -> None:
+    """Checks running together that all see a refusal share one diagnosis: its probes go out once."""
+    from connect_hooks.conform.conformance import Answer, Run, sample_probe
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get(signing.HEADER))
+        return httpx.Response(401)
+
+    async def main() -> Run:
+        run = Run(ConformSettings(url="https://example.test/hooks", secret=SECRET), seed=3)
+        refused = [[Answer("a", p, 401, None, None, 1.0) for p in sample_probe(PROBE, run)] for _ in range(3)]
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            await asyncio.gather(*(run.diagnoser.after(run, answers, client) for answers in refused))
+        return run
+
+    run_ = run(main())
+    diagnosis = run_.diagnoser.result
+    assert diagnosis is not None and diagnosis.cause is None
+    assert len(seen) == len(diagnosis.probes) == len(set(seen))  # each probe once, each signed differently
