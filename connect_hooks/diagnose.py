@@ -10,7 +10,8 @@ the cause is nearly always one of a few mistakes, and each can be tested by redo
 - the secret carries stray whitespace (a newline from a file, a space from a copy and paste).
 
 ``diagnose`` tries each, alone and in the combinations that happen together, and returns frozen
-records. It never returns or mentions the secret itself.
+records. It never returns or mentions the secret itself. ``BODY_CHANGES`` and ``secret_variants``
+are also the alternatives ``conform`` probes a refusing receiver with (conform/diagnosis.py).
 """
 
 from __future__ import annotations
@@ -66,33 +67,105 @@ class Diagnosis:
         }
 
 
-def _json_variants(body: bytes) -> list[tuple[str, str, bytes]]:
+@dataclass(frozen=True)
+class BodyChange:
+    """One way the body is changed before its HMAC: a re-serialization, or white space removed.
+
+    ``verify`` tries every one (offline, free); ``conform`` sends a probe for those marked ``probe``
+    (the common ones), signed over the changed body, to find what a receiver computes.
+    """
+
+    cause: str  # "reserialized-spaced"
+    description: str  # completes "the body ...": "re-serialized with ', ' and ': ' (...)"
+    how: str  # what a receiver verifying it computes its HMAC over, for conform's one line
+    probe: bool
+    dumps: tuple[tuple[str, Any], ...] | None  # json.dumps options; None: white space removed from the bytes
+
+    def apply(self, body: bytes, document: Any) -> bytes:
+        if self.dumps is None:
+            return WHITESPACE.sub(b"", body)
+        return json.dumps(document, **dict(self.dumps)).encode("utf-8")
+
+
+WHITESPACE = re.compile(rb"[ \t\r\n]+")
+_COMPACT = (("separators", (",", ":")), ("ensure_ascii", False))
+#: The body changes tried, most common first. JSON ones need a body that parses.
+BODY_CHANGES: tuple[BodyChange, ...] = (
+    BodyChange(
+        "reserialized-compact",
+        "re-serialized as compact JSON (how Webex Connect sends it)",
+        "a re-serialized body (compact JSON, as JSON.stringify makes it)",
+        True,
+        _COMPACT,
+    ),
+    BodyChange(
+        "reserialized-escaped",
+        "re-serialized as compact JSON with non-ASCII escaped (\\u00e9 for é)",
+        "a re-serialized body (compact, non-ASCII escaped: json.dumps with separators=(',', ':'))",
+        True,
+        (("separators", (",", ":")),),
+    ),
+    BodyChange(
+        "reserialized-spaced",
+        "re-serialized with ', ' and ': ' (Python's json.dumps default)",
+        "a re-serialized body (json.dumps defaults: ', ' and ': ')",
+        True,
+        (),
+    ),
+    BodyChange(
+        "reserialized-pretty",
+        "pretty-printed (indent 2)",
+        "a re-serialized body (pretty-printed)",
+        False,
+        (("indent", 2), _COMPACT[1]),
+    ),
+    BodyChange(
+        "reserialized-pretty4",
+        "pretty-printed (indent 4)",
+        "a re-serialized body (pretty-printed)",
+        False,
+        (("indent", 4), _COMPACT[1]),
+    ),
+    BodyChange(
+        "reserialized-sorted",
+        "with its keys re-ordered (sorted), compact",
+        "a re-serialized body (keys sorted: json.dumps(sort_keys=True))",
+        True,
+        (("sort_keys", True), *_COMPACT),
+    ),
+    BodyChange(
+        "reserialized-sorted-pretty",
+        "with its keys re-ordered (sorted), pretty-printed",
+        "a re-serialized body (keys sorted, pretty-printed)",
+        False,
+        (("sort_keys", True), ("indent", 2)),
+    ),
+    BodyChange(
+        "whitespace-removed",
+        "with all white space removed (as Webex Connect's FAQ sample says to do)",
+        "the body with its white space removed (as Webex Connect's FAQ sample suggests)",
+        True,
+        None,
+    ),
+)
+
+
+def changed_bodies(body: bytes, *, probes_only: bool = False) -> list[tuple[BodyChange, bytes]]:
+    """``body`` under each change (only the common ones with ``probes_only``); no two alike, none equal to it."""
     try:
-        document = json.loads(body)
+        document: Any = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return []
-
-    def dump(**kwargs: Any) -> bytes:
-        return json.dumps(document, **kwargs).encode("utf-8")
-
-    compact = {"separators": (",", ":"), "ensure_ascii": False}
-    return [
-        ("compact", "re-serialized as compact JSON (how Webex Connect sends it)", dump(**compact)),
-        (
-            "escaped",
-            "re-serialized as compact JSON with non-ASCII escaped (\\u00e9 for é)",
-            dump(separators=(",", ":")),
-        ),
-        ("spaced", "re-serialized with ', ' and ': ' (Python's json.dumps default)", dump()),
-        ("pretty", "pretty-printed (indent 2)", dump(indent=2, ensure_ascii=False)),
-        ("pretty4", "pretty-printed (indent 4)", dump(indent=4, ensure_ascii=False)),
-        ("sorted", "with its keys re-ordered (sorted), compact", dump(sort_keys=True, **compact)),
-        (
-            "sorted-pretty",
-            "with its keys re-ordered (sorted), pretty-printed",
-            dump(sort_keys=True, indent=2),
-        ),
-    ]
+        return []  # not a notification: Webex Connect sends JSON
+    out = []
+    seen = {body}
+    for change in BODY_CHANGES:
+        if probes_only and not change.probe:
+            continue
+        data = change.apply(body, document)
+        if data not in seen:
+            seen.add(data)
+            out.append((change, data))
+    return out
 
 
 def body_variants(body: bytes) -> list[tuple[tuple[str, ...], str, bytes]]:
@@ -103,12 +176,12 @@ def body_variants(body: bytes) -> list[tuple[tuple[str, ...], str, bytes]]:
         out.append((("newline-removed",), "the body without its trailing newline", stripped))
     else:
         out.append((("newline-added",), "the body with a trailing newline", body + b"\n"))
-    for name, description, data in _json_variants(body):
-        out.append((("reserialized-" + name,), f"the body {description}", data))
+    for change, data in changed_bodies(body):
+        out.append(((change.cause,), f"the body {change.description}", data))
         out.append(
             (
-                ("reserialized-" + name, "newline-added"),
-                f"the body {description}, plus a trailing newline",
+                (change.cause, "newline-added"),
+                f"the body {change.description}, plus a trailing newline",
                 data + b"\n",
             )
         )
@@ -160,6 +233,7 @@ def _header_cause(label: str, algorithm: str) -> tuple[tuple[str, ...], str] | N
 
 ADVICE = {
     "reserialized": "verify the raw request bytes as received, before any JSON parsing or re-serializing",
+    "whitespace-removed": "verify the raw request bytes as received: removing white space changes what was signed",
     "newline-added": "sign and verify the exact bytes: a final newline was lost (an editor, or a copy)",
     "newline-removed": "sign and verify the exact bytes: a final newline was added (an editor, echo, a file)",
     "algorithm": "read the algorithm from the digest: 64 hex characters is sha256, 128 is sha512",

@@ -7,6 +7,7 @@ receivers over real sockets are in ``test_cli_conform.py``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -82,7 +83,17 @@ def test_the_project_receiver_passes_every_check_in_process() -> None:
 def test_as_dict_is_the_json_shape_and_str_is_a_verdict() -> None:
     report = in_process(receivers.AcceptsUnsigned(), only=("rejects", "url-head-200"))
     document = report.as_dict()
-    assert list(document) == ["url", "passed", "failed", "warned", "skipped", "checks"]
+    assert list(document) == [
+        "url",
+        "passed",
+        "failed",
+        "warned",
+        "skipped",
+        "signatures_checked",
+        "diagnosis",
+        "checks",
+    ]
+    assert (document["signatures_checked"], document["diagnosis"]) == (True, None)
     assert document["url"] == IN_PROCESS
     assert document["failed"] == ["rejects-unsigned"]
     assert document["passed"] == [
@@ -92,7 +103,8 @@ def test_as_dict_is_the_json_shape_and_str_is_a_verdict() -> None:
         "rejects-bad-signature-format",
     ]
     failed = next(c for c in document["checks"] if c["id"] == "rejects-unsigned")
-    assert set(failed) == {"id", "status", "message", "why", "evidence", "reproduce", "duration_ms"}
+    assert set(failed) == {"id", "status", "message", "why", "evidence", "reproduce", "duration_ms", "diagnosis"}
+    assert failed["diagnosis"] is None  # it refused nothing: nothing to diagnose
     assert failed["status"] == "fail"
     assert failed["reproduce"].startswith(f"env -u CONNECT_HOOKS_SECRET connect-hooks send {PROBE} ")
     assert "\n  x-hub-signature:" not in failed["evidence"]  # it was sent without one
@@ -116,18 +128,20 @@ def test_reserializing_receiver_fails_raw_bytes_only_in_process() -> None:
     assert raw.reproduce is not None and raw.reproduce.startswith("printf '%s' '{")
 
 
-def test_signature_checks_are_skipped_without_a_secret() -> None:
+def test_without_a_secret_signatures_are_not_checked_and_the_verdict_says_how_to_give_one() -> None:
     report = run_sync(
         ConformSettings(url=IN_PROCESS, in_process=True, only=("rejects", f"accepts/{PROBE}")),
         client_factory=lambda: httpx.AsyncClient(transport=httpx.ASGITransport(ReceiverApp(ReceiverSettings()))),
     )
-    assert report.passed == (f"accepts/{PROBE}",)
-    assert report.skipped == (
-        "rejects-unsigned",
-        "rejects-wrong-secret",
-        "rejects-tampered-body",
-        "rejects-bad-signature-format",
-    )
+    assert report.ok and report.passed == (f"accepts/{PROBE}",)
+    assert report.signatures_checked is False and report.as_dict()["signatures_checked"] is False
+    (warning,) = [c for c in report.checks if c.status is Status.WARN]
+    assert warning.id == "rejects-unsigned"
+    assert warning.message.startswith("signatures not checked: no hub secret was given")
+    assert report.skipped == ("rejects-wrong-secret", "rejects-tampered-body", "rejects-bad-signature-format")
+    for check in report.checks[1:]:
+        assert "CONNECT_HOOKS_SECRET or use --secret-file" in check.message
+        assert "--secret " not in check.message  # the option the README warns against
 
 
 def test_probes_are_what_their_ids_say() -> None:
@@ -409,3 +423,26 @@ def test_any_selection_is_bad_input_or_exactly_the_matching_checks(only: list[st
     assert chosen == tuple(
         i for i in every if (not only or any(matches(i, t) for t in only)) and not any(matches(i, t) for t in skip)
     )
+
+
+def test_refusals_seen_at_once_are_diagnosed_once() -> None:
+    """Checks running together that all see a refusal share one diagnosis: its probes go out once."""
+    from connect_hooks.conform.conformance import Answer, Run, sample_probe
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get(signing.HEADER))
+        return httpx.Response(401)
+
+    async def main() -> Run:
+        run = Run(ConformSettings(url="https://example.test/hooks", secret=SECRET), seed=3)
+        refused = [[Answer("a", p, 401, None, None, 1.0) for p in sample_probe(PROBE, run)] for _ in range(3)]
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            await asyncio.gather(*(run.diagnoser.after(run, answers, client) for answers in refused))
+        return run
+
+    run_ = run(main())
+    diagnosis = run_.diagnoser.result
+    assert diagnosis is not None and diagnosis.cause is None
+    assert len(seen) == len(diagnosis.probes) == len(set(seen))  # each probe once, each signed differently

@@ -177,3 +177,10 @@ def test_as_dict_never_carries_the_secret_and_is_json() -> None:
         text = json.dumps(document)
         assert SECRET not in text
         assert set(document) == {"matches", "algorithm", "style", "summary", "cause", "found", "tried"}
+
+
+def test_white_space_removed_before_signing_is_found() -> None:
+    """Webex Connect's FAQ sample tells the reader to trim all white space: a signer who did is found."""
+    spaced = json.dumps({"message": "hello there", "tid": "7f3af32c"}, separators=(",", ":")).encode()
+    header = sign(spaced.replace(b" ", b""), SECRET)
+    assert causes(diagnose(spaced, header, SECRET)) == ("whitespace-removed",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from connect_hooks.conform.conformance import CheckResult, ConformReport, Status
+from connect_hooks.conform.diagnosis import ProbeOutcome, SignatureDiagnosis
 from connect_hooks.conform.junit import junit_xml
 
 
@@ -40,6 +41,7 @@ def test_one_suite_one_case_per_check_with_failure_skipped_and_warning() -> None
     assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {
         "url": "http://127.0.0.1:8000/hooks?a=1&b=<2>",
         "seed": "42",
+        "signatures-checked": "true",
     }
     cases = {case.get("name"): case for case in suite.findall("testcase")}
     assert list(cases) == ["url-https", "raw-bytes", "latency", "large-body"]
@@ -56,3 +58,42 @@ def test_one_suite_one_case_per_check_with_failure_skipped_and_warning() -> None
     assert cases["latency"].find("failure") is None
     assert out is not None and out.text == "WARN: p95 is over half\nPOST ...\nreproduce: connect-hooks send x"
     assert list(cases["large-body"]) == []
+
+
+def test_a_diagnosis_heads_each_failure_it_explains_and_its_probes_are_the_suite_output() -> None:
+    line = "your receiver computes the HMAC over a re-serialized body: verify the raw request bytes"
+    probes = (
+        ProbeOutcome("reserialized-spaced", "diagnosis probe: signed over the body re-serialized", 200, None),
+        ProbeOutcome("bare", "diagnosis probe: the bare hex digest", 401, None),
+        ProbeOutcome("sha1", "diagnosis probe: signed with sha1", None, "timed out"),
+    )
+    explained = CheckResult("accepts/x", Status.FAIL, "answered 401", "why", "POST ...", None, 1.0, diagnosis=line)
+    warned = CheckResult("raw-bytes", Status.WARN, "could not judge", "why", "", None, 1.0, diagnosis=line)
+    report = ConformReport(
+        url="http://127.0.0.1:8000/hooks",
+        checks=(explained, warned),
+        seed=1,
+        diagnosis=SignatureDiagnosis(line, "reserialized-spaced", 401, probes),
+        signatures_checked=True,
+    )
+    (suite,) = ET.fromstring(junit_xml(report)).findall("testsuite")
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["diagnosis"] == line
+    out = suite.find("system-out")
+    assert out is not None and out.text == (
+        "diagnosis probe: signed over the body re-serialized: 200 (accepted)\n"
+        "diagnosis probe: the bare hex digest: 401\n"
+        "diagnosis probe: signed with sha1: no answer (timed out)"
+    )
+    cases = {case.get("name"): case for case in suite.findall("testcase")}
+    failure = cases["accepts/x"].find("failure")
+    assert failure is not None and failure.text == f"diagnosis: {line}\nPOST ...\nwhy it matters: why"
+    warning = cases["raw-bytes"].find("system-out")
+    assert warning is not None and warning.text == f"WARN: could not judge\ndiagnosis: {line}"
+
+
+def test_without_a_secret_the_suite_says_signatures_were_not_checked() -> None:
+    report = ConformReport(url="http://127.0.0.1:8000/hooks", checks=(), seed=1, signatures_checked=False)
+    (suite,) = ET.fromstring(junit_xml(report)).findall("testsuite")
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")}["signatures-checked"] == "false"
+    assert suite.find("system-out") is None

@@ -96,7 +96,7 @@ def print_folded(console: Console, report: ConformReport, *, signatures_checked:
     for each in grouping.group(report.checks, (Status.FAIL, Status.WARN)):
         console.print()
         _print_group(console, each, every)
-    diagnosis = report.diagnosis
+    diagnosis = report.diagnosis.line if report.diagnosis is not None else None
     if diagnosis and all(diagnosis != g.diagnosis for g in grouping.group(report.checks)):
         console.print()
         console.print(Text(f"diagnosis: {visible(diagnosis)}", style="bold"))

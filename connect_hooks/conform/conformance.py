@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from connect_hooks import signing
 from connect_hooks.catalogue import samples as catalogue
 from connect_hooks.client.attempt import attempt_once
+from connect_hooks.conform.diagnosis import SECRET_ADVICE, Diagnoser, SignatureDiagnosis
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, NO_RETRY_STATUSES, Fault, Policy
 from connect_hooks.redaction import redact_url
@@ -113,6 +114,7 @@ class CheckVerdict:
     evidence: tuple[Answer, ...] = ()
     note: str = ""  # evidence that is not an answer (the url-* rules)
     reproduce: str | None = None  # when not the first evidence answer's
+    diagnosis: str | None = None  # why signed notifications were refused (conform/diagnosis.py), when known
 
 
 Build = Callable[["Run"], Sequence[Probe]]
@@ -129,6 +131,7 @@ class Check:
     probes: Build | None = None  # None: judged from what other checks saw (url-*, latency)
     together: bool = False  # send every probe at once instead of one after another
     needs_secret: bool = False  # skipped without a hub secret (the receiver need not verify then)
+    delivers: bool = False  # sends notifications that must be delivered: a refusal of one is diagnosed
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,9 @@ class CheckResult:
     evidence: str
     reproduce: str | None
     duration_ms: float
-    diagnosis: str | None = None  # why signed notifications were refused, when probing found out
+    #: Why the receiver refused this check's signed notifications, in one line that says what to
+    #: change (the same line on every check it explains; see ``ConformReport.diagnosis``).
+    diagnosis: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +156,7 @@ class CheckResult:
             "evidence": self.evidence,
             "reproduce": self.reproduce,
             "duration_ms": round(self.duration_ms, 1),
+            "diagnosis": self.diagnosis,
         }
 
 
@@ -159,7 +165,11 @@ class ConformReport:
     url: str
     checks: tuple[CheckResult, ...]
     seed: int
-    diagnosis: str | None = None  # the run's diagnosis, when probing found one
+    #: Why signed notifications were refused (``.line``, ``.cause``, the ``.probes`` sent), or None:
+    #: nothing was refused, or no cause could be told (a 400 refused every variant).
+    diagnosis: SignatureDiagnosis | None = None
+    #: False without a hub secret: nothing was signed, so no check judged the receiver's signature check.
+    signatures_checked: bool = True
 
     def _ids(self, status: Status) -> tuple[str, ...]:
         return tuple(c.id for c in self.checks if c.status is status)
@@ -196,14 +206,19 @@ class ConformReport:
             "failed": list(self.failed),
             "warned": list(self.warned),
             "skipped": list(self.skipped),
+            "signatures_checked": self.signatures_checked,
+            "diagnosis": None if self.diagnosis is None else self._diagnosis_dict(self.diagnosis),
             "checks": [c.as_dict() for c in self.checks],
         }
+
+    def _diagnosis_dict(self, diagnosis: SignatureDiagnosis) -> dict[str, Any]:
+        return {**diagnosis.as_dict(), "explains": [c.id for c in self.checks if c.diagnosis is not None]}
 
     def __str__(self) -> str:
         """The verdict folded for people: checks that failed the same way as one group, one example each."""
         from connect_hooks.conform.grouping import text
 
-        return text(self, signatures_checked=getattr(self, "signatures_checked", None))
+        return text(self, signatures_checked=self.signatures_checked)
 
 
 # -- the run: what every check's probes and judges share --------------------------------------
@@ -220,6 +235,7 @@ class Run:
         self.endpoint_ms = 0.0
         self.unreachable: str | None = None  # why nothing can be sent, when HEAD could not connect
         self._wrong_auth: httpx.Auth | None = None
+        self.diagnoser = Diagnoser()  # why signed notifications were refused, once (conform/diagnosis.py)
 
     def probe_auth(self, probe: Probe) -> httpx.Auth | None:
         """The authorization a probe is sent with instead of the client's (None: the client's)."""
@@ -343,7 +359,13 @@ def must_deliver(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
         return CheckVerdict(Status.PASS, f"all {len(answers)} got 200")
     first = bad[0]
     where = "" if len(answers) == 1 else f"{len(bad)} of {len(answers)} not delivered; {first.probe.label}: "
-    return CheckVerdict(Status.FAIL, where + not_delivered(first), bad)
+    return CheckVerdict(Status.FAIL, where + not_delivered(first), bad, diagnosis=explained(run, bad))
+
+
+def explained(run: Run, answers: Sequence[Answer]) -> str | None:
+    """The run's diagnosis line, when it explains how these answers were refused."""
+    diagnosis = run.diagnoser.result
+    return diagnosis.line if diagnosis is not None and diagnosis.explains(answers) else None
 
 
 def must_refuse(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
@@ -575,13 +597,18 @@ def raw_bytes_probes(run: Run) -> list[Probe]:
 
 
 def raw_bytes(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
-    """Bodies are signed over their exact bytes: each must get 200 as written, not only when compact."""
+    """Bodies are signed over their exact bytes: each must get 200 as written, not only when compact.
+
+    When written and compact forms are both refused, the diagnosis tells: a receiver that accepts
+    only signatures over a changed body (re-serialized, white space removed) fails.
+    """
     failed: list[Answer] = []
     unjudged: list[Answer] = []
     for written, control in zip(answers[::2], answers[1::2], strict=True):
         if written.status == 200:
             continue
         (failed if control.status == 200 else unjudged).append(written)
+    line = explained(run, [*failed, *unjudged])
     if failed:
         first = failed[0]
         return CheckVerdict(
@@ -590,14 +617,25 @@ def raw_bytes(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
             f"the one with {first.probe.label} got {first.describe()}, its compact form got 200: "
             "verify the raw bytes received, never a re-serialized body",
             tuple(failed),
+            diagnosis=line,
         )
     if unjudged:
         first = unjudged[0]
+        diagnosis = run.diagnoser.result
+        if line is not None and diagnosis is not None and diagnosis.body_changed:
+            return CheckVerdict(
+                Status.FAIL,
+                f"{len(unjudged)} of {len(RAW_BODIES)} bodies refused as written and in compact form, and a "
+                f"diagnosis probe signed over a changed body got 200: {line}",
+                tuple(unjudged),
+                diagnosis=line,
+            )
         return CheckVerdict(
             Status.WARN,
             f"could not judge {len(unjudged)} of {len(RAW_BODIES)} bodies: the one with {first.probe.label} "
             f"got {first.describe()} and so did its compact form",
             tuple(unjudged),
+            diagnosis=line,
         )
     return CheckVerdict(Status.PASS, f"all {len(RAW_BODIES)} bodies got 200 as written")
 
@@ -613,7 +651,12 @@ def duplicate_delivery(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """A notification delivered again (same gtrid, bytes and signature) must get 200 again."""
     first, second = answers
     if first.status != 200:
-        return CheckVerdict(Status.FAIL, "the first delivery was not delivered: " + not_delivered(first), (first,))
+        return CheckVerdict(
+            Status.FAIL,
+            "the first delivery was not delivered: " + not_delivered(first),
+            (first,),
+            diagnosis=explained(run, [first]),
+        )
     if second.status != 200:
         return CheckVerdict(
             Status.FAIL,
@@ -740,24 +783,28 @@ BEHAVIOUR_CHECKS: tuple[Check, ...] = (
         "Webex Connect signs the exact bytes it sends: a receiver that verifies re-serialized JSON rejects real notifications",
         raw_bytes,
         raw_bytes_probes,
+        delivers=True,
     ),
     Check(
         "duplicate-delivery",
         "Webex Connect retries after a timeout even when the receiver already stored the notification",
         duplicate_delivery,
         duplicate_probes,
+        delivers=True,
     ),
     Check(
         "unknown-fields",
         "Webex Connect adds fields over time: a strict schema turns each new field into lost notifications",
         must_deliver,
         unknown_fields_probe,
+        delivers=True,
     ),
     Check(
         "large-body",
         "incoming emails carry long texts and HTML: about 256 KiB must be accepted",
         must_deliver,
         large_body_probe,
+        delivers=True,
     ),
     Check(
         "concurrent",
@@ -765,6 +812,7 @@ BEHAVIOUR_CHECKS: tuple[Check, ...] = (
         must_deliver,
         concurrent_probes,
         together=True,
+        delivers=True,
     ),
 )
 LATENCY = Check(
@@ -782,7 +830,7 @@ def channels() -> tuple[str, ...]:
 def accepts_checks(only_channels: Sequence[str] = ()) -> tuple[Check, ...]:
     """``accepts/<sample>`` for every sample of the catalogue (of the given channels, when any)."""
     return tuple(
-        Check(f"accepts/{name}", WHY_DELIVERED, must_deliver, partial(sample_probe, name))
+        Check(f"accepts/{name}", WHY_DELIVERED, must_deliver, partial(sample_probe, name), delivers=True)
         for name in catalogue.names()
         if not only_channels or name.split("/")[1] in only_channels
     )
@@ -862,6 +910,32 @@ def check_ids(settings: ConformSettings) -> tuple[str, ...]:
     return tuple(check.id for check in select(settings))
 
 
+# -- without a secret; a refusal's diagnosis (the runner calls these) ------------------------------
+
+#: Without a hub secret this check warns (the others needing one are skipped): nothing was signed.
+SIGNATURES_NOT_CHECKED = "rejects-unsigned"
+
+
+def secretless(check: Check) -> CheckVerdict:
+    """The verdict of a check that needs a hub secret when none was given."""
+    if check.id == SIGNATURES_NOT_CHECKED:
+        return CheckVerdict(
+            Status.WARN,
+            "signatures not checked: no hub secret was given, so nothing was signed and a receiver that checks "
+            f"no signature passes; {SECRET_ADVICE} with the receiver's hub secret",
+        )
+    return CheckVerdict(Status.SKIP, f"no hub secret given: {SECRET_ADVICE} so that signatures can be judged")
+
+
+async def diagnose_refusals(run: Run, check: Check, answers: Sequence[Answer], client: httpx.AsyncClient) -> None:
+    """When ``check`` saw a notification that must be delivered refused, find out why (once per run).
+
+    The judges read the result from ``run.diagnoser.result``; a correct receiver causes no probe.
+    """
+    if check.delivers:
+        await run.diagnoser.after(run, answers, client)
+
+
 # -- the runner -------------------------------------------------------------------------------
 
 
@@ -908,7 +982,7 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Mono
     started = now()
     answers: list[Answer] = []
     if check.needs_secret and run.settings.secret is None:
-        verdict = CheckVerdict(Status.SKIP, "no hub secret given: give --secret so that signatures can be judged")
+        verdict = secretless(check)
     elif check.probes is not None and run.unreachable is not None:
         verdict = CheckVerdict(Status.SKIP, f"not sent: {run.unreachable}")
     else:
@@ -920,6 +994,7 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Mono
                 for probe in probes:
                     answers.append(await _send(run, check, probe, client, now))
             run.answers.extend(answers)
+            await diagnose_refusals(run, check, answers, client)
         verdict = check.judge(run, answers)
     duration = (now() - started) * 1000
     if check.id in ("url-tls", "url-head-200") and verdict.status is not Status.SKIP:
@@ -936,6 +1011,7 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Mono
         evidence=evidence_text(run, verdict),
         reproduce=reproduce,
         duration_ms=duration,
+        diagnosis=verdict.diagnosis,
     )
 
 
@@ -965,7 +1041,13 @@ async def run_conformance(
         results.append(result)
         if on_result is not None:
             on_result(result)
-    return ConformReport(url=redact_url(settings.url), checks=tuple(results), seed=seed)
+    return ConformReport(
+        url=redact_url(settings.url),
+        checks=tuple(results),
+        seed=seed,
+        diagnosis=run.diagnoser.result,
+        signatures_checked=settings.secret is not None,
+    )
 
 
 async def _probe_endpoint(

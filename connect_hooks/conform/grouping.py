@@ -167,7 +167,7 @@ def text(report: ConformReport, *, signatures_checked: bool | None = None, how: 
         lines += ["    " + line for line in first_request(each.example.evidence) if line]
         if each.example.reproduce:
             lines.append(f"    reproduce: {each.example.reproduce}")
-    overall = report.diagnosis
+    overall = report.diagnosis.line if report.diagnosis is not None else None
     if overall and all(overall != g.diagnosis for g in group(report.checks)):
         lines.append(f"diagnosis: {overall}")
     return "\n".join(lines)
