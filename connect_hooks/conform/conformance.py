@@ -647,6 +647,37 @@ def duplicate_probes(run: Run) -> list[Probe]:
     return [Probe("first delivery", notification, line), Probe("second delivery", notification, line)]
 
 
+#: The story whose receipts ``out-of-order-receipts`` delivers last first (submitted, delivered, read).
+ORDER_STORY = "story/whatsapp/read"
+
+
+def out_of_order_probes(run: Run) -> list[Probe]:
+    """One message's receipts, last first, as ``send STORY --out-of-order --seed SEED`` sends them."""
+    from connect_hooks.catalogue import stories
+
+    steps = stories.render(ORDER_STORY, seed=run.seed * 1_000_003)  # send's seed for a story's first copy
+    line = run.command(ORDER_STORY, extra=["--out-of-order"])
+    return [
+        Probe(f"{step.sample} ({number} of {len(steps)})", run.notify(step.sample, step.body), line)
+        for number, step in reversed(list(enumerate(steps, 1)))
+    ]
+
+
+def out_of_order_receipts(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
+    """Each receipt of one message must get 200, whatever order they come in."""
+    bad = tuple(a for a in answers if a.status != 200)
+    if not bad:
+        return CheckVerdict(Status.PASS, f"all {len(answers)} receipts of one message got 200, last one first")
+    first = bad[0]
+    return CheckVerdict(
+        Status.FAIL,
+        f"{first.probe.label} after the later receipts: {not_delivered(first)}; store each receipt by the "
+        "message's transid and keep the status with the latest timeStamp, whatever order they come in",
+        bad,
+        diagnosis=explained(run, bad),
+    )
+
+
 def duplicate_delivery(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """A notification delivered again (same gtrid, bytes and signature) must get 200 again."""
     first, second = answers
@@ -790,6 +821,13 @@ BEHAVIOUR_CHECKS: tuple[Check, ...] = (
         "Webex Connect retries after a timeout even when the receiver already stored the notification",
         duplicate_delivery,
         duplicate_probes,
+        delivers=True,
+    ),
+    Check(
+        "out-of-order-receipts",
+        "each receipt is its own notification with its own retries: a message's receipts arrive in any order",
+        out_of_order_receipts,
+        out_of_order_probes,
         delivers=True,
     ),
     Check(
