@@ -32,7 +32,7 @@ def test_any_json_data_round_trips(data: Any) -> None:
 
 
 def test_block_style_with_plain_keys_where_safe() -> None:
-    data = {"a": [1, {"b": None, "yes": [], "/p": {}}], "c": [[True, 2.5e-07]]}
-    assert yamlout.dump(data) == (
-        'a:\n  - 1\n  - b: null\n    "yes": []\n    "/p": {}\nc:\n  - - true\n    - 2.5e-07\n'
-    )
+    data = {"a": [1, {"b": None, "yes": [], "/p": {}}], "c": [[True, 2.5e-07, 1e16]]}
+    text = yamlout.dump(data)
+    assert text == 'a:\n  - 1\n  - b: null\n    "yes": []\n    "/p": {}\nc:\n  - - true\n    - 2.5e-07\n    - 1.0e+16\n'
+    assert yaml.safe_load(text) == data  # '1e+16' would come back a string
