@@ -106,70 +106,61 @@ def _valid() -> list[dict[str, Any]]:
     ]
 
 
-def _invalid() -> list[dict[str, Any]]:
+def _other_bytes() -> list[dict[str, Any]]:
+    """Invalid: the header of the receipt, over bytes other than the receipt's."""
     s256 = signing.sign(RECEIPT.encode(), TEST_SECRET)
-    tampered = RECEIPT.replace('"code":"7500"', '"code":"7501"')
-    reserialized = json.dumps(json.loads(RECEIPT), indent=2, sort_keys=True, ensure_ascii=False)
-    spaced = json.dumps(json.loads(RECEIPT), ensure_ascii=False)  # ", " and ": " between tokens
-    digest = s256.removeprefix("sha256=")
-    return [
-        _vector(
+    value = json.loads(RECEIPT)
+    cases = [
+        (
             "tampered-body",
             "One character of the body changed after signing (code 7500 -> 7501).",
-            tampered,
-            s256,
-            False,
+            RECEIPT.replace('"code":"7500"', '"code":"7501"'),
         ),
-        _vector(
-            "wrong-secret",
-            "Signed with another secret than the one given.",
-            RECEIPT,
-            signing.sign(RECEIPT.encode(), OTHER_SECRET),
-            False,
-        ),
-        _vector(
-            "secret-with-newline",
-            "Signed with the secret plus a trailing newline (a secret file read without stripping it).",
-            RECEIPT,
-            signing.sign(RECEIPT.encode(), TEST_SECRET + "\n"),
-            False,
-        ),
-        _vector(
+        (
             "re-serialized-body",
             "The same JSON parsed and written again (indented, keys sorted): other bytes, so no match. "
             "Verify the raw body before parsing it.",
-            reserialized,
-            s256,
-            False,
+            json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
         ),
-        _vector(
+        (
             "whitespace-changed",
             "Spaces added after ':' and ',' (the same JSON value, other bytes).",
-            spaced,
-            s256,
-            False,
+            json.dumps(value, ensure_ascii=False),
         ),
-        _vector("trailing-newline", "A newline added after the body.", RECEIPT + "\n", s256, False),
-        _vector(
+        ("trailing-newline", "A newline added after the body.", RECEIPT + "\n"),
+    ]
+    return [_vector(name, why, body, s256, False) for name, why, body in cases]
+
+
+def _wrong_headers() -> list[dict[str, Any]]:
+    """Invalid: the receipt as signed, with a header that does not sign it under the secret given."""
+    digest = signing.digest(RECEIPT.encode(), TEST_SECRET)
+    cases = [
+        (
+            "wrong-secret",
+            "Signed with another secret than the one given.",
+            signing.sign(RECEIPT.encode(), OTHER_SECRET),
+        ),
+        (
+            "secret-with-newline",
+            "Signed with the secret plus a trailing newline (a secret file read without stripping it).",
+            signing.sign(RECEIPT.encode(), TEST_SECRET + "\n"),
+        ),
+        (
             "truncated-digest",
             "The digest cut to 40 hex digits (the '40-byte' of Webex Connect's pages is a SHA-1 leftover).",
-            RECEIPT,
             "sha256=" + digest[:40],
-            False,
         ),
-        _vector("wrong-algorithm-label", "A SHA-256 digest labelled sha512=.", RECEIPT, "sha512=" + digest, False),
-        _vector(
+        ("wrong-algorithm-label", "A SHA-256 digest labelled sha512=.", "sha512=" + digest),
+        (
             "sha1",
             "HMAC-SHA1: not allowed for new Webex Connect configurations since v5.6.0; connect_hooks.verify refuses it.",
-            RECEIPT,
             "sha1=" + _sha1(RECEIPT.encode(), TEST_SECRET),
-            False,
         ),
-        _vector(
-            "prefix-without-equals", "'sha256' glued to the digest without '='.", RECEIPT, "sha256" + digest, False
-        ),
-        _vector("empty-header", "An empty x-hub-signature.", RECEIPT, "", False),
+        ("prefix-without-equals", "'sha256' glued to the digest without '='.", "sha256" + digest),
+        ("empty-header", "An empty x-hub-signature.", ""),
     ]
+    return [_vector(name, why, RECEIPT, header, False) for name, why, header in cases]
 
 
 def _sha1(body: bytes, secret: str) -> str:
@@ -187,5 +178,5 @@ def vectors() -> dict[str, Any]:
             "for these vectors and published: they are not credentials. Sign and verify the bytes of body_base64."
         ),
         "header": signing.HEADER,
-        "vectors": [*_valid(), *_invalid()],
+        "vectors": [*_valid(), *_other_bytes(), *_wrong_headers()],
     }
