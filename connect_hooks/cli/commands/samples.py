@@ -130,3 +130,40 @@ def samples_schema(target: str) -> ExitCode:
 
     dump_json(catalogue.schema(target))
     return ExitCode.OK
+
+
+@samples.command("openapi")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "yaml"]),
+    default="json",
+    show_default=True,
+    help="JSON, or YAML (block style, written without a YAML library).",
+)
+@click.option(
+    "--path",
+    metavar="PATH",
+    help="The receiver's endpoint in the document's 'paths', for tools that test paths (default: /webhooks/webex-connect).",
+)
+def samples_openapi(output_format: str, path: str | None) -> ExitCode:
+    """Print an OpenAPI 3.1 document of what Webex Connect POSTs: one webhook per family.
+
+    Each family's JSON Schema, its samples as examples (fixed ids and times: the same bytes on every
+    run), the x-hub-signature and x-wx-gtrid headers and what each answer makes Webex Connect do.
+    Generate typed models for your receiver from it (e.g. datamodel-codegen, openapi-generator).
+    """
+    from connect_hooks import __version__
+    from connect_hooks.catalogue import openapi
+
+    document = openapi.build(openapi.DEFAULT_PATH if path is None else path, __version__)
+    if output_format == "yaml":
+        from connect_hooks.catalogue import yamlout
+
+        text = yamlout.dump(document)
+    else:
+        text = openapi.to_json(document)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return ExitCode.OK

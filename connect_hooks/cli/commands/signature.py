@@ -28,6 +28,12 @@ def require_secret(ctx: click.Context, secret: str | None, secret_file: str | No
 @secret_options
 @signature_options
 @output_options
+@click.option(
+    "--vectors",
+    is_flag=True,
+    help="Print JSON test vectors for your own verifier instead (a made-up, published test secret; "
+    "ignores --secret and CONNECT_HOOKS_SECRET).",
+)
 @click.pass_context
 def sign_command(
     ctx: click.Context,
@@ -37,6 +43,7 @@ def sign_command(
     algorithm: str,
     signature_style: str,
     as_json: bool,
+    vectors: bool,
 ) -> ExitCode:
     """Print the x-hub-signature value for exactly the bytes of FILE (default: stdin).
 
@@ -46,6 +53,8 @@ def sign_command(
     curl -H "x-hub-signature: $(connect-hooks sign body.json)" \\
          -H 'content-type: application/json' --data-binary @body.json URL
     """
+    if vectors:
+        return print_vectors(file)
     from connect_hooks import signing
     from connect_hooks.inputs import read_input
 
@@ -64,6 +73,16 @@ def sign_command(
         )
     else:
         click.echo(value)
+    return ExitCode.OK
+
+
+def print_vectors(file: str) -> ExitCode:
+    """``sign --vectors``: the test vectors, never signed with the user's secret (it is not even read)."""
+    if file != "-":
+        raise BadInput(f"--vectors prints test vectors and reads no FILE: drop {file!r}")
+    from connect_hooks.catalogue.vectors import vectors
+
+    dump_json(vectors())
     return ExitCode.OK
 
 
