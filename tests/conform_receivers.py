@@ -113,6 +113,25 @@ class RejectsRedelivery(Receiver):
         return 200
 
 
+class NeedsDeliveredBeforeRead(Receiver):
+    """Answers 500 to a read receipt whose message has no delivered receipt yet (the order bug)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: dict[str, set[str]] = {}
+
+    async def accept(self, document: Any, headers: dict[str, str]) -> int:
+        info = document.get("deliveryInfoNotification") if isinstance(document, dict) else None
+        if not isinstance(info, dict):
+            return 200
+        known = self.statuses.setdefault(str(info.get("transid")), set())
+        status = str(info.get("deliveryInfo", {}).get("deliveryStatus"))
+        if status == "Read" and "Delivered" not in known:
+            return 500
+        known.add(status)
+        return 200
+
+
 def _keys(document: Any) -> set[str]:
     if isinstance(document, dict):
         return set(document).union(*(_keys(v) for v in document.values()))

@@ -26,7 +26,14 @@ pytestmark = pytest.mark.e2e
 ACCEPTS = [f"accepts/{name}" for name in catalogue.names()]
 SMS = [f"accepts/{name}" for name in catalogue.names() if name.split("/")[1] == "sms"]
 #: Every check that needs a 200 for a notification signed as Webex Connect signs it.
-NEEDS_200 = ["duplicate-delivery", "unknown-fields", "large-body", "concurrent"]
+NEEDS_200 = ["duplicate-delivery", "out-of-order-receipts", "unknown-fields", "large-body", "concurrent"]
+#: The samples that are a read receipt: a receiver needing "delivered" first refuses each on its own too.
+READS = [
+    f"accepts/{name}"
+    for name in catalogue.names()
+    if name.startswith("receipt/")
+    and json.loads(catalogue.render(name))["deliveryInfoNotification"]["deliveryInfo"].get("deliveryStatus") == "Read"
+]
 
 
 def conform(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -48,14 +55,14 @@ def test_the_project_receiver_passes_every_check_and_the_junit_file_says_so(tmp_
     assert out.startswith(f"conform {url}/hooks\n")
     assert "  SKIP  url-https " in out
     assert out.rstrip().endswith(
-        f"{len(ACCEPTS) + 11} passed, 0 failed, 2 skipped: the receiver holds up against Webex Connect"
+        f"{len(ACCEPTS) + 12} passed, 0 failed, 2 skipped: the receiver holds up against Webex Connect"
     )
     assert "hub secret ******** (fingerprint" in err
     root = ET.parse(junit).getroot()
     assert root.tag == "testsuites"
     (suite,) = root
     assert suite.get("name") == "connect-hooks conform"
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (str(len(ACCEPTS) + 13), "0", "2")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (str(len(ACCEPTS) + 14), "0", "2")
     assert next((p.get("name"), p.get("value")) for p in suite.iter("property")) == ("url", url + "/hooks")
     names = [case.get("name") for case in suite.iter("testcase")]
     assert names[:3] == ["url-https", "url-tls", "url-head-200"]
@@ -84,6 +91,7 @@ FLAWS = [
     # 201 fails everything that needs a 200; raw-bytes cannot tell a re-serializer from it: a warning.
     (receivers.Answers201, [], [*ACCEPTS, *NEEDS_200], ["raw-bytes"]),
     (receivers.RejectsRedelivery, [], ["duplicate-delivery"], []),
+    (receivers.NeedsDeliveredBeforeRead, [], [*READS, "out-of-order-receipts"], []),
     # its body with numbers carries keys no sample has: refused written and compact alike.
     (receivers.StrictSchema, [], ["unknown-fields"], ["raw-bytes"]),
     (receivers.StallsWhenUnsigned, ["--timeout", "2"], ["latency"], []),
@@ -109,7 +117,7 @@ def test_each_flaw_fails_exactly_the_checks_it_explains(
 
 def test_reproduce_lines_send_the_same_bytes_and_signature_again() -> None:
     app = receivers.TrustsEverything()
-    only = "rejects,unknown-fields,large-body"
+    only = "rejects,unknown-fields,large-body,out-of-order-receipts"
     with served(app) as url:
         code, report = conform_json(url, "--only", only, "--algorithm", "sha512", "--signature-style", "bare")
         assert report["failed"] == [
@@ -119,7 +127,7 @@ def test_reproduce_lines_send_the_same_bytes_and_signature_again() -> None:
             "rejects-bad-signature-format",
         ]
         sent = list(app.seen)
-        assert len(sent) == 6
+        assert len(sent) == 9  # 4 + 1 + 1 + the story's 3 receipts
         app.seen.clear()
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "CONNECT_HOOKS_SECRET": SECRET}

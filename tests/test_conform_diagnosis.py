@@ -51,7 +51,7 @@ def test_a_correct_receiver_gets_no_diagnosis_and_no_probe(correct: tuple[dict[s
     assert report["diagnosis"] is None
     assert all(check["diagnosis"] is None for check in report["checks"])
     # HEAD once; a POST per sample, 4 forgeries, 5 raw bodies and their compact forms, 2 duplicates, 1, 1, 25.
-    assert requests == 1 + len(ACCEPTS) + 4 + 10 + 2 + 1 + 1 + 25
+    assert requests == 1 + len(ACCEPTS) + 4 + 10 + 2 + 3 + 1 + 1 + 25
 
 
 MISTAKES = [

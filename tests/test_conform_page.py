@@ -68,16 +68,17 @@ def test_healthy_broken_and_unreachable_runs_each_fit_on_one_page_and_verbose_ke
     for _, out, _ in (healthy, broken, unreachable):
         assert len(out.splitlines()) < PAGE, out
     records = json.loads(broken_json[1])["checks"]
-    assert len(records) == len(NAMES) + 13  # --json: still one record per check ID
-    assert sum(line.startswith(("  PASS  ", "  SKIP  ")) for line in verbose[1].splitlines()) == len(NAMES) + 13
+    assert len(records) == len(NAMES) + 14  # --json: still one record per check ID
+    assert sum(line.startswith(("  PASS  ", "  SKIP  ")) for line in verbose[1].splitlines()) == len(NAMES) + 14
     assert re.search(rf"\n  PASS  accepts/\* +{len(NAMES)} checks \({KIND_TEXT}\)\n", healthy[1])
     signed = [f"accepts/{name}" for name in NAMES] + ["unknown-fields", "large-body"]
     assert {r["id"] for r in records if r["message"].startswith("answered 401: ")} == set(signed)
     assert f"\nFAIL {len(signed)} checks: answered 401: Webex Connect retries 3 times" in broken[1]
     assert f"  checks: accepts/* (all {len(NAMES)}: {KIND_TEXT}), unknown-fields, large-body\n" in broken[1]
-    assert broken[1].count("\nFAIL ") == 3  # the 401s, duplicate-delivery, concurrent: each says it once
+    # the 401s, duplicate-delivery, out-of-order-receipts, concurrent: each says it once
+    assert broken[1].count("\nFAIL ") == 4
     assert broken[1].count("\nWARN ") == 1  # raw-bytes: cannot judge when every signature is refused
-    assert broken[1].count("  answer: 401 in ") == 4  # one example per group
+    assert broken[1].count("  answer: 401 in ") == 5  # one example per group
     assert "not sent: the URL is not reachable (see url-head-200)" in unreachable[1]
     assert unreachable[1].count("not sent") == 1
 

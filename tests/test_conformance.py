@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 from connect_hooks import signing
 from connect_hooks.catalogue import samples as catalogue
+from connect_hooks.catalogue import stories
 from connect_hooks.conform.conformance import (
+    ORDER_STORY,
     RAW_BODIES,
     WRONG_SECRET,
     ConformReport,
@@ -74,9 +76,10 @@ def test_the_project_receiver_passes_every_check_in_process() -> None:
     }
     accepts = [c.id for c in report.checks if c.id.startswith("accepts/")]
     assert accepts == [f"accepts/{name}" for name in catalogue.names()]
-    # HEAD once; a POST per sample, 4 forgeries, 10 raw bodies, 2 duplicates, 1, 1 and 25 at once.
+    # HEAD once; a POST per sample, 4 forgeries, 10 raw bodies, 2 duplicates, a story's 3 receipts, 1, 1 and 25 at once.
     assert seen.count("HEAD") == 1
-    assert seen.count("POST") == len(catalogue.names()) + 4 + 2 * len(RAW_BODIES) + 2 + 1 + 1 + 25
+    receipts = len(stories.get(ORDER_STORY).steps)
+    assert seen.count("POST") == len(catalogue.names()) + 4 + 2 * len(RAW_BODIES) + 2 + receipts + 1 + 1 + 25
     assert report.checks[-1].id == "latency"
 
 

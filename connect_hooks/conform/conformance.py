@@ -656,7 +656,7 @@ def out_of_order_probes(run: Run) -> list[Probe]:
     from connect_hooks.catalogue import stories
 
     steps = stories.render(ORDER_STORY, seed=run.seed * 1_000_003)  # send's seed for a story's first copy
-    line = run.command(ORDER_STORY, extra=["--out-of-order"])
+    line = run.command(ORDER_STORY, extra=["--out-of-order", "--fast"])
     return [
         Probe(f"{step.sample} ({number} of {len(steps)})", run.notify(step.sample, step.body), line)
         for number, step in reversed(list(enumerate(steps, 1)))
@@ -668,6 +668,8 @@ def out_of_order_receipts(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     bad = tuple(a for a in answers if a.status != 200)
     if not bad:
         return CheckVerdict(Status.PASS, f"all {len(answers)} receipts of one message got 200, last one first")
+    if len(bad) == len(answers):  # refused whatever the order: not an ordering fault
+        return must_deliver(run, answers)
     first = bad[0]
     return CheckVerdict(
         Status.FAIL,
