@@ -1070,8 +1070,9 @@ class _Runner:
                 self.running[asyncio.ensure_future(run_check(self.run, check, self.client, self.now))] = index
                 await self.settle(drain=alone)
             await self.settle(drain=True)
-        finally:
-            await self.stop()
+        finally:  # interrupted, or a check raised: nothing of this run goes on sending
+            for task in self.running:
+                task.cancel()
         return [result for result in self.results if result is not None]
 
     async def settle(self, *, drain: bool) -> None:
