@@ -6,6 +6,7 @@ The library API is in docs/conform.md ("From Python"), the design in docs/design
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import math
@@ -48,6 +49,16 @@ UNKNOWN_FIELD = ("deliveryInfoNotification.deliveryInfo.newField", "a key Webex 
 #: How many answers an evidence text shows in full.
 EVIDENCE_ANSWERS = 3
 BODY_EXCERPT = 240
+#: Checks in flight at once at most (``concurrent``'s burst runs alone, after the others).
+POOL = 4
+#: Answers waited for one at a time before checks overlap (they also set the pace: see ``Run.overlap``).
+OPENING = 3
+#: Signed notifications unanswered within the deadline, in a row, after which no more are sent.
+SILENT_AFTER = 3
+#: A check that would have sent something after ``--max-time``.
+NOT_RUN = "not run: --max-time reached"
+#: How many check IDs a message names before it counts the rest.
+NAMED_IDS = 3
 
 
 class Status(enum.StrEnum):
@@ -76,6 +87,7 @@ class ConformSettings:
     insecure: bool = False
     auth: AuthSettings | None = field(default=None, repr=False)  # the client carries it; rejects-*-auth
     client_cert: str | None = None  # the client certificate's file, for the reproduce lines
+    max_time: float | None = None  # seconds for the whole run; checks not started by then are not run
 
 
 @dataclass(frozen=True)
@@ -236,6 +248,44 @@ class Run:
         self.unreachable: str | None = None  # why nothing can be sent, when HEAD could not connect
         self._wrong_auth: httpx.Auth | None = None
         self.diagnoser = Diagnoser()  # why signed notifications were refused, once (conform/diagnosis.py)
+        self.burst: set[str] = set()  # checks that sent all at once: judged by themselves, not by latency
+        self.paced = 0  # answers outside a burst so far
+        self.slowest_ms = 0.0  # the slowest of them
+        self.unanswered = 0  # signed notifications in a row that got no answer within the deadline
+        self.answered = False  # whether any signed notification got an answer
+        self.silent: str | None = None  # why no more signed notifications are sent
+
+    def record(self, answer: Answer, *, delivers: bool) -> None:
+        """Note an answer outside a burst: the pace of the run, and a receiver that stopped answering."""
+        self.answers.append(answer)
+        if answer.check in self.burst:
+            return
+        self.paced += 1
+        self.slowest_ms = max(self.slowest_ms, answer.elapsed_ms)
+        if not delivers:
+            return
+        if answer.fault is not Fault.TIMEOUT:
+            self.unanswered, self.answered = 0, True
+            return
+        self.unanswered += 1
+        if self.unanswered >= SILENT_AFTER and self.silent is None:
+            which = (
+                f"{SILENT_AFTER} signed notifications in a row"
+                if self.answered
+                else f"the first {SILENT_AFTER} signed notifications"
+            )
+            self.silent = f"not sent: the receiver did not answer {which} within {self.settings.timeout:g} s"
+
+    def overlap(self) -> int:
+        """How many checks may be in flight: one until ``OPENING`` answers are in, then as many as keep
+        ``overlap x slowest answer`` within half the deadline (at most ``POOL``). A receiver that serves one
+        request at a time then answers each within half the deadline even behind the others conform sent:
+        conform's own overlap can neither time an attempt out nor raise latency's p95 over its line."""
+        if self.paced < OPENING:
+            return 1
+        if self.slowest_ms <= 0:
+            return POOL
+        return max(1, min(POOL, int(self.settings.timeout * 1000 / (2 * self.slowest_ms))))
 
     def probe_auth(self, probe: Probe) -> httpx.Auth | None:
         """The authorization a probe is sent with instead of the client's (None: the client's)."""
@@ -744,10 +794,18 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def named(ids: Sequence[str]) -> str:
+    """A few IDs and how many more: a message stays one short line however many checks it covers."""
+    shown = ", ".join(ids[:NAMED_IDS])
+    return shown if len(ids) <= NAMED_IDS else f"{len(ids)} checks: {shown} and {len(ids) - NAMED_IDS} more"
+
+
 def latency(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     """No notification may hit the deadline; p95 should stay under half of it (5 s of Webex Connect's 10)."""
-    seen = run.answers
+    seen = [a for a in run.answers if a.check not in run.burst]  # a burst is judged by its own check
     if not seen:
+        if run.answers:
+            return CheckVerdict(Status.SKIP, "only the burst of concurrent was sent: concurrent judges its answers")
         return CheckVerdict(Status.SKIP, "no notification was sent: nothing to judge")
     timeout = run.settings.timeout
     times = [a.elapsed_ms for a in seen]
@@ -755,10 +813,9 @@ def latency(run: Run, answers: Sequence[Answer]) -> CheckVerdict:
     stats += f" over {len(times)} answers"
     late = tuple(a for a in seen if a.fault is Fault.TIMEOUT)
     if late:
-        where = ", ".join(sorted({a.check for a in late}))
         return CheckVerdict(
             Status.FAIL,
-            f"{len(late)} attempt(s) hit the {timeout:g} s deadline ({where}); {stats}: "
+            f"{len(late)} attempt(s) hit the {timeout:g} s deadline ({named(sorted({a.check for a in late}))}); {stats}: "
             "Webex Connect counts that as a failure and retries",
             late,
         )
@@ -1015,26 +1072,51 @@ async def _send(run: Run, check: Check, probe: Probe, client: httpx.AsyncClient,
     started = now()
     exchange = await attempt_once(client, request, run.settings.timeout, auth=run.probe_auth(probe))
     elapsed = max(0.0, now() - started) * 1000
-    return Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
+    answer = Answer(check.id, probe, exchange.status, exchange.fault, exchange.error, elapsed)
+    run.record(answer, delivers=check.delivers)
+    return answer
+
+
+def _silent_verdict(run: Run, check: Check, answers: Sequence[Answer]) -> CheckVerdict:
+    """After ``SILENT_AFTER`` signed notifications got no answer: what a check that sends no more gets."""
+    assert run.silent is not None
+    if check.delivers:
+        return CheckVerdict(Status.FAIL, run.silent, tuple(a for a in answers if a.fault is Fault.TIMEOUT))
+    return CheckVerdict(Status.SKIP, f"{run.silent}: silence cannot be told from a refusal")
+
+
+async def _answers(
+    run: Run, check: Check, client: httpx.AsyncClient, now: Monotonic
+) -> tuple[list[Answer], CheckVerdict | None]:
+    """Send a check's probes; a verdict already when the receiver went silent before they were all sent."""
+    assert check.probes is not None
+    answers: list[Answer] = []
+    probes = check.probes(run)
+    if check.together:
+        if run.silent is not None:
+            return answers, _silent_verdict(run, check, answers)
+        run.burst.add(check.id)
+        return list(await asyncio.gather(*(_send(run, check, p, client, now) for p in probes))), None
+    for probe in probes:
+        if run.silent is not None and (check.delivers or not answers):
+            return answers, _silent_verdict(run, check, answers)
+        answers.append(await _send(run, check, probe, client, now))
+    return answers, None
 
 
 async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Monotonic) -> CheckResult:
     started = now()
     answers: list[Answer] = []
+    verdict: CheckVerdict | None = None
     if check.needs_secret and run.settings.secret is None:
         verdict = secretless(check)
     elif check.probes is not None and run.unreachable is not None:
         verdict = CheckVerdict(Status.SKIP, f"not sent: {run.unreachable}")
-    else:
-        if check.probes is not None:
-            probes = check.probes(run)
-            if check.together:
-                answers = list(await asyncio.gather(*(_send(run, check, p, client, now) for p in probes)))
-            else:
-                for probe in probes:
-                    answers.append(await _send(run, check, probe, client, now))
-            run.answers.extend(answers)
+    elif check.probes is not None:
+        answers, verdict = await _answers(run, check, client, now)
+        if verdict is None:
             await diagnose_refusals(run, check, answers, client)
+    if verdict is None:
         verdict = check.judge(run, answers)
     duration = (now() - started) * 1000
     if check.id in ("url-tls", "url-head-200") and verdict.status is not Status.SKIP:
@@ -1055,6 +1137,80 @@ async def run_check(run: Run, check: Check, client: httpx.AsyncClient, now: Mono
     )
 
 
+def not_run(check: Check) -> CheckResult:
+    """A check ``--max-time`` left out (or stopped while it was sending)."""
+    return CheckResult(check.id, Status.SKIP, NOT_RUN, check.why, "", None, 0.0)
+
+
+class _Runner:
+    """The checks of one run, overlapped: at most ``run.overlap()`` in flight; a check judged from the
+    others (latency, url-*) or sending a burst (concurrent) runs alone. Results keep check order, and
+    ``on_result`` gets each in that order as soon as it and every check before it have ended."""
+
+    def __init__(
+        self,
+        run: Run,
+        checks: Sequence[Check],
+        client: httpx.AsyncClient,
+        now: Monotonic,
+        on_result: Callable[[CheckResult], None] | None,
+    ) -> None:
+        self.run, self.checks, self.client, self.now, self.on_result = run, checks, client, now, on_result
+        self.results: list[CheckResult | None] = [None] * len(checks)
+        self.running: dict[asyncio.Task[CheckResult], int] = {}
+        self.emitted = 0
+        max_time = run.settings.max_time
+        self.deadline = None if max_time is None else now() + max_time
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - self.now())
+
+    async def run_all(self) -> list[CheckResult]:
+        try:
+            for index, check in enumerate(self.checks):
+                alone = check.together or check.probes is None
+                await self.settle(drain=alone)
+                if check.probes is not None and self.remaining() == 0.0:
+                    self.finish(index, not_run(check))
+                    continue
+                if check.id in ("url-tls", "url-head-200") and self.run.endpoint is None:
+                    self.finish(index, not_run(check))  # --max-time ended the HEAD probe
+                    continue
+                self.running[asyncio.ensure_future(run_check(self.run, check, self.client, self.now))] = index
+                await self.settle(drain=alone)
+            await self.settle(drain=True)
+        finally:  # interrupted, or a check raised: nothing of this run goes on sending
+            for task in self.running:
+                task.cancel()
+        return [result for result in self.results if result is not None]
+
+    async def settle(self, *, drain: bool) -> None:
+        """Wait until a check may start (``drain``: until none is in flight); at --max-time, stop them."""
+        while self.running and (drain or len(self.running) >= self.run.overlap()):
+            done, _ = await asyncio.wait(self.running, timeout=self.remaining(), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                self.finish(self.running.pop(task), task.result())
+            if not done:
+                await self.stop()
+
+    async def stop(self) -> None:
+        """Cancel the checks in flight: each ends as not run."""
+        stopping = dict(self.running)
+        self.running.clear()
+        for task in stopping:
+            task.cancel()
+        await asyncio.gather(*stopping, return_exceptions=True)
+        for index in sorted(stopping.values()):
+            self.finish(index, not_run(self.checks[index]))
+
+    def finish(self, index: int, result: CheckResult) -> None:
+        self.results[index] = result
+        while self.emitted < len(self.results) and (ready := self.results[self.emitted]) is not None:
+            self.emitted += 1
+            if self.on_result is not None:
+                self.on_result(ready)
+
+
 async def run_conformance(
     settings: ConformSettings,
     *,
@@ -1063,24 +1219,22 @@ async def run_conformance(
     on_result: Callable[[CheckResult], None] | None = None,
     verifying_client: httpx.AsyncClient | None = None,
 ) -> ConformReport:
-    """Run the checks ``settings`` select against ``settings.url`` through ``client``, in order.
+    """Run the checks ``settings`` select against ``settings.url`` through ``client``; results in check order.
 
-    When ``client`` does not verify certificates (``--insecure``), pass a ``verifying_client``:
-    ``url-tls`` is judged through it, as Webex Connect always verifies, and the rest go on.
+    Checks overlap (see ``Run.overlap``); once the receiver leaves ``SILENT_AFTER`` signed notifications
+    in a row unanswered, no more are sent. When ``client`` does not verify certificates (``--insecure``),
+    pass a ``verifying_client``: ``url-tls`` is judged through it, as Webex Connect always verifies.
     """
     parse_url(settings.url)
     signing.check_settings(settings.secret, settings.algorithm)
     checks = select(settings)
     seed = settings.seed if settings.seed is not None else random.randrange(1, 1_000_000)
     run = Run(settings, seed)
+    runner = _Runner(run, checks, client, now, on_result)
     if any(check.id in ("url-tls", "url-head-200") for check in checks):
-        await _probe_endpoint(run, client, now, verifying_client)
-    results: list[CheckResult] = []
-    for check in checks:
-        result = await run_check(run, check, client, now)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        with contextlib.suppress(TimeoutError):  # --max-time during HEAD: url-tls and url-head-200 are not run
+            await asyncio.wait_for(_probe_endpoint(run, client, now, verifying_client), runner.remaining())
+    results = await runner.run_all()
     return ConformReport(
         url=redact_url(settings.url),
         checks=tuple(results),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from connect_hooks.cli.commands.options import (
+    POSITIVE,
     Group,
     Option,
     auth_options,
@@ -86,6 +87,12 @@ selection_options: Group[dict[str, Any]] = Group(
 @tls_options
 @selection_options
 @click.option("--seed", type=int, help="Render the samples reproducibly (default: a random seed, shown).")
+@click.option(
+    "--max-time",
+    type=POSITIVE,
+    metavar="SECONDS",
+    help="Bound the whole run: checks not done by then are skipped ('not run'). Default: no bound.",
+)
 @click.option("--junit", "junit_path", type=click.Path(), help="Also write a JUnit XML report to this file.")
 @click.option(
     "--verbose",
@@ -119,6 +126,7 @@ def conform(ctx: click.Context, /, url: str, **options: Any) -> ExitCode:
         **timeout_option.take(ctx, options),
         **selection_options.take(ctx, options),
         seed=options.pop("seed"),
+        max_time=options.pop("max_time"),
         ca_bundle=tls.ca_bundle,
         insecure=tls.insecure,
         auth=credentials.auth,
