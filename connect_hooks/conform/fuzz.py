@@ -141,6 +141,10 @@ class FuzzReport:
             "findings": [f.as_dict() for f in self.findings],
         }
 
+    def __repr__(self) -> str:
+        answers = f": {', '.join(f.answer for f in self.findings)}" if self.findings else ""
+        return f"FuzzReport({self.examples} examples, {len(self.findings)} findings{answers}; seed {self.seed})"
+
     def __str__(self) -> str:
         lines = [f"fuzz {self.url}: {self.examples} examples, {len(self.findings)} findings (seed {self.seed})"]
         for finding in self.findings:
@@ -226,7 +230,8 @@ async def shrink(
 def reproduce_line(settings: FuzzSettings, file: str | None) -> str:
     """The ``connect-hooks send FILE URL`` line that sends the finding once more (secret from the environment)."""
     if settings.in_process or file is None:
-        return "webex_connect.send(finding.body, app=app, retries=0)"
+        where = "app=app" if settings.in_process else f"url={redact_url(settings.url)!r}"
+        return f"webex_connect.send(finding.body, {where}, retries=0)"
     parts = ["connect-hooks", "send", file, redact_url(settings.url), "--retries", "0"]
     target = parse_url(settings.url)
     if target.scheme == "http" and not is_loopback(target.host):
