@@ -286,14 +286,16 @@ def make_cases(
     need_libraries()
     draws = draw_structures(families, math.ceil(examples / PER_DRAW), seed, keep_going)
     cases = []
+    variant: Mapping[str, Any] = {}
     for index in range(min(examples, len(draws) * PER_DRAW)):
         family, document = draws[index // PER_DRAW]
         if index % PER_DRAW == 0:
             cases.append(Case(index, family, document, tomorrow=False))
+            variant = _variant_of(family, document)
             continue
         rng = random.Random(f"{seed}:{index}")
         tomorrow = rng.random() < TOMORROW_SHARE
-        cases.append(Case(index, family, mutate(document, family, rng, tomorrow=tomorrow), tomorrow))
+        cases.append(Case(index, family, mutate(document, variant, rng, tomorrow=tomorrow), tomorrow))
     return cases
 
 
@@ -312,13 +314,14 @@ def nasty_text(rng: random.Random, size_left: int) -> str:
 
 
 def _fit(text: str, size: int) -> str:
-    """``text`` cut (at a character) so that its JSON form takes at most ``size`` bytes."""
+    """``text`` cut (at a character) so that it takes at most ``size`` bytes in the body (UTF-8 and
+    its quotes: the long strings are made of units JSON writes as they are)."""
     if size <= 2:
         return ""
-    encoded = json.dumps(text, ensure_ascii=False).encode()
-    while len(encoded) > size:
-        text = text[: max(0, len(text) * size // len(encoded) - 1)]
-        encoded = json.dumps(text, ensure_ascii=False).encode()
+    encoded = len(text.encode())
+    while encoded + 2 > size:
+        text = text[: max(0, len(text) * (size - 2) // encoded - 1)]
+        encoded = len(text.encode())
     return text
 
 
@@ -332,12 +335,13 @@ def _variant_of(family: Family, document: Any) -> Mapping[str, Any]:
     return variants[0]
 
 
-def mutate(document: Any, family: Family, rng: random.Random, *, tomorrow: bool) -> Any:
-    """A copy of ``document`` with free text made nasty, optional keys dropped and (``tomorrow``)
-    unknown keys added at every level: still valid under the schema unless ``tomorrow``."""
+def mutate(document: Any, variant: Mapping[str, Any], rng: random.Random, *, tomorrow: bool) -> Any:
+    """A copy of ``document`` (which follows ``variant``, an object schema) with free text made nasty,
+    optional keys dropped and (``tomorrow``) unknown keys added at every level: still valid under
+    the schema unless ``tomorrow``."""
     out = copy.deepcopy(document)
     budget = [BODY_LIMIT - len(catalogue.compact(out)) - 2048]  # room for what the mutations add
-    _walk(out, _variant_of(family, document), rng, tomorrow, budget)
+    _walk(out, variant, rng, tomorrow, budget)
     return out
 
 
@@ -356,7 +360,7 @@ def _walk(node: Any, schema: Mapping[str, Any], rng: random.Random, tomorrow: bo
             del node[key]
         elif _is_free_text(sub) and rng.random() < NASTY_SHARE:
             node[key] = nasty_text(rng, budget[0])
-            budget[0] -= len(json.dumps(node[key], ensure_ascii=False).encode())
+            budget[0] -= len(node[key].encode()) + 2
         elif _is_json_text(sub) and rng.random() < NASTY_SHARE:
             node[key] = json.dumps({"text": nasty_text(rng, budget[0] // 2)}, ensure_ascii=False)
             budget[0] -= len(node[key].encode()) * 2
