@@ -249,7 +249,7 @@ def draw_structures(
 ) -> list[tuple[Family, Any]]:
     """``count`` documents drawn by hypothesis (seeded: the same seed draws the same), one of every
     family in turn; fewer when ``keep_going`` says stop."""
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
     from hypothesis import strategies as st
 
@@ -262,6 +262,7 @@ def draw_structures(
         phases=[Phase.generate],
         deadline=None,
         suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
     )
     @seeded(seed)
     @given(strategies)
