@@ -6,6 +6,7 @@ must find it, shrink it to a small body that still breaks it, save it and give a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import sys
@@ -168,6 +169,21 @@ def test_a_robust_receiver_yields_no_finding_and_gets_each_example_once(tmp_path
     assert not (tmp_path / "findings").exists()
 
 
+class Slow(Receiver):
+    async def accept(self, document: Any, headers: dict[str, str]) -> int:
+        await asyncio.sleep(0.5)  # 48 examples, 10 at a time: 2.5 s at least, over --max-time 1.5
+        return 200
+
+
+@pytest.mark.e2e
+def test_max_time_stops_starting_requests(tmp_path: Path) -> None:
+    receiver = Slow()
+    with served(receiver) as url:
+        code, report = fuzz_json(url, tmp_path, "--seed", "3", "--max-time", "1.5")
+    assert code == 0 and report["stopped_early"] is True
+    assert 0 < report["examples"] < int(EXAMPLES) and receiver.requests == report["examples"]
+
+
 @pytest.mark.e2e
 def test_the_same_seed_gives_the_same_findings(tmp_path: Path) -> None:
     with served(CrashesOnLongString()) as url:
@@ -203,8 +219,6 @@ def test_a_finding_from_a_connection_fault_carries_the_error_not_a_status() -> N
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
             settings = fuzz.FuzzSettings(url="https://example.test/hooks", examples=24, seed=2, out_dir=None)
             return await fuzz.run_fuzz(settings, client=client)
-
-    import asyncio
 
     (finding,) = asyncio.run(go()).findings
     document = finding.as_dict()
