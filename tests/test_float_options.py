@@ -47,6 +47,7 @@ BASE_ARGV = {
     "replay": ["replay", "{log}", "{url}", "--dry-run"],
     "check": ["check", "{url}"],
     "conform": ["conform", "{url}", "--only", "url-head-200"],
+    "fuzz": ["fuzz", "{url}", "--examples", "1"],
     "policy": ["policy", "500"],
     "listen": ["listen", "--port", "{busy_port}"],
 }

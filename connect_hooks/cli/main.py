@@ -26,6 +26,10 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 #: that ``connect-hooks --help`` lists them without importing any (a meta-test keeps it in sync).
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("connect_hooks.cli.commands.demo:demo", "Watch both sides of a delivery story on loopback, in seconds."),
+    "fuzz": (
+        "connect_hooks.cli.commands.fuzz:fuzz_command",
+        "Send bodies generated from the schemas; report all but 200.",
+    ),
     "listen": (
         "connect_hooks.cli.commands.listen:listen",
         "Receive webhooks locally: verify, recognise, answer as scripted.",

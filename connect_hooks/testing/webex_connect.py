@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import httpx
 
     from connect_hooks.conform.conformance import CheckResult, ConformReport
+    from connect_hooks.conform.fuzz import FuzzReport
     from connect_hooks.policy import Policy
     from connect_hooks.sender.delivery import Delivery
 
@@ -535,6 +536,93 @@ class WebexConnect:
         result = ConformResult(report, signatures_checked=chosen.secret is not None)
         self.conform_results.append(result)
         return result
+
+    def fuzz(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        examples: int = 200,
+        seed: int | None = None,
+        channels: str | Sequence[str] | None = None,
+        out: str | Path | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> FuzzReport:
+        """Fuzz ``app`` (in process, at ``path``) or ``url`` as ``connect-hooks fuzz`` does: ``examples``
+        bodies generated from the schemas, each sent once; anything but 200 is a finding (shrunk).
+        Returns the report: ``.ok``, ``.findings`` (each with ``.body``, the bytes that failed) and
+        ``str()``. ``out=`` also writes each finding's body to that directory. An exception in the
+        app is logged and answered 500, as a server would. Needs the ``fuzz`` extra. In an async
+        test, ``await afuzz(...)``."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise BadInput("fuzz() runs its own event loop: in an async test, use 'await webex_connect.afuzz(...)'")
+        return asyncio.run(
+            self.afuzz(
+                app=app,
+                url=url,
+                path=path,
+                examples=examples,
+                seed=seed,
+                channels=channels,
+                out=out,
+                headers=headers,
+                ca_bundle=ca_bundle,
+                secret=secret,
+                algorithm=algorithm,
+                timeout=timeout,
+            )
+        )
+
+    async def afuzz(
+        self,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        path: str | None = None,
+        examples: int = 200,
+        seed: int | None = None,
+        channels: str | Sequence[str] | None = None,
+        out: str | Path | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | Path | None = None,
+        secret: str | _Unset | None = UNSET,
+        algorithm: str | None = None,
+        timeout: float | None = None,
+    ) -> FuzzReport:
+        """``fuzz`` for async tests: the same, awaited on the running event loop."""
+        from connect_hooks.conform.fuzz import FuzzSettings, run_fuzz
+
+        given = {"algorithm": algorithm, "timeout": timeout}
+        chosen = self.defaults.replace(
+            **{k: v for k, v in given.items() if v is not None}, **({} if secret is UNSET else {"secret": secret})
+        )
+        async with _client_for(app, url, path, ca_bundle, deadline=chosen.timeout, raise_app_exceptions=False) as (
+            client,
+            where,
+        ):
+            settings = FuzzSettings(
+                url=where,
+                examples=examples,
+                seed=seed,
+                channels=_names(channels),
+                out_dir=None if out is None else str(out),
+                secret=chosen.secret,
+                algorithm=chosen.algorithm,
+                headers=tuple((headers or {}).items()),
+                timeout=chosen.timeout,
+                in_process=app is not None,
+                ca_bundle=None if ca_bundle is None else str(ca_bundle),
+            )
+            return await run_fuzz(settings, client=client)
 
 
 #: ``connect-hooks send`` options a reproduce line may carry, and the keyword of ``send`` each one is.
