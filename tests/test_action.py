@@ -43,7 +43,7 @@ def substitute(text: str, inputs: dict[str, str]) -> str:
             return str(ROOT)
         name = expression.removeprefix("inputs.")
         assert name != expression and name in ACTION["inputs"], f"unexpected expression {expression!r}"
-        return inputs.get(name, ACTION["inputs"][name].get("default", ""))
+        return str(inputs.get(name, ACTION["inputs"][name].get("default", "")))
 
     return EXPRESSION.sub(value, text)
 
