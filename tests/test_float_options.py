@@ -49,6 +49,7 @@ BASE_ARGV = {
     "conform": ["conform", "{url}", "--only", "url-head-200"],
     "policy": ["policy", "500"],
     "listen": ["listen", "--port", "{busy_port}"],
+    "wait": ["wait", "{url}"],
 }
 
 
