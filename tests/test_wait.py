@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -95,6 +96,26 @@ def test_polls_with_growing_pauses_up_to_a_second_and_stops_at_the_timeout() -> 
     assert pauses == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, pytest.approx(0.45)]  # 5 s in all
     assert heads == ["HEAD"] * (len(pauses) + 1)  # one HEAD before each pause, and one at the deadline
     assert (waited.ready, waited.attempts, waited.last) == (False, 10, "502 Bad Gateway")
+
+
+def test_the_last_try_gets_time_to_answer_and_its_answer_is_reported() -> None:
+    """The pauses use up the whole timeout (a fake clock), so the last HEAD starts at the deadline:
+    it still gets time for its answer (10 ms here), which is what the message reports."""
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return httpx.Response(503)
+
+    async def go() -> Waited:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            return await wait_ready("http://app.test/", client=client, timeout=0.5, now=lambda: clock[0], sleep=sleep)
+
+    waited = run(go())
+    assert (waited.ready, waited.last) == (False, "503 Service Unavailable")
 
 
 def test_a_redirect_is_named_as_one() -> None:

@@ -15,8 +15,12 @@ from connect_hooks.client.attempt import Exchange, attempt_once
 
 FIRST_PAUSE = 0.05
 MAX_PAUSE = 1.0
-#: Deadline of one HEAD (less when less time is left): a stalled connection does not eat the wait.
+#: Deadline of one HEAD: a stalled connection does not eat the wait. When less time is left, the
+#: HEAD gets that, but never under ``MIN_ATTEMPT``: a last try cut at a few milliseconds would report
+#: its own deadline instead of the answer (the wait overruns by that much at most, and only for a
+#: server that does not answer).
 ATTEMPT_TIMEOUT = 5.0
+MIN_ATTEMPT = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,15 @@ async def wait_ready(
     now: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Waited:
-    """HEAD ``url`` until it answers 200 or ``timeout`` seconds have passed (the last HEAD is cut at
-    the deadline)."""
+    """HEAD ``url`` until it answers 200 or ``timeout`` seconds have passed."""
     start = now()
     pause = FIRST_PAUSE
     attempts = 0
     while True:
         left = timeout - (now() - start)
-        exchange = await attempt_once(client, client.build_request("HEAD", url), max(min(ATTEMPT_TIMEOUT, left), 0.001))
+        exchange = await attempt_once(
+            client, client.build_request("HEAD", url), max(min(ATTEMPT_TIMEOUT, left), MIN_ATTEMPT)
+        )
         attempts += 1
         if exchange.status == 200:
             return Waited(True, attempts, now() - start, seen(exchange))

@@ -11,15 +11,11 @@ from connect_hooks.errors import ExitCode
 PROG_NAME = "connect-hooks"
 COMPLETE_VAR = "_CONNECT_HOOKS_COMPLETE"
 
-INSTALL = {
-    "bash": 'eval "$(connect-hooks completion bash)"   # in ~/.bashrc',
-    "zsh": 'eval "$(connect-hooks completion zsh)"    # in ~/.zshrc, after compinit',
-    "fish": "connect-hooks completion fish > ~/.config/fish/completions/connect-hooks.fish",
-}
+SHELLS = ("bash", "fish", "zsh")
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(sorted(INSTALL)))
+@click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, /, shell: str) -> ExitCode:
     """Print the completion script for SHELL (bash, zsh or fish); Tab then completes commands,
