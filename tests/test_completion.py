@@ -22,12 +22,12 @@ HEAVY = {"httpx", "rich", "uvicorn", "anyio"}
 
 
 def sample_names() -> list[str]:
-    """The catalogue's names, read from the directory here (not through the catalogue module)."""
-    names = []
-    for kind in sorted(p for p in SAMPLES.iterdir() if p.is_dir() and p.name != "schemas"):
-        for channel in sorted(p for p in kind.iterdir() if p.is_dir()):
-            names += [f"{kind.name}/{channel.name}/{f.stem}" for f in channel.glob("*.json")]
-    return sorted(names)
+    """The catalogue's sample names, read from the directory here (not through the catalogue module)."""
+    return sorted(p.relative_to(SAMPLES).with_suffix("").as_posix() for p in SAMPLES.glob("[ir]*/*/*.json"))
+
+
+def story_names() -> list[str]:
+    return sorted(p.relative_to(SAMPLES).with_suffix("").as_posix() for p in SAMPLES.glob("story/*/*.json"))
 
 
 def complete(*words: str, cwd: Path | None = None) -> tuple[list[tuple[str, str]], set[str]]:
@@ -105,12 +105,14 @@ def test_check_ids_are_conform_s_registry() -> None:
     ("words", "expected"),
     [
         (("samples", "show", "inbound/sms/"), [n for n in sample_names() if n.startswith("inbound/sms/")]),
+        (("samples", "show", "story/w"), [n for n in story_names() if n.startswith("story/w")]),
+        (("send", "story/"), story_names()),
         (("conform", "https://example.test/", "--channel", "sms,wh"), ["sms,whatsapp"]),
         (("send", "x", "https://example.test/", "--auth", ""), list(AUTH_TYPES)),
         (("listen", "--require-auth", "b"), ["basic", "bearer"]),
         (("completion", ""), ["bash", "fish", "zsh"]),
     ],
-    ids=["samples-show", "channel", "auth", "require-auth", "completion"],
+    ids=["samples-show", "samples-show-story", "send-story", "channel", "auth", "require-auth", "completion"],
 )
 def test_other_completions(words: tuple[str, ...], expected: list[str]) -> None:
     items, imported = complete(*words)

@@ -28,6 +28,7 @@ CHECK_IDS = (
     "rejects-wrong-auth",
     "raw-bytes",
     "duplicate-delivery",
+    "out-of-order-receipts",
     "unknown-fields",
     "large-body",
     "concurrent",
@@ -36,10 +37,18 @@ CHECK_IDS = (
 
 
 def _names() -> tuple[str, ...]:
-    """The catalogue's own name list: new kinds of names appear here without a change."""
+    """The catalogue's sample names (what conform's accepts/* checks and channels are made of)."""
     from connect_hooks.catalogue import samples as catalogue
 
     return catalogue.names()
+
+
+def _targets() -> tuple[str, ...]:
+    """What 'send' and 'samples show' take by name: the catalogue's samples, then its stories (their
+    own name lists: a new sample or story completes without a change here)."""
+    from connect_hooks.catalogue import stories
+
+    return (*_names(), *stories.names())
 
 
 def _starting(candidates: list[str] | tuple[str, ...], incomplete: str) -> list[str]:
@@ -47,26 +56,33 @@ def _starting(candidates: list[str] | tuple[str, ...], incomplete: str) -> list[
 
 
 def sample_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Sample names (``samples show NAME``)."""
-    return _starting(_names(), incomplete)
+    """Sample and story names (``samples show NAME``)."""
+    return _starting(_targets(), incomplete)
 
 
 def names_and_families(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Families, then sample names (``samples schema``, ``samples list``)."""
+    """Families, then sample names (``samples schema``)."""
     from connect_hooks.catalogue import samples as catalogue
 
     return _starting([*catalogue.families(), *_names()], incomplete)
 
 
+def patterns(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Families, then sample and story names (``samples list PATTERN``)."""
+    from connect_hooks.catalogue import samples as catalogue
+
+    return _starting([*catalogue.families(), *_targets()], incomplete)
+
+
 def send_targets(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """``send``'s TARGETs: sample names, and files (a TARGET may be a JSON file).
+    """``send``'s TARGETs: sample and story names, and files (a TARGET may be a JSON file).
 
     The file item comes first: bash's script empties its list on it (then falls back to file
     names only when no sample name matched), zsh and fish add the files to the names.
     """
     from click.shell_completion import CompletionItem
 
-    names = [CompletionItem(name) for name in _starting(_names(), incomplete)]
+    names = [CompletionItem(name) for name in _starting(_targets(), incomplete)]
     return [CompletionItem(incomplete, type="file"), *names]
 
 

@@ -18,7 +18,7 @@ def samples() -> None:
 
 
 @samples.command("list")
-@click.argument("pattern", required=False, shell_complete=completers.names_and_families)
+@click.argument("pattern", required=False, shell_complete=completers.patterns)
 @output_options
 def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
     """List the samples and the stories, all or those matching PATTERN.
