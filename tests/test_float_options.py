@@ -50,6 +50,7 @@ BASE_ARGV = {
     "fuzz": ["fuzz", "{url}", "--examples", "1"],
     "policy": ["policy", "500"],
     "listen": ["listen", "--port", "{busy_port}"],
+    "wait": ["wait", "{url}"],
 }
 
 

@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "connect_hooks.cli.commands.conform:conform",
         "Does the receiver at URL hold up? Named checks, a verdict.",
     ),
+    "completion": (
+        "connect_hooks.cli.commands.completion:completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
     "policy": ("connect_hooks.cli.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
     "replay": (
         "connect_hooks.cli.commands.replay:replay",
@@ -51,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "connect_hooks.cli.commands.signature:verify_command",
         "Check an x-hub-signature; say why it mismatches.",
     ),
+    "wait": ("connect_hooks.cli.commands.wait:wait", "Wait until URL answers HEAD with 200 (CI: before conform)."),
     "webhooks": (
         "connect_hooks.cli.commands.webhooks:webhooks",
         "List the webhook profiles (connect-hooks.toml), secrets masked.",
@@ -81,6 +86,9 @@ class App(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        # Completion is switched on by this variable however the program was started (the console
+        # script, python -m connect_hooks): the scripts 'completion' prints set it.
+        kwargs.setdefault("complete_var", "_CONNECT_HOOKS_COMPLETE")
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:

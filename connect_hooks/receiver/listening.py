@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from connect_hooks.errors import BadInput
 from connect_hooks.logfile import NdjsonLog, discard_output
 from connect_hooks.receiver.app import Received, ReceiverApp, ReceiverSettings
 from connect_hooks.receiver.auth import RequiredAuth
@@ -50,6 +52,7 @@ class ListenSettings:
     inspect: bool = False  # serve the inspector too, on host:inspect_port
     inspect_port: int = DEFAULT_INSPECT_PORT
     allow_hosts: tuple[str, ...] = ()  # host names the inspector answers besides localhost (listen --allow-host)
+    ready_file: str | None = None  # once serving, a JSON of where (url, port, ...); removed on stop
     # What receiver.auth was made from: the inspector's replays to the receiver present these credentials.
     required_auth: RequiredAuth | None = field(default=None, repr=False)
 
@@ -239,7 +242,15 @@ class Listener:
                     self._prepare_inspector(where, stack)
                 log_path = self._log.path if self._log is not None else None
                 self.view.started(Started(where, self.settings, inspecting, self._tls, log_path))
-                await self._stop.wait()
+                ready = self.settings.ready_file
+                if ready is not None:
+                    write_ready_file(ready, ready_document(where, inspecting, self._tls))
+                try:
+                    await self._stop.wait()
+                finally:  # gone before the servers close: a script that sees it can connect
+                    if ready is not None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(ready)
         finally:
             if signals:
                 for sig in SIGNALS:
@@ -339,6 +350,36 @@ def build_auth(credentials: AuthSettings) -> httpx.Auth:
     from connect_hooks.client.auth import build
 
     return build(credentials)
+
+
+def ready_document(where: Serving, inspector: Serving | None, tls: LocalTLS | None) -> dict[str, object]:
+    """``--ready-file``'s JSON: where the receiver listens (and the inspector, the CA to trust)."""
+    document: dict[str, object] = {"url": where.url, "host": where.host, "port": where.port, "pid": os.getpid()}
+    if inspector is not None:
+        document["inspector"] = inspector.url + "/"
+    if tls is not None:
+        document["ca_bundle"] = str(tls.ca_path)
+    return document
+
+
+def write_ready_file(path: str, document: dict[str, object]) -> None:
+    """Write ``document`` to ``path`` atomically: a reader sees no file or the whole JSON, never a part."""
+    import json
+    import tempfile
+
+    target = Path(path)
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise BadInput(f"cannot write --ready-file {path!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(document) + "\n")
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise BadInput(f"cannot write --ready-file {path!r}: {exc.strerror or exc}") from None
 
 
 def log_record(record: Received) -> dict[str, object]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from connect_hooks.cli import completers
 from connect_hooks.cli.commands.options import (
     POSITIVE,
     Group,
@@ -55,6 +56,7 @@ selection_options: Group[dict[str, Any]] = Group(
         multiple=True,
         metavar="ID[,ID...]",
         help="Run only these checks (repeatable); a prefix such as 'accepts' is a family.",
+        shell_complete=completers.check_ids,
     ),
     Option(
         "skip",
@@ -62,6 +64,7 @@ selection_options: Group[dict[str, Any]] = Group(
         multiple=True,
         metavar="ID[,ID...]",
         help="Leave these checks out (repeatable); a prefix such as 'rejects' is a family.",
+        shell_complete=completers.check_ids,
     ),
     Option(
         "channel",
@@ -69,6 +72,7 @@ selection_options: Group[dict[str, Any]] = Group(
         multiple=True,
         metavar="CHANNEL[,...]",
         help="Limit the accepts/* checks to these channels (repeatable; sms, whatsapp, ...).",
+        shell_complete=completers.channels,
     ),
     build=lambda ctx, values: {
         "only": id_list(values["only"]),

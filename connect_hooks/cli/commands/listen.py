@@ -96,6 +96,13 @@ if TYPE_CHECKING:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print those records to stdout (NDJSON) instead of the live view."
 )
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Once listening, write a JSON of where (url, port; inspector with --inspect) here, atomically; "
+    "removed when listen stops. With --port 0, how a script learns the port.",
+)
 @listen_auth_options
 @click.pass_context
 def listen(ctx: click.Context, /, as_json: bool, **options: Any) -> ExitCode:
@@ -148,6 +155,7 @@ def _settings(ctx: click.Context, options: dict[str, Any]) -> ListenSettings:
         inspect=options["inspect"],
         inspect_port=options["inspect_port"],
         allow_hosts=options["allow_hosts"],
+        ready_file=_ready_file(options["ready_file"]),
     )
 
 
@@ -174,6 +182,18 @@ def _relay_target(ctx: click.Context, forward_to: str, *, host: str, port: int) 
                 f"drop --{option}, or drop --forward-to to script the answers"
             )
     return target.url
+
+
+def _ready_file(path: str | None) -> str | None:
+    """--ready-file: its directory must exist (checked before binding)."""
+    if path is None:
+        return None
+    from pathlib import Path
+
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise BadInput(f"--ready-file {path!r}: the directory {str(parent)!r} does not exist; create it first")
+    return path
 
 
 def _check_allow_hosts(allow_hosts: tuple[str, ...], *, inspect: bool) -> None:

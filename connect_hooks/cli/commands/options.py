@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import click
 
+from connect_hooks.cli import completers
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import DEFAULT_TIMEOUT, SCHEDULES
 from connect_hooks.signing import ALGORITHMS, STYLES
@@ -546,7 +547,10 @@ def webhook_options(func: F) -> F:
         help="Webhook profiles file (default: connect-hooks.toml here, or [tool.connect-hooks] in pyproject.toml).",
     )(wrapper)
     decorated = click.option(
-        "--webhook", metavar="NAME", help="Take the URL and settings from this webhook profile (see 'webhooks')."
+        "--webhook",
+        metavar="NAME",
+        help="Take the URL and settings from this webhook profile (see 'webhooks').",
+        shell_complete=completers.webhooks,
     )(decorated)
     return decorated  # type: ignore[no-any-return]
 

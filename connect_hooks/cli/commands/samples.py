@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from connect_hooks.cli import completers
 from connect_hooks.cli.commands.options import console, dump_json, output_options, set_option
 from connect_hooks.errors import ExitCode
 
@@ -17,7 +18,7 @@ def samples() -> None:
 
 
 @samples.command("list")
-@click.argument("pattern", required=False)
+@click.argument("pattern", required=False, shell_complete=completers.patterns)
 @output_options
 def samples_list(pattern: str | None, as_json: bool) -> ExitCode:
     """List the samples and the stories, all or those matching PATTERN.
@@ -65,7 +66,7 @@ def _listed(pattern: str | None) -> tuple[list[Any], list[str]]:
 
 
 @samples.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=completers.sample_names)
 @set_option
 @click.option("--seed", type=int, help="Render reproducibly (same seed, same bytes).")
 @click.option(
@@ -119,7 +120,7 @@ def _show_story(name: str, sets: tuple[str, ...], seed: int | None, raw: bool) -
 
 
 @samples.command("schema")
-@click.argument("target", metavar="NAME|FAMILY")
+@click.argument("target", metavar="NAME|FAMILY", shell_complete=completers.names_and_families)
 def samples_schema(target: str) -> ExitCode:
     """Print the JSON Schema of a family (receipt/sms, inbound/whatsapp, ...) or of a sample's family.
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from connect_hooks.cli import completers
 from connect_hooks.cli.commands.options import (
     allow_http_option,
     auth_options,
@@ -27,7 +28,7 @@ from connect_hooks.errors import BadInput, ExitCode
 
 
 @click.command()
-@click.argument("targets", metavar="TARGET...", nargs=-1)
+@click.argument("targets", metavar="TARGET...", nargs=-1, shell_complete=completers.send_targets)
 @click.argument("url", required=False)
 @secret_options
 @signature_options
