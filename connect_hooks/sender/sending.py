@@ -40,6 +40,7 @@ from connect_hooks.sender.delivery import (
     Notification,
     Observer,
     build_notification,
+    fixed_gtrid,
 )
 from connect_hooks.sender.scheduler import MAX_CONCURRENCY, Lazy, deliver_all
 from connect_hooks.sender.summary import Summary, SummaryCounter
@@ -231,7 +232,8 @@ class SendPlan:
         return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[")
 
     def notifications(self) -> Iterator[Notification]:
-        """Every notification, copy after copy; samples are rendered afresh for each copy."""
+        """Every notification, copy after copy; samples are rendered afresh for each copy, except
+        under a fixed gtrid (-H 'x-wx-gtrid: G'): then every copy is the same notification again."""
         return (recipe() for recipe in self.recipes())
 
     def recipes(self) -> Iterator[Callable[[], Notification]]:
@@ -242,7 +244,7 @@ class SendPlan:
 
     def _make(self, copy: int, name: str, body: bytes, sample: bool) -> Notification:
         settings = self.settings
-        if copy and sample:
+        if copy and sample and fixed_gtrid(settings.headers) is None:
             seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
             body = catalogue.render(name, seed=seed, sets=settings.sets)
         return make_notification(name, body, settings)
@@ -260,6 +262,12 @@ def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
     check_send(settings)
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
     sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
+    fixed = fixed_gtrid(settings.headers)
+    if fixed is not None and len({(name, body) for name, body, _ in sources}) > 1:
+        raise BadInput(
+            f"-H 'x-wx-gtrid: {fixed}' would give {len(sources)} different notifications one gtrid, and "
+            "Webex Connect gives each its own: send one TARGET (--count N delivers it N times)"
+        )
     return SendPlan(settings, target, sources)
 
 
@@ -377,7 +385,8 @@ class _Books:
         self.clock = clock
         self.counter = SummaryCounter()
         self.observers = (self.counter, *observers)
-        self.active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
+        # gtrid -> (index, target) of the stories under way, oldest first (a fixed gtrid is shared)
+        self.active: dict[str, collections.deque[tuple[int, str]]] = {}
         self.kept: list[tuple[int, Delivery]] | None = [] if keep else None
         self.numbering = itertools.count()
         self.began = self.ended = clock.now()
@@ -388,18 +397,23 @@ class _Books:
     def begin(self, item: Lazy) -> Notification:
         """Make a notification as its first attempt starts: only then is it on record."""
         notification = item if isinstance(item, Notification) else item()
-        self.active[notification.gtrid] = (next(self.numbering), notification.target)
+        self.active.setdefault(notification.gtrid, collections.deque()).append(
+            (next(self.numbering), notification.target)
+        )
         for observer in self.observers:
             observer.started(notification)
         return notification
 
     def attempted(self, attempt: Attempt) -> None:
-        target = self.active[attempt.gtrid][1]
+        target = self.active[attempt.gtrid][0][1]
         for observer in self.observers:
             observer.attempted(target, attempt)
 
     def finished(self, delivery: Delivery) -> None:
-        index, _ = self.active.pop(delivery.gtrid)
+        stories = self.active[delivery.gtrid]
+        index, _ = stories.popleft()
+        if not stories:
+            del self.active[delivery.gtrid]
         self.ended = self.clock.now()
         if self.kept is not None:
             self.kept.append((index, delivery))
