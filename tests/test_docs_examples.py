@@ -39,7 +39,7 @@ from click.testing import CliRunner
 
 from connect_hooks.cli.main import main
 from connect_hooks.receiver.app import ReceiverApp, ReceiverSettings
-from tests.conform_receivers import served
+from tests.auth_receivers import serve
 from tests.support import LISTENING, stderr_line
 
 pytestmark = pytest.mark.e2e
@@ -208,8 +208,8 @@ def serving(app: Any) -> Iterator[str]:
             server.server_close()
             thread.join(10)
     else:
-        with served(app) as url:
-            yield url
+        with serve(app) as port:
+            yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize(
@@ -230,7 +230,7 @@ def test_a_receiver_example_answers_head_and_passes_conform(block: Block) -> Non
 @pytest.fixture
 def standin() -> Iterator[str]:
     """A local receiver standing in for yours: answers 200 to every notification."""
-    with served(ReceiverApp(ReceiverSettings())) as url:
+    with serving(ReceiverApp(ReceiverSettings())) as url:
         yield url
 
 
