@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from connect_hooks.client.transport import offers_client_cert_option
 from connect_hooks.policy import AttemptFault, Fault
 
 
@@ -29,8 +30,33 @@ def timed_out(timeout: float) -> str:
     return f"no complete answer within {timeout:g} s"
 
 
-def classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
-    """Map an exception from one attempt to a fault and a one-line description."""
+#: What a receiver that wants a client certificate (mTLS) does to a sender without one, when it
+#: is not an explicit alert: TLS 1.2 fails the handshake; TLS 1.3 drops the connection after it.
+_DROPPED = (
+    "SSLV3_ALERT_HANDSHAKE_FAILURE",
+    "broken pipe",
+    "connection reset by peer",
+    "ReadError",
+    "Server disconnected",
+)
+WANTS_CERT = "the receiver wants a client certificate (mTLS): give --client-cert"
+
+
+def classify(exc: BaseException, timeout: float, *, without_cert: bool = False) -> tuple[Fault, str]:
+    """Map an exception from one attempt to a fault and a one-line description.
+
+    ``without_cert``: a TLS connection of a command that takes --client-cert and was given none;
+    the receiver dropping it unanswered is then said to most likely want one.
+    """
+    fault, text = _classify(exc, timeout)
+    if "CERTIFICATE_REQUIRED" in text:  # TLS 1.3's alert 116: it says so itself
+        return fault, f"TLS failed: {WANTS_CERT}"
+    if without_cert and any(sign in text for sign in _DROPPED):
+        return fault, f"{text.rstrip('.')}; {WANTS_CERT.replace('wants', 'most likely wants', 1)}"
+    return fault, text
+
+
+def _classify(exc: BaseException, timeout: float) -> tuple[Fault, str]:
     if isinstance(exc, AttemptFault):
         return exc.fault, exc.description
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
@@ -102,7 +128,8 @@ async def attempt_once(
             finally:
                 await response.aclose()  # unread bytes left: the connection is closed, not drained
     except (TimeoutError, httpx.TransportError, ssl.SSLError, OSError, AttemptFault) as exc:
-        fault, error = classify(exc, timeout)
+        without_cert = request.url.scheme == "https" and offers_client_cert_option(client)
+        fault, error = classify(exc, timeout, without_cert=without_cert)
         return Exchange(status=None, fault=fault, error=error)
     return Exchange(status=response.status_code, headers=response.headers, body=body)
 

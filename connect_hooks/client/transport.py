@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,16 @@ def ssl_context(
     return context
 
 
+#: Clients of a command that takes --client-cert and was given none: a receiver that drops their
+#: TLS connection unanswered most likely wants one (``attempt.classify`` says so).
+_WITHOUT_CLIENT_CERT: weakref.WeakSet[httpx.AsyncClient] = weakref.WeakSet()
+
+
+def offers_client_cert_option(client: httpx.AsyncClient) -> bool:
+    """Whether ``client`` belongs to a command that could have been given --client-cert, and was not."""
+    return client in _WITHOUT_CLIENT_CERT
+
+
 def make_client(
     *,
     ca_bundle: str | Path | None = None,
@@ -45,12 +56,13 @@ def make_client(
     auth: httpx.Auth | None = None,
     client_cert: ClientCert | None = None,
     tls: bool = True,
+    cert_option: bool = False,
 ) -> httpx.AsyncClient:
     """An AsyncClient that never follows redirects and leaves deadlines to the caller.
 
     ``auth`` (from ``auth.build``) applies to every request, the HEAD of ``check`` included; an
     auth that fetches tokens does so through this same client. ``client_cert`` is presented on
-    every TLS handshake.
+    every TLS handshake; ``cert_option``: the command takes --client-cert (errors may point to it).
 
     ``tls=False`` (the webhook URL is plain http) skips loading CA certificates no request will
     use, unless some request still needs TLS: a client certificate is set, or the OAuth token
@@ -73,4 +85,6 @@ def make_client(
     )
     if oauth is not None:
         oauth.attach(client)
+    if cert_option and client_cert is None:
+        _WITHOUT_CLIENT_CERT.add(client)
     return client

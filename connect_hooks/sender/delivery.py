@@ -60,7 +60,8 @@ def build_notification(
     Headers, in order: Webex Connect's own (or ``base``, a recorded set a replay sends again),
     ``x-wx-gtrid`` (``gtrid``, a fresh one if None), ``x-hub-signature`` when ``secret`` is given
     (``algorithm``, ``style``), then ``headers``, which win: that is how Authorization (or a
-    forgery) gets in. Names are matched case-insensitively; a replaced header keeps its place.
+    forgery) gets in; an ``x-wx-gtrid`` among them is the notification's gtrid (one header, on
+    record). Names are matched case-insensitively; a replaced header keeps its place.
     Check the signing settings first (``signing.check_settings``).
     """
     out: dict[str, tuple[str, str]] = {}
@@ -69,7 +70,8 @@ def build_notification(
         out["user-agent"] = ("User-Agent", USER_AGENT)
     else:
         out.update((name.lower(), (name, value)) for name, value in base)
-    gtrid = gtrid or str(uuid.uuid4())
+    fixed = fixed_gtrid(headers)
+    gtrid = fixed if fixed is not None else gtrid or str(uuid.uuid4())
     out["x-wx-gtrid"] = (out.get("x-wx-gtrid", ("x-wx-gtrid", ""))[0], gtrid)
     signed = _recorded_algorithm(out.get(signing.HEADER))
     if secret is not None:
@@ -79,6 +81,12 @@ def build_notification(
     for name, value in headers:
         out[name.lower()] = (name, value)
     return Notification(target=target, body=body, gtrid=gtrid, headers=tuple(out.values()), algorithm=signed)
+
+
+def fixed_gtrid(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The gtrid an ``x-wx-gtrid`` among extra ``headers`` (-H) fixes (the last one wins), or None."""
+    given = [value for name, value in headers if name.lower() == "x-wx-gtrid"]
+    return given[-1] if given else None
 
 
 def _recorded_algorithm(header: tuple[str, str] | None) -> str | None:

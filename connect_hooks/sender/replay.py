@@ -26,7 +26,7 @@ from connect_hooks import signing, textsafe
 from connect_hooks.errors import BadInput
 from connect_hooks.policy import Policy
 from connect_hooks.redaction import CREDENTIAL_HEADERS, has_redacted_password, redact_url
-from connect_hooks.sender.delivery import Notification, build_notification
+from connect_hooks.sender.delivery import Notification, build_notification, fixed_gtrid
 from connect_hooks.sender.sending import TABLES_UP_TO, check_run
 from connect_hooks.urls import parse_send_url
 
@@ -582,6 +582,18 @@ def _check_filters(log: ReplayLog, filters: Filters) -> None:
         )
 
 
+def _check_fixed_gtrid(settings: ReplaySettings, selected: int) -> None:
+    """-H 'x-wx-gtrid: G' is the gtrid of one notification: not with --new-gtrid, nor for several."""
+    fixed = fixed_gtrid(settings.headers)
+    if fixed is not None and settings.new_gtrid:
+        raise BadInput(f"--new-gtrid and -H 'x-wx-gtrid: {fixed}' contradict each other: give one of them")
+    if fixed is not None and selected > 1:
+        raise BadInput(
+            f"-H 'x-wx-gtrid: {fixed}' would give {selected} different notifications one gtrid, and "
+            "Webex Connect gives each its own: select one with --gtrid ID"
+        )
+
+
 def _headers_problem(notification: Notification) -> str | None:
     for name, value in notification.headers:
         why = header_problem(name, value)
@@ -636,6 +648,7 @@ def prepare_replay(settings: ReplaySettings, stdin: Callable[[], bytes] | IO[byt
     _check_settings(settings)
     log = read_log(settings.log, stdin, settings)
     _check_filters(log, settings.filters)
+    _check_fixed_gtrid(settings, len(log.selected))
     if settings.url is None and "listen" in log.kinds:
         raise BadInput(f"{log.source} is a 'listen --log' file, which records no URL to send to: give the URL")
     targets: dict[str | None, tuple[str, str | None]] = {}

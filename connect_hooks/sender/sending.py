@@ -44,6 +44,7 @@ from connect_hooks.sender.delivery import (
     Notification,
     Observer,
     build_notification,
+    fixed_gtrid,
 )
 from connect_hooks.sender.scheduler import MAX_CONCURRENCY, At, Lazy, deliver_all, made, then
 from connect_hooks.sender.summary import Summary, SummaryCounter
@@ -244,7 +245,8 @@ class SendPlan:
         return self.total == 1 and len(targets) == 1 and not any(c in targets[0] for c in "*?[") and not self.stories
 
     def notifications(self) -> Iterator[Notification]:
-        """Every notification, copy after copy; samples are rendered afresh for each copy."""
+        """Every notification, copy after copy; samples are rendered afresh for each copy, except
+        under a fixed gtrid (-H 'x-wx-gtrid: G'): then every copy is the same notification again."""
         return (made(recipe) for recipe in self.recipes())
 
     def recipes(self) -> Iterator[Lazy]:
@@ -290,7 +292,7 @@ class SendPlan:
 
     def _make(self, copy: int, name: str, body: bytes, sample: bool) -> Notification:
         settings = self.settings
-        if copy and sample:
+        if copy and sample and fixed_gtrid(settings.headers) is None:
             seed = None if settings.seed is None else settings.seed * 1_000_003 + copy
             body = catalogue.render(name, seed=seed, sets=settings.sets)
         return make_notification(name, body, settings)
@@ -313,6 +315,13 @@ def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
         raise BadInput("--set changes samples only: a story's steps carry their own values (send a step's sample)")
     if settings.out_of_order and not told:
         raise BadInput("--out-of-order reverses a story's steps: give a story target, e.g. story/whatsapp/read")
+    fixed = fixed_gtrid(settings.headers)
+    if fixed is not None and (told or len({(name, body) for name, body, _ in sources}) > 1):
+        many = len(sources) + sum(len(stories.get(name).steps) for name in told)
+        raise BadInput(
+            f"-H 'x-wx-gtrid: {fixed}' would give {many} different notifications one gtrid, and "
+            "Webex Connect gives each its own: send one TARGET (--count N delivers it N times)"
+        )
     started = None if settings.seed is not None else dt.datetime.now(dt.UTC).astimezone()
     return SendPlan(settings, target, sources, told, started, random.getrandbits(48))
 
@@ -431,7 +440,8 @@ class _Books:
         self.clock = clock
         self.counter = SummaryCounter()
         self.observers = (self.counter, *observers)
-        self.active: dict[str, tuple[int, str]] = {}  # gtrid -> (index, target) of the stories under way
+        # gtrid -> (index, target) of the stories under way, oldest first (a fixed gtrid is shared)
+        self.active: dict[str, collections.deque[tuple[int, str]]] = {}
         self.kept: list[tuple[int, Delivery]] | None = [] if keep else None
         self.numbering = itertools.count()
         self.began = self.ended = clock.now()
@@ -441,18 +451,23 @@ class _Books:
 
     def begin(self, notification: Notification) -> Notification:
         """Put a notification on record as its first attempt starts (it is made only then)."""
-        self.active[notification.gtrid] = (next(self.numbering), notification.target)
+        self.active.setdefault(notification.gtrid, collections.deque()).append(
+            (next(self.numbering), notification.target)
+        )
         for observer in self.observers:
             observer.started(notification)
         return notification
 
     def attempted(self, attempt: Attempt) -> None:
-        target = self.active[attempt.gtrid][1]
+        target = self.active[attempt.gtrid][0][1]
         for observer in self.observers:
             observer.attempted(target, attempt)
 
     def finished(self, delivery: Delivery) -> None:
-        index, _ = self.active.pop(delivery.gtrid)
+        stories = self.active[delivery.gtrid]
+        index, _ = stories.popleft()
+        if not stories:
+            del self.active[delivery.gtrid]
         self.ended = self.clock.now()
         if self.kept is not None:
             self.kept.append((index, delivery))

@@ -334,6 +334,7 @@ class Tls:
             tls=tls,
             auth=credentials.httpx_auth(),
             client_cert=credentials.cert,
+            cert_option=True,
         )
 
 

@@ -95,9 +95,20 @@ def send(ctx: click.Context, /, targets: tuple[str, ...], url: str | None, **opt
         credentials,
         quiet=as_json,
         insecure=tls.insecure,
-        notes=[plan.target.note] if plan.target.note else [],
+        notes=([plan.target.note] if plan.target.note else []) + _shared_gtrid_note(plan),
         secret=settings.secret,
         algorithm=settings.algorithm,
     )
     summary_only = summary_option.take(ctx, options)
     return reports.report(plan, client, as_json=as_json, summary_only=summary_only, preamble=preamble)
+
+
+def _shared_gtrid_note(plan: Any) -> list[str]:
+    """Say so when a send repeats one notification under a fixed gtrid (-H 'x-wx-gtrid: G')."""
+    from connect_hooks.sender.delivery import fixed_gtrid
+    from connect_hooks.textsafe import visible
+
+    fixed = fixed_gtrid(plan.settings.headers)
+    if fixed is None or plan.total < 2:
+        return []
+    return [f"x-wx-gtrid {visible(fixed)} is fixed: the same notification is delivered {plan.total} times"]
