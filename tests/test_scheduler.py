@@ -513,3 +513,83 @@ def test_deliver_one_is_a_burst_of_one_and_reports_each_attempt() -> None:
         (3, 200, 120),
     ]
     assert seen == list(delivery.attempts)  # every attempt reported, as demo's live lines need
+
+
+def test_an_answer_and_the_next_request_go_out_in_one_step_of_one_task() -> None:
+    # httpx's pool gives one idle connection to every request that enters it in the same loop turn
+    # (all but one then retry): so each task that took an answer in starts the next due attempt
+    # itself, in the same step, as a worker of a pool would; no task, wake or turn per attempt.
+    turns = 0
+    seen: list[tuple[str, int, asyncio.Task[object] | None, int]] = []  # (event, index, task, loop turn)
+    receiver = Receiver(FakeClock())
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        index = int(request.headers["x-wx-gtrid"][:8])
+        seen.append(("start", index, asyncio.current_task(), turns))
+        response = await receiver(request)
+        seen.append(("answer", index, asyncio.current_task(), turns))
+        return response
+
+    async def tick() -> None:
+        nonlocal turns
+        while True:
+            turns += 1  # one step of this task each loop turn
+            await asyncio.sleep(0)
+
+    async def go() -> int:
+        ticker = asyncio.ensure_future(tick())
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            delivered = await deliver_all(
+                [notification(i) for i in range(12)], URL, Policy(), client=client, clock=FAKE_FAST, concurrency=3
+            )
+        ticker.cancel()
+        return delivered
+
+    FAKE_FAST = receiver.clock.clock(None)
+    assert asyncio.run(go()) == 12
+    assert receiver.order == [(i, 1) for i in range(12)]
+    assert len({task for _, _, task, _ in seen}) == 3  # three chains for 12 attempts, at concurrency 3
+    for at, (event, _, task, turn) in enumerate(seen):
+        after = next((later for later in seen[at + 1 :] if later[2] is task), None)
+        if event == "answer" and after is not None:
+            assert (after[0], after[3]) == ("start", turn)  # this task's next request, in the same turn
+
+
+def test_answers_that_need_no_loop_turn_still_let_a_cut_in_between_attempts() -> None:
+    # An in-process receiver answers without the loop turning; the engine must still turn it
+    # between attempts (a signal handler, a cancel), and start nothing once the cut is asked for.
+    cut_asked = False
+    after_the_cut: list[int] = []
+    engine: list[asyncio.Task[int]] = []
+
+    before_the_cut: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:  # not a coroutine: no loop turn
+        (after_the_cut if cut_asked else before_the_cut).append(int(request.headers["x-wx-gtrid"][:8]))
+        return httpx.Response(200)
+
+    async def go() -> None:
+        nonlocal cut_asked
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            engine.append(
+                asyncio.ensure_future(
+                    deliver_all(
+                        [notification(i) for i in range(200)],
+                        URL,
+                        Policy(),
+                        client=client,
+                        clock=FakeClock().clock(None),
+                        concurrency=2,
+                    )
+                )
+            )
+            for _ in range(3):
+                await asyncio.sleep(0)
+            cut_asked = True
+            engine[0].cancel()
+            await engine[0]
+
+    with pytest.raises(Interrupted):
+        asyncio.run(go())
+    assert 0 < len(before_the_cut) < 200  # the cut came in between attempts
+    assert after_the_cut == []
