@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -593,3 +594,113 @@ def test_answers_that_need_no_loop_turn_still_let_a_cut_in_between_attempts() ->
         asyncio.run(go())
     assert 0 < len(before_the_cut) < 200  # the cut came in between attempts
     assert after_the_cut == []
+
+
+def test_a_cut_as_a_notification_is_made_still_gives_it_a_record() -> None:
+    # The cut comes while the engine starts notification 1 (its recipe asks for it): it was started,
+    # so it gets its interrupted record (its request, cut, does not count).
+    engine: list[asyncio.Task[int]] = []
+    finished: list[Delivery] = []
+    receiver = Receiver(FakeClock(), hold={0: asyncio.Event()})
+
+    def recipe(index: int) -> Notification:
+        if index == 1:
+            engine[0].cancel()
+        return notification(index)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            sending = deliver_all(
+                [functools.partial(recipe, i) for i in range(3)],
+                URL,
+                Policy(),
+                client=client,
+                clock=receiver.clock.clock(None),
+                concurrency=2,
+                on_finish=finished.append,
+            )
+            engine.append(asyncio.ensure_future(sending))
+            await engine[0]
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(d.target, d.outcome, d.attempts, d.retries_left) for d in finished] == [
+        ("n0", Outcome.INTERRUPTED, (), 3),
+        ("n1", Outcome.INTERRUPTED, (), 3),
+    ]  # n2 never started
+    assert list(stop.value.deliveries) == finished
+    assert receiver.order == [(0, 1), (1, 1)]  # n0 held, n1 cut: neither was answered
+
+
+def test_the_cut_waits_for_every_attempt_to_stop_and_survives_a_second_stop() -> None:
+    # Closing a connection can take a few loop turns after a cancel: the cut waits for every attempt
+    # to end before it reads them, and a second stop meanwhile (Ctrl-C twice) does not lose the records.
+    engine: list[asyncio.Task[int]] = []
+    finished: list[Delivery] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        index = int(request.headers["x-wx-gtrid"][:8])
+        try:
+            await asyncio.Event().wait()  # never answers
+        finally:
+            for _ in range(index * 5):  # slower to close, the later the notification
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(0)
+        raise AssertionError("unreachable")
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            sending = deliver_all(
+                [notification(i) for i in range(4)],
+                URL,
+                Policy(),
+                client=client,
+                clock=FakeClock().clock(None),
+                concurrency=3,
+                on_finish=finished.append,
+            )
+            engine.append(asyncio.ensure_future(sending))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            engine[0].cancel()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            engine[0].cancel()  # a second stop, while the cut waits
+            await engine[0]
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(d.target, d.outcome, d.attempts) for d in finished] == [
+        (f"n{i}", Outcome.INTERRUPTED, ()) for i in range(3)
+    ]
+    assert list(stop.value.deliveries) == finished
+
+
+def test_an_attempt_due_inside_an_unanswered_attempts_horizon_runs_beside_it() -> None:
+    # waits 5, 1, 1 s, deadline 10 s, fast. Notification 3's first attempt (T+0) is held: nothing due
+    # at or after T+5 (its earliest retry) may start before its answer, anything before may.
+    # Notification 0 fails twice: its second attempt (T+5, before 3's limit in key order) runs beside
+    # 3's; its third (T+6) waits for 3's answer. The limit counts from each attempt's own start.
+    release = asyncio.Event()
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if i == 0 and n < 3 else 200, hold={3: release})
+
+    async def release_later() -> None:
+        for _ in range(300):  # plenty of turns for a wrong scheduler to start n0's third attempt
+            await asyncio.sleep(0)
+        release.set()
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            releaser = asyncio.ensure_future(release_later())
+            await deliver_all(
+                [notification(i) for i in range(4)],
+                URL,
+                Policy(timeout=10.0, waits=(5.0, 1.0, 1.0)),
+                client=client,
+                clock=receiver.clock.clock(None),
+            )
+            await releaser
+
+    asyncio.run(go())
+    story = receiver.story
+    assert story.index(("start", 0, 2)) < story.index(("answer", 3, 1)) < story.index(("start", 0, 3))

@@ -187,14 +187,13 @@ class _Run:
         self.ended: collections.deque[_Task] = collections.deque()
         self.wake = asyncio.Event()
         self.sleeper: tuple[asyncio.Task[None], float] | None = None
-        self.engine: asyncio.Task[object] | None = None
-        self.cancels = 0  # the engine task's cancellations pending when the run began
+        engine = asyncio.current_task()  # made in deliver_all's task: the one a cut cancels
+        assert engine is not None
+        self.engine, self.cancels = engine, engine.cancelling()  # (cancellations pending before the run)
         self.turns, self.counting = 0, False  # loop turns seen (see ``turn``)
 
     async def run(self) -> int:
         schedule = self.schedule
-        self.engine = asyncio.current_task()
-        self.cancels = self.engine.cancelling() if self.engine is not None else 0
         while True:
             while self.ended:
                 task = self.ended.popleft()
@@ -271,7 +270,6 @@ class _Run:
 
     def cutting(self) -> bool:
         """Whether the engine's task has been asked to stop (its cut runs next)."""
-        assert self.engine is not None
         return self.engine.cancelling() > self.cancels
 
     def land(self, task: _Task) -> None:
