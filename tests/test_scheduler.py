@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -420,10 +421,8 @@ def test_an_answer_that_landed_just_before_the_cut_still_counts(
     engine: list[asyncio.Task[int]] = []
 
     def script(index: int, number: int) -> Answer:
-        if index == 0:  # cut the engine as soon as this attempt has landed
-            this = asyncio.current_task()
-            assert this is not None
-            this.add_done_callback(lambda _: engine[0].cancel())
+        if index == 0:  # cut the engine as this attempt's answer lands (the cut runs at its next turn)
+            engine[0].cancel()
         return answer
 
     receiver = Receiver(FakeClock(), script=script, hold={1: asyncio.Event()})
@@ -515,3 +514,193 @@ def test_deliver_one_is_a_burst_of_one_and_reports_each_attempt() -> None:
         (3, 200, 120),
     ]
     assert seen == list(delivery.attempts)  # every attempt reported, as demo's live lines need
+
+
+def test_an_answer_and_the_next_request_go_out_in_one_step_of_one_task() -> None:
+    # httpx's pool gives one idle connection to every request that enters it in the same loop turn
+    # (all but one then retry): so each task that took an answer in starts the next due attempt
+    # itself, in the same step, as a worker of a pool would; no task, wake or turn per attempt.
+    turns = 0
+    seen: list[tuple[str, int, asyncio.Task[object] | None, int]] = []  # (event, index, task, loop turn)
+    receiver = Receiver(FakeClock())
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        index = int(request.headers["x-wx-gtrid"][:8])
+        seen.append(("start", index, asyncio.current_task(), turns))
+        response = await receiver(request)
+        seen.append(("answer", index, asyncio.current_task(), turns))
+        return response
+
+    async def tick() -> None:
+        nonlocal turns
+        while True:
+            turns += 1  # one step of this task each loop turn
+            await asyncio.sleep(0)
+
+    async def go() -> int:
+        ticker = asyncio.ensure_future(tick())
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            delivered = await deliver_all(
+                [notification(i) for i in range(12)], URL, Policy(), client=client, clock=FAKE_FAST, concurrency=3
+            )
+        ticker.cancel()
+        return delivered
+
+    FAKE_FAST = receiver.clock.clock(None)
+    assert asyncio.run(go()) == 12
+    assert receiver.order == [(i, 1) for i in range(12)]
+    assert len({task for _, _, task, _ in seen}) == 3  # three chains for 12 attempts, at concurrency 3
+    for at, (event, _, task, turn) in enumerate(seen):
+        after = next((later for later in seen[at + 1 :] if later[2] is task), None)
+        if event == "answer" and after is not None:
+            assert (after[0], after[3]) == ("start", turn)  # this task's next request, in the same turn
+
+
+def test_answers_that_need_no_loop_turn_still_let_a_cut_in_between_attempts() -> None:
+    # An in-process receiver answers without the loop turning; the engine must still turn it
+    # between attempts (a signal handler, a cancel), and start nothing once the cut is asked for.
+    cut_asked = False
+    after_the_cut: list[int] = []
+    engine: list[asyncio.Task[int]] = []
+
+    before_the_cut: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:  # not a coroutine: no loop turn
+        (after_the_cut if cut_asked else before_the_cut).append(int(request.headers["x-wx-gtrid"][:8]))
+        return httpx.Response(200)
+
+    async def go() -> None:
+        nonlocal cut_asked
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            engine.append(
+                asyncio.ensure_future(
+                    deliver_all(
+                        [notification(i) for i in range(200)],
+                        URL,
+                        Policy(),
+                        client=client,
+                        clock=FakeClock().clock(None),
+                        concurrency=2,
+                    )
+                )
+            )
+            for _ in range(3):
+                await asyncio.sleep(0)
+            cut_asked = True
+            engine[0].cancel()
+            await engine[0]
+
+    with pytest.raises(Interrupted):
+        asyncio.run(go())
+    assert 0 < len(before_the_cut) < 200  # the cut came in between attempts
+    assert after_the_cut == []
+
+
+def test_a_cut_as_a_notification_is_made_still_gives_it_a_record() -> None:
+    # The cut comes while the engine starts notification 1 (its recipe asks for it): it was started,
+    # so it gets its interrupted record (its request, cut, does not count).
+    engine: list[asyncio.Task[int]] = []
+    finished: list[Delivery] = []
+    receiver = Receiver(FakeClock(), hold={0: asyncio.Event()})
+
+    def recipe(index: int) -> Notification:
+        if index == 1:
+            engine[0].cancel()
+        return notification(index)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            sending = deliver_all(
+                [functools.partial(recipe, i) for i in range(3)],
+                URL,
+                Policy(),
+                client=client,
+                clock=receiver.clock.clock(None),
+                concurrency=2,
+                on_finish=finished.append,
+            )
+            engine.append(asyncio.ensure_future(sending))
+            await engine[0]
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(d.target, d.outcome, d.attempts, d.retries_left) for d in finished] == [
+        ("n0", Outcome.INTERRUPTED, (), 3),
+        ("n1", Outcome.INTERRUPTED, (), 3),
+    ]  # n2 never started
+    assert list(stop.value.deliveries) == finished
+    assert receiver.order == [(0, 1), (1, 1)]  # n0 held, n1 cut: neither was answered
+
+
+def test_the_cut_waits_for_every_attempt_to_stop_and_survives_a_second_stop() -> None:
+    # Closing a connection can take a few loop turns after a cancel: the cut waits for every attempt
+    # to end before it reads them, and a second stop meanwhile (Ctrl-C twice) does not lose the records.
+    engine: list[asyncio.Task[int]] = []
+    finished: list[Delivery] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        index = int(request.headers["x-wx-gtrid"][:8])
+        try:
+            await asyncio.Event().wait()  # never answers
+        finally:
+            for _ in range(index * 5):  # slower to close, the later the notification
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(0)
+        raise AssertionError("unreachable")
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            sending = deliver_all(
+                [notification(i) for i in range(4)],
+                URL,
+                Policy(),
+                client=client,
+                clock=FakeClock().clock(None),
+                concurrency=3,
+                on_finish=finished.append,
+            )
+            engine.append(asyncio.ensure_future(sending))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            engine[0].cancel()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            engine[0].cancel()  # a second stop, while the cut waits
+            await engine[0]
+
+    with pytest.raises(Interrupted) as stop:
+        asyncio.run(go())
+    assert [(d.target, d.outcome, d.attempts) for d in finished] == [
+        (f"n{i}", Outcome.INTERRUPTED, ()) for i in range(3)
+    ]
+    assert list(stop.value.deliveries) == finished
+
+
+def test_an_attempt_due_inside_an_unanswered_attempts_horizon_runs_beside_it() -> None:
+    # waits 5, 1, 1 s, deadline 10 s, fast. Notification 3's first attempt (T+0) is held: nothing due
+    # at or after T+5 (its earliest retry) may start before its answer, anything before may.
+    # Notification 0 fails twice: its second attempt (T+5, before 3's limit in key order) runs beside
+    # 3's; its third (T+6) waits for 3's answer. The limit counts from each attempt's own start.
+    release = asyncio.Event()
+    receiver = Receiver(FakeClock(), script=lambda i, n: 503 if i == 0 and n < 3 else 200, hold={3: release})
+
+    async def release_later() -> None:
+        for _ in range(300):  # plenty of turns for a wrong scheduler to start n0's third attempt
+            await asyncio.sleep(0)
+        release.set()
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+            releaser = asyncio.ensure_future(release_later())
+            await deliver_all(
+                [notification(i) for i in range(4)],
+                URL,
+                Policy(timeout=10.0, waits=(5.0, 1.0, 1.0)),
+                client=client,
+                clock=receiver.clock.clock(None),
+            )
+            await releaser
+
+    asyncio.run(go())
+    story = receiver.story
+    assert story.index(("start", 0, 2)) < story.index(("answer", 3, 1)) < story.index(("start", 0, 3))

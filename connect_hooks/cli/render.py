@@ -15,23 +15,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connect_hooks.cli import summarytext
+from connect_hooks.cli.summarytext import OUTCOME_STYLE
 from connect_hooks.explain import fmt_seconds
 from connect_hooks.policy import Decision, Outcome
 from connect_hooks.redaction import redact_url
 from connect_hooks.sender.delivery import Attempt, Delivery
-from connect_hooks.sender.summary import Percentiles, Summary
+from connect_hooks.sender.summary import Summary
 from connect_hooks.textsafe import visible
 
 if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
     from connect_hooks.sender.endpoint import CheckReport
     from connect_hooks.sender.replay import Planned
 
-OUTCOME_STYLE = {
-    Outcome.DELIVERED: "bold green",
-    Outcome.FAILED: "bold red",
-    Outcome.DROPPED: "bold red",
-    Outcome.INTERRUPTED: "bold yellow",
-}
 DECISION_STYLE = {
     Decision.DELIVERED: "green",
     Decision.FAILED: "red",
@@ -123,7 +119,7 @@ def print_deliveries(console: Console, deliveries: Sequence[Delivery], *, tables
 def never_started_line(count: int, *, indent: bool = False) -> Text:
     """How many notifications an interruption stopped before their first attempt (never made)."""
     if indent:  # a row of the summary
-        return Text(f"  never started  {count} (interrupted before their first attempt: never sent, not in the log)")
+        return Text(summarytext.never_started_row(count))
     what = f"{count} more notification{'s' if count != 1 else ''}"
     return Text(
         f"{what} never started (interrupted before their first attempt)", style=OUTCOME_STYLE[Outcome.INTERRUPTED]
@@ -136,44 +132,14 @@ def outcome_counts(deliveries: Sequence[Delivery]) -> str:
     return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:g} ms"
-
-
-def _percentiles(label: str, p: Percentiles) -> Text:
-    return Text(f"  {label:15} p50 {_ms(p.p50)}   p90 {_ms(p.p90)}   p99 {_ms(p.p99)}   max {_ms(p.max)}")
-
-
 def print_summary(console: Console, summary: Summary) -> None:
-    """The burst summary: counts, answers, throughput, latency percentiles and a small histogram."""
-    n = summary.notifications
-    a = summary.attempts
-    title = Text(f"{n} notification{'s' if n != 1 else ''}, {a} attempt{'s' if a != 1 else ''}", style="bold")
-    title.append(
-        f" in {summary.wall_s:.2f} s: {summary.throughput_per_s:.1f} notifications/s", style="bold" if n else "dim"
-    )
-    cut = summary.ended < n
-    if cut:  # throughput counts the notifications that reached an outcome, not the interrupted ones
-        title.append(f" ({summary.ended} reached an outcome)", style="dim")
-    console.print(title)
-    outcomes = Text("  outcomes       ")
-    for index, (name, count) in enumerate(summary.outcomes.items()):
-        if index:
-            outcomes.append(", ")
-        outcomes.append(f"{count} {name}", style=OUTCOME_STYLE[Outcome(name)] if count else "dim")
-    console.print(outcomes)
-    if summary.never_started:
-        console.print(never_started_line(summary.never_started, indent=True))
-    answers = ", ".join(f"{key} x{count}" for key, count in summary.answers.items()) or "none"
-    console.print(Text(f"  answers        {answers}"))
-    console.print(Text("  latency (from each attempt's intended start to its answer)", style="dim"))
-    console.print(_percentiles("first attempts", summary.first_attempt))
-    console.print(_percentiles("all attempts", summary.all_attempts))
-    if summary.histogram:
-        most = max(count for _, count in summary.histogram)
-        for label, count in summary.histogram:
-            bar = "█" * (round(30 * count / most) if most else 0)
-            console.print(Text(f"  {label:>11}  {bar:30} {count}"))
+    """The burst summary (summarytext.summary_lines), one Text a line."""
+    for runs in summarytext.summary_lines(summary):
+        (first, style), *rest = runs
+        line = Text(first, style=style or "")
+        for text, run_style in rest:
+            line.append(text, style=run_style)
+        console.print(line)
 
 
 class _Tally:

@@ -106,6 +106,13 @@ def people_report(
     summary_only: bool,
     preamble: Callable[[], None],
 ) -> ExitCode:
+    import sys
+
+    from connect_hooks.cli import summarytext
+
+    if summary_only and not summarytext.maybe_terminal(sys.stdout) and not summarytext.maybe_terminal(sys.stderr):
+        return plain_summary_report(plan, client, preamble)  # a pipe: Rich would draw no style, so no Rich
+
     from connect_hooks.cli import render
     from connect_hooks.cli.commands.options import console
     from connect_hooks.sender import sending
@@ -132,6 +139,24 @@ def people_report(
             render.print_deliveries(out, result.deliveries, tables=not live)
             if result.summary.never_started:
                 out.print(render.never_started_line(result.summary.never_started))
+    except BrokenPipeError:
+        sending.stdout_gone()
+    return exit_code(result)
+
+
+def plain_summary_report(plan: Reported, client: httpx.AsyncClient, preamble: Callable[[], None]) -> ExitCode:
+    """The people's summary where neither stdout nor stderr is a terminal: the text Rich would write
+    there (summarytext), without loading Rich (tens of ms of a burst's start-up)."""
+    import sys
+
+    from connect_hooks.cli import summarytext
+    from connect_hooks.sender import sending
+
+    clock = sending.make_clock(plan.settings, sleep=make_sleep(speed=plan.settings.speed or 1.0, show=None))
+    result = sending.run(plan, client=client, clock=clock, on_begin=preamble, keep=False)
+    try:
+        sys.stdout.write(summarytext.plain(summarytext.summary_lines(result.summary)))
+        sys.stdout.flush()
     except BrokenPipeError:
         sending.stdout_gone()
     return exit_code(result)

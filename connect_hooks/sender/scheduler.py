@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import heapq
 import math
@@ -185,11 +186,18 @@ class Schedule:
         return (entry[4] for entry in self.retries)
 
 
-_Task = asyncio.Task[tuple[Attempt, float]]
+#: A chain's task; its result is an answer that landed once the cut was asked for (None: none).
+_Task = asyncio.Task["tuple[Story, Attempt] | None"]
 
 
 class _Run:
-    """The asyncio side of ``deliver_all``: tasks for the attempts in flight, wake-ups, the cut."""
+    """The asyncio side of ``deliver_all``: chains of attempts, wake-ups, the cut.
+
+    A chain is one task: it makes an attempt, takes its answer in and goes on with the next event
+    that is due at once, until none is (so an answer and the next request go out in one step, as
+    in a pool of workers); the engine's loop starts a chain for each event due when the chains have
+    ended, and naps until the next due time.
+    """
 
     def __init__(
         self,
@@ -207,58 +215,100 @@ class _Run:
         self.clock = clock
         self.on_attempt = on_attempt
         self.on_finish = on_finish
-        self.in_flight: dict[_Task, tuple[Story, float]] = {}  # task -> (story, simulated start)
-        self.landed: collections.deque[_Task] = collections.deque()
+        self.chains: dict[_Task, Story | None] = {}  # chain -> the story of its attempt in flight
+        self.ended: collections.deque[_Task] = collections.deque()
         self.wake = asyncio.Event()
         self.sleeper: tuple[asyncio.Task[None], float] | None = None
+        engine = asyncio.current_task()  # made in deliver_all's task: the one a cut cancels
+        assert engine is not None
+        self.engine, self.cancels = engine, engine.cancelling()  # (cancellations pending before the run)
+        self.turns, self.counting = 0, False  # loop turns seen (see ``turn``)
 
     async def run(self) -> int:
         schedule = self.schedule
         while True:
-            while self.landed:
-                self.settle(self.landed.popleft())
+            while self.ended:
+                task = self.ended.popleft()
+                del self.chains[task]
+                task.result()  # an observer's error ends the run here
             wait_until = self.start_due()
-            if schedule.idle and not self.landed:
+            if schedule.idle and not self.chains:
                 return schedule.finished
             if wait_until is not None:
                 self.nap_until(wait_until)
-            if not self.landed:
-                await self.wake.wait()
+            await self.wake.wait()
             self.wake.clear()
 
-    def start_due(self) -> float | None:
-        """Start every event that is due; returns the real time the next one is due, if it waits for time."""
-        schedule, now = self.schedule, self.clock.now
-        while (due := schedule.next_due()) is not None:
-            if due.at > now():
-                return due.at
-            story, intended = schedule.take(due)
-            self.launch(story, due.key[0], intended)
-        return None
+    def take(self) -> tuple[Story, float, float, int] | float | None:
+        """Start the next event if it is due now: its story, simulated and intended real start, attempt
+        number. Else the real time it is due, or None (an answer decides what is next, or nothing is left)."""
+        due = self.schedule.next_due()
+        if due is None or due.at > self.clock.now():
+            return None if due is None else due.at
+        story, intended = self.schedule.take(due)
+        return story, due.key[0], intended, self.schedule.started(story, due.key[0])
 
-    def launch(self, story: Story, due: float, intended: float) -> None:
-        number = self.schedule.started(story, due)
-        coro = make_attempt(
-            story.notification,
-            self.target,
-            self.schedule.policy,
-            number,
-            due,
-            client=self.client,
-            clock=self.clock,
-            intended=intended,
-        )
-        task = asyncio.ensure_future(coro)
-        self.in_flight[task] = (story, due)
-        task.add_done_callback(self.land)
+    def start_due(self) -> float | None:
+        """Start a chain for every event that is due; returns the real time the next one is due, if it waits for time."""
+        while isinstance(taken := self.take(), tuple):
+            task: _Task = asyncio.ensure_future(self.chain(*taken))
+            self.chains[task] = taken[0]
+            task.add_done_callback(self.land)
+        return taken
+
+    async def chain(self, story: Story, due: float, intended: float, number: int) -> tuple[Story, Attempt] | None:
+        """Attempt ``story`` (due at simulated ``due``), take the answer in, and go on with the next
+        event due at once, until none is. Returns an answer that landed once the cut was asked for."""
+        task = asyncio.current_task()
+        assert task is not None
+        schedule = self.schedule
+        while True:
+            self.chains[task] = story
+            turn = self.turn()
+            record, charged = await make_attempt(
+                story.notification,
+                self.target,
+                schedule.policy,
+                number,
+                due,
+                client=self.client,
+                clock=self.clock,
+                intended=intended,
+            )
+            if self.cutting():
+                return story, record  # the cut takes it in (it still counts)
+            self.chains[task] = None
+            self.settle(story, record, due, charged)
+            if self.turns == turn:  # the answer came without a wait (an in-process transport): let the
+                await asyncio.sleep(0)  # loop turn, or every attempt chains into one step, deaf to a signal
+                if self.cutting():
+                    return None  # no new attempt once the cut is asked for
+            taken = self.take()
+            if not isinstance(taken, tuple):
+                return None
+            story, due, intended, number = taken
+
+    def turn(self) -> int:
+        """The loop turns counted so far; the count moves on at the next turn (one callback a turn at
+        most). A chain whose attempt saw no turn yields: on real sockets it never needs to."""
+        if not self.counting:
+            self.counting = True
+            asyncio.get_running_loop().call_soon(self.count_turn)
+        return self.turns
+
+    def count_turn(self) -> None:
+        self.counting = False
+        self.turns += 1
+
+    def cutting(self) -> bool:
+        """Whether the engine's task has been asked to stop (its cut runs next)."""
+        return self.engine.cancelling() > self.cancels
 
     def land(self, task: _Task) -> None:
-        self.landed.append(task)
+        self.ended.append(task)
         self.wake.set()
 
-    def settle(self, task: _Task) -> None:
-        story, due = self.in_flight.pop(task)
-        record, charged = task.result()
+    def settle(self, story: Story, record: Attempt, due: float, charged: float) -> None:
         ended = self.schedule.answered(story, record, due, charged, self.clock.now())
         if self.on_attempt is not None:
             self.on_attempt(record)
@@ -282,18 +332,22 @@ class _Run:
 
     async def cut(self) -> list[Delivery]:
         """Stop: cut the attempts in flight and record every story started and not ended, in order."""
-        for task in self.in_flight:
+        for task in self.chains:
             task.cancel()
-        # Answers that landed before the cut still count; the rest are cut attempts.
-        await asyncio.gather(*self.in_flight, return_exceptions=True)
+        # Stopped again while cutting (a second Ctrl-C or SIGTERM): the chains are cancelled, go on.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self.chains, return_exceptions=True)
         unfinished: dict[int, Story] = {}
-        for task, (story, _) in list(self.in_flight.items()):
-            if not task.cancelled() and task.exception() is None:
-                record, _ = task.result()
+        for task, flying in self.chains.items():
+            # Answers that landed before the cut still count; the rest are cut attempts.
+            landed = None if task.cancelled() or task.exception() is not None else task.result()
+            if landed is not None:
+                story, record = landed
                 story.attempts.append(record)
                 if self.on_attempt is not None:
                     self.on_attempt(record)
-            unfinished[story.index] = story
+            if flying is not None:
+                unfinished[flying.index] = flying
         for story in self.schedule.waiting():
             unfinished[story.index] = story
         records = []
@@ -306,7 +360,7 @@ class _Run:
     def close(self) -> None:
         if self.sleeper is not None:
             self.sleeper[0].cancel()
-        for task in self.in_flight:
+        for task in self.chains:
             task.cancel()
 
 
