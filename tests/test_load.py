@@ -183,3 +183,14 @@ def test_a_503_is_retried_under_the_same_gtrid_while_the_user_sends_on(tmp_path:
     assert counted[("OUTCOME", "delivered")] == len(retried)
     assert counted[("OUTCOME", "interrupted")] == len(attempts) - len(retried)  # retries the end of the run cut
     assert counted[("", "Aggregated")] == len(state.posts)
+
+
+def test_a_worker_whose_hub_secret_differs_from_the_masters_sends_nothing(tmp_path: Path) -> None:
+    """The secret never crosses the network, so each worker has its own: a worker with another one would send
+    notifications the receiver rejects. It refuses instead, and says why (by fingerprint, never the secret)."""
+    with receiver() as (state, url):
+        code, out = distributed(url, tmp_path / "run", ("another-secret",))
+    assert state.posts == []
+    assert code == 1
+    assert "differs from the master's" in out
+    assert "another-secret" not in out and SECRET not in out

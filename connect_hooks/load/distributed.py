@@ -18,6 +18,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 STOP = "connect_hooks_stop"
 STOPPED = "connect_hooks_stopped"
+REFUSED = "connect_hooks_refused"  # a worker will not send (its hub secret is not the master's): why
 SLACK = 5.0  # seconds beyond the stop timeout a master waits for its workers' last reports
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,28 @@ def install(environment: Environment, **kwargs: Any) -> None:
     if isinstance(runner, MasterRunner):
         stopped: set[str] = set()
         runner.register_message(STOPPED, lambda environment, msg, **kw: stopped.add(msg.node_id))
+        runner.register_message(REFUSED, lambda environment, msg, **kw: _refused(msg.node_id, msg.data["why"]))
         environment.events.test_stopping.add_listener(lambda environment, **kw: _stop_workers(runner, stopped))  # type: ignore[no-untyped-call]
     elif isinstance(runner, WorkerRunner):
         runner.register_message(STOP, lambda environment, msg, **kw: _stop(runner))
+
+
+_said: set[tuple[str, str]] = set()
+
+
+def _refused(worker: str, why: str) -> None:
+    """On the master, once per worker: why that worker's users send nothing."""
+    if (worker, why) not in _said:
+        _said.add((worker, why))
+        logger.error("worker %s sends nothing: %s", worker, why)
+
+
+def refuse(environment: Environment, why: str) -> None:
+    """A worker's user will not send: say why where the run is watched (the master), and here."""
+    runner = environment.runner
+    logger.error("%s", why)
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(REFUSED, {"why": why})
 
 
 def _stop_workers(runner: MasterRunner, stopped: set[str]) -> None:

@@ -22,6 +22,7 @@ from gevent.pool import Group
 from locust import events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC, StatsError
 
@@ -99,9 +100,9 @@ class WebexConnectUser(FastHttpUser):
         if expected is not None and expected != mine:
             want = f"fingerprint {expected}" if expected else "no secret"
             have = f"fingerprint {mine}" if mine else "none"
-            raise RuntimeError(
-                f"this worker's hub secret ({have}) differs from the master's ({want}): set CONNECT_HOOKS_SECRET"
-            )
+            why = f"this worker's hub secret ({have}) differs from the master's ({want}): give it the master's CONNECT_HOOKS_SECRET"
+            distributed.refuse(self.environment, why)
+            raise StopUser()
 
     @task
     def notify(self) -> None:
