@@ -9,6 +9,7 @@ import csv
 import http.server
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def load(*args: str, secret: str | None = SECRET) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background test run ignores SIGINT
     )
 
 
@@ -194,3 +196,20 @@ def test_a_worker_whose_hub_secret_differs_from_the_masters_sends_nothing(tmp_pa
     assert code == 1
     assert "differs from the master's" in out
     assert "another-secret" not in out and SECRET not in out
+
+
+def test_ctrl_c_ends_the_run_with_130_and_locust_still_writes_its_report(tmp_path: Path) -> None:
+    with receiver() as (state, url):
+        process = load(url, "--headless", "--users", "2", "--run-time", "60s", "--csv", str(tmp_path / "c"))
+        deadline = time.monotonic() + 30
+        while not state.posts and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert state.posts, "nothing was sent"
+        process.send_signal(signal.SIGINT)  # to the command only: it passes it on to Locust
+        code, out = finish(process)
+        time.sleep(0.3)
+        after = len(state.posts)
+        time.sleep(1.0)
+        assert len(state.posts) == after  # Locust ended with the command: nothing is left sending
+    assert code == 130, out[-3000:]
+    assert stats(tmp_path / "c")[("", "Aggregated")] > 0
