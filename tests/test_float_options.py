@@ -48,6 +48,7 @@ BASE_ARGV = {
     "check": ["check", "{url}"],
     "conform": ["conform", "{url}", "--only", "url-head-200"],
     "policy": ["policy", "500"],
+    "load": ["load", "{url}", "--master", "--worker"],  # contradictory: were the value taken, Locust would not start
     "listen": ["listen", "--port", "{busy_port}"],
 }
 

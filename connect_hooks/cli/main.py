@@ -35,10 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "connect_hooks.cli.commands.conform:conform",
         "Does the receiver at URL hold up? Named checks, a verdict.",
     ),
-    "load": (
-        "connect_hooks.cli.commands.load:load",
-        "Load URL with signed notifications on Locust, from one machine or many.",
-    ),
+    "load": ("connect_hooks.cli.commands.load:load", "Load URL on Locust, from one machine or many."),
     "policy": ("connect_hooks.cli.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
     "replay": (
         "connect_hooks.cli.commands.replay:replay",

@@ -27,9 +27,9 @@ PORT = click.IntRange(min=1, max=65535)
 @click.option(
     "--speed", type=POSITIVE, default=1.0, show_default=True, help="Divide every wait (60 = a minute a second)."
 )
-@click.option("-u", "--users", type=click.IntRange(min=1), help="Locust: peak number of concurrent users.")
-@click.option("-r", "--spawn-rate", type=POSITIVE, help="Locust: users started per second.")
-@click.option("-t", "--run-time", metavar="SPAN", help="Locust: stop after this long, e.g. 30s, 5m, 1h30m.")
+@click.option("--users", type=click.IntRange(min=1), help="Locust: peak number of concurrent users.")
+@click.option("--spawn-rate", type=POSITIVE, help="Locust: users started per second.")
+@click.option("--run-time", metavar="SPAN", help="Locust: stop after this long, e.g. 30s, 5m, 1h30m.")
 @click.option("--headless", is_flag=True, help="Locust: no web UI; start at once (with --users).")
 @click.option("--csv", metavar="PREFIX", help="Locust: write the stats to PREFIX_stats.csv (and more).")
 @click.option("--html", metavar="FILE", help="Locust: write an HTML report to FILE.")
