@@ -49,6 +49,7 @@ BASE_ARGV = {
     "conform": ["conform", "{url}", "--only", "url-head-200"],
     "fuzz": ["fuzz", "{url}", "--examples", "1"],
     "policy": ["policy", "500"],
+    "load": ["load", "{url}", "--master", "--worker"],  # contradictory: were the value taken, Locust would not start
     "listen": ["listen", "--port", "{busy_port}"],
     "wait": ["wait", "{url}"],
 }

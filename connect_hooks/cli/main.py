@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "connect_hooks.cli.commands.completion:completion",
         "Print the shell completion script (bash, zsh, fish).",
     ),
+    "load": ("connect_hooks.cli.commands.load:load", "Load URL on Locust, from one machine or many."),
     "policy": ("connect_hooks.cli.commands.policy:policy_command", "Explain what Webex Connect does after an answer."),
     "replay": (
         "connect_hooks.cli.commands.replay:replay",
