@@ -7,6 +7,7 @@ import asyncio
 import io
 import math
 import random
+import time
 
 import httpx
 import pytest
@@ -229,3 +230,23 @@ def test_the_burst_progress_bar_draws_the_outcomes_so_far_and_the_rate() -> None
     progress.finished(finished(Outcome.DROPPED))
     console.print(progress.progress.get_renderable())
     assert "4/5" in out.getvalue() and "2 delivered, 1 failed, 1 dropped" in out.getvalue()
+
+
+def test_the_burst_progress_bar_appears_only_once_a_burst_has_run_its_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A burst that ends sooner draws nothing (and starts no bar); one that runs on gets the bar, counted so far.
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(render.BurstProgress, "DELAY", 2.0)
+    with render.BurstProgress(console, 3) as quick:
+        quick.finished(finished(Outcome.DELIVERED))
+    assert quick._progress is None
+    assert out.getvalue() == ""
+    monkeypatch.setattr(render.BurstProgress, "DELAY", 0.05)
+    with render.BurstProgress(console, 3) as slow:
+        slow.finished(finished(Outcome.DELIVERED))
+        deadline = time.monotonic() + 5
+        while slow._progress is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert slow._progress is not None
+        slow.finished(finished(Outcome.FAILED))
+        assert slow.progress.tasks[0].completed == 2  # the one before the bar, and the one after

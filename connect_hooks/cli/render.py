@@ -5,6 +5,7 @@ Imported only by commands that print for people, so ``--help`` never loads Rich.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,6 +26,8 @@ from connect_hooks.sender.summary import Summary
 from connect_hooks.textsafe import visible
 
 if TYPE_CHECKING:  # annotations only: 'send' renders without loading 'check' and 'replay' (start-up)
+    from rich.progress import Progress
+
     from connect_hooks.sender.endpoint import CheckReport
     from connect_hooks.sender.replay import Planned
 
@@ -175,41 +178,72 @@ class _Text:
 class BurstProgress:
     """A progress bar on a terminal: done / total, outcomes so far, notifications per second.
 
-    Drawn REFRESH times a second by rich's thread; a notification's end only counts it.
+    Drawn REFRESH times a second by rich's thread; a notification's end only counts it. The bar
+    appears only once a burst has run DELAY seconds: one that ends sooner needs none, and does not
+    pay for loading rich.progress and starting its thread.
     """
 
     REFRESH = 4
+    DELAY = 0.5
 
     def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self.total = total
+        self.tally = _Tally()
+        self.counts = self.tally.counts
+        self._progress: Progress | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def progress(self) -> Progress:
+        """The bar (made on first use, with what has ended so far)."""
+        with self._lock:
+            if self._progress is None:
+                self._progress = self._make()
+            return self._progress
+
+    def _make(self) -> Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(
+        progress = Progress(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[outcomes]}"),
             TextColumn("{task.fields[rate]}", style="dim"),
             TimeElapsedColumn(),
-            console=console,
+            console=self.console,
             transient=True,
             refresh_per_second=self.REFRESH,
         )
-        self.tally = _Tally()
-        self.counts = self.tally.counts
         outcomes, rate = _Text(self.tally.outcomes), _Text(self.tally.rate)
-        self.task = self.progress.add_task("send", total=total, outcomes=outcomes, rate=rate)
+        done = sum(list(self.counts.values()))
+        progress.add_task("send", total=self.total, completed=done, outcomes=outcomes, rate=rate)
+        return progress
 
     def finished(self, delivery: Delivery) -> None:
         self.counts[str(delivery.outcome)] += 1
-        self.progress.advance(self.task)
+        progress = self._progress
+        if progress is not None:
+            progress.advance(progress.task_ids[0])
+
+    def _show(self) -> None:
+        self.progress.start()
 
     def __enter__(self) -> BurstProgress:
-        self.progress.start()
+        self._timer = threading.Timer(self.DELAY, self._show)
+        self._timer.daemon = True
+        self._timer.start()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self.progress.stop()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def print_check(console: Console, report: CheckReport) -> None:
