@@ -43,6 +43,12 @@ class Story:
     def ending(self) -> str:
         return self.name.split("/")[2]
 
+    def offsets(self, *, out_of_order: bool = False) -> list[float]:
+        """When each step is delivered (simulated seconds): at its offset, or with ``out_of_order`` last first
+        with the same gaps (the payloads still tell the story's own time)."""
+        offsets = [step.at for step in self.steps]
+        return [offsets[-1] - at for at in offsets] if out_of_order else offsets
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -273,9 +273,7 @@ class SendPlan:
             self._stream(0.0, functools.partial(self._make, name=n, body=b, sample=s)) for n, b, s in self.sources
         ]
         for name in self.stories:
-            offsets = [step.at for step in stories.get(name).steps]
-            if self.settings.out_of_order:
-                offsets = [offsets[-1] - at for at in offsets]
+            offsets = stories.get(name).offsets(out_of_order=self.settings.out_of_order)
             for number, at in sorted(enumerate(offsets), key=lambda pair: pair[1]):
                 streams.append(self._stream(at, functools.partial(self._make_step, name=name, number=number)))
         return streams

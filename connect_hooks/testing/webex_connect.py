@@ -405,9 +405,7 @@ class WebexConnect:
         from connect_hooks.testing.inprocess import AppError
 
         steps = stories.render(name, seed=seed)
-        offsets = [step.at for step in steps]
-        if out_of_order:
-            offsets = [offsets[-1] - at for at in offsets]
+        offsets = stories.get(name).offsets(out_of_order=out_of_order)
         notifications = [
             build_notification(
                 step.sample,
