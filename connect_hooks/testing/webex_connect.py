@@ -400,7 +400,7 @@ class WebexConnect:
         """Every step of story ``name``, each its own notification at its offset, on the engine."""
         from connect_hooks.catalogue import stories
         from connect_hooks.sender.clock import Clock
-        from connect_hooks.sender.delivery import build_notification
+        from connect_hooks.sender.delivery import Interrupted, build_notification
         from connect_hooks.sender.scheduler import At, deliver_all
         from connect_hooks.testing.inprocess import AppError
 
@@ -424,6 +424,8 @@ class WebexConnect:
                 await deliver_all(items, url, policy, client=client, clock=Clock.fast(), on_finish=self._ended(ended))
             except AppError as exc:
                 raise exc.original from None
+            except Interrupted:  # its records went to deliveries as they were cut, as send's do
+                raise KeyboardInterrupt from None
         return tuple(ended[n.gtrid] for n in notifications)
 
     def _ended(self, ended: dict[str, Delivery]) -> Callable[[Delivery], None]:
