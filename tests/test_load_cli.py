@@ -20,6 +20,9 @@ URL = "http://127.0.0.1:9/hooks"
     ("args", "says"),
     [
         (["ftp://example.test/hooks"], "is not an http(s) URL"),
+        (["http://staging.example.test/hooks"], "plain http to a non-loopback host"),  # as send: --allow-http
+        (["http://staging.example.test/hooks", "--allow-http", "--run-time", "soon"], "is not a time span"),
+        ([URL, "--worker", "--allow-http"], "a --worker takes URL, --allow-http from its master"),
         ([], "load needs the URL"),
         ([URL, "--users", "-1"], "-1 is not in the range x>=1"),
         ([URL, "--spawn-rate", "-2"], "x>0"),

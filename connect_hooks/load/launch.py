@@ -40,6 +40,7 @@ class LoadSettings:
     targets: tuple[str, ...] = ()  # sample and story names (or globs) as given
     secret: str | None = None
     speed: float = 1.0
+    allow_http: bool = False  # plain http to a host that is not loopback (Webex Connect only calls https)
     users: int | None = None
     spawn_rate: float | None = None
     run_time: str | None = None
@@ -68,7 +69,7 @@ def check(settings: LoadSettings) -> tuple[str, ...]:
         raise BadInput(f"load needs the URL to send to: {EXAMPLE}")
     from connect_hooks.urls import parse_send_url
 
-    parse_send_url(settings.url, allow_http=True)
+    parse_send_url(settings.url, allow_http=settings.allow_http)
     _check_numbers(settings)
     if settings.run_time is not None and not (settings.run_time.isdigit() or _timespan(settings.run_time)):
         raise BadInput(f"--run-time {settings.run_time!r} is not a time span: give e.g. 30s, 5m or 1h30m")
@@ -86,7 +87,7 @@ def _check_worker(settings: LoadSettings) -> None:
         raise BadInput(f"a --worker takes {', '.join(given)} from its master: give them to the master's command")
 
 
-_MASTER_ONLY = ("users", "spawn_rate", "run_time", "csv", "html", "expect_workers", "master_bind_host")
+_MASTER_ONLY = ("users", "spawn_rate", "run_time", "csv", "html", "expect_workers", "master_bind_host", "allow_http")
 
 
 def _check_numbers(settings: LoadSettings) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from connect_hooks.cli.commands.options import POSITIVE, secret_options
+from connect_hooks.cli.commands.options import POSITIVE, allow_http_option, secret_options
 from connect_hooks.errors import ExitCode
 
 PORT = click.IntRange(min=1, max=65535)
@@ -24,6 +24,7 @@ PORT = click.IntRange(min=1, max=65535)
     help="A sample or story to send (a name or a glob such as 'receipt/sms/*'; repeatable). Each task picks one.",
 )
 @secret_options
+@allow_http_option
 @click.option(
     "--speed", type=POSITIVE, default=1.0, show_default=True, help="Divide every wait (60 = a minute a second)."
 )
@@ -54,6 +55,7 @@ def load(ctx: click.Context, /, url: str | None, **options: Any) -> ExitCode:
     from connect_hooks.load import launch
 
     secret = secret_options.take(ctx, options)["secret"]
+    options.update(allow_http_option.take(ctx, options))
     worker = options["worker"]
     targets = options.pop("targets")
     given = ctx.get_parameter_source("targets") is not click.core.ParameterSource.DEFAULT
