@@ -79,6 +79,11 @@ def test_healthy_broken_and_unreachable_runs_each_fit_on_one_page_and_verbose_ke
     assert broken[1].count("\nFAIL ") == 4
     assert broken[1].count("\nWARN ") == 1  # raw-bytes: cannot judge when every signature is refused
     assert broken[1].count("  answer: 401 in ") == 5  # one example per group
+    # one cause, said in full once: the groups after the first refer to it
+    diagnosed = {r["diagnosis"] for r in records if r["diagnosis"]}
+    assert len(diagnosed) == 1
+    assert broken[1].count(f"diagnosis: {diagnosed.pop()}") == 1
+    assert broken[1].count("diagnosis: the same as above") == 4  # duplicate, out-of-order, concurrent, raw-bytes
     assert "not sent: the URL is not reachable (see url-head-200)" in unreachable[1]
     assert unreachable[1].count("not sent") == 1
 

@@ -93,9 +93,10 @@ def print_folded(console: Console, report: ConformReport, *, signatures_checked:
         console.print(_label_row(Status.SKIP, _skip_label(each), width, each.message))
         if len(each.checks) > 1:
             console.print(Text(f"        {grouping.fold_ids(each.ids, every)}", style="dim"))
+    said: set[str] = set()
     for each in grouping.group(report.checks, (Status.FAIL, Status.WARN)):
         console.print()
-        _print_group(console, each, every)
+        _print_group(console, each, every, said)
     diagnosis = report.diagnosis.line if report.diagnosis is not None else None
     if diagnosis and all(diagnosis != g.diagnosis for g in grouping.group(report.checks)):
         console.print()
@@ -103,12 +104,16 @@ def print_folded(console: Console, report: ConformReport, *, signatures_checked:
     print_verdict(console, report, signatures_checked=signatures_checked)
 
 
-def _print_group(console: Console, each: grouping.Group, every: list[str]) -> None:
+def _print_group(console: Console, each: grouping.Group, every: list[str], said: set[str]) -> None:
+    """One way of failing; a diagnosis a group above already gave in full is referred to, not repeated."""
     line = Text()
     line.append(f"{each.status.upper()} ", style=STATUS_STYLE[each.status])
     line.append(visible(each.headline()), style=STATUS_STYLE[each.status])
     console.print(line)
-    if each.diagnosis:
+    if each.diagnosis in said:
+        console.print(Text("  diagnosis: the same as above", style="bold"))
+    elif each.diagnosis:
+        said.add(each.diagnosis)
         console.print(Text(f"  diagnosis: {visible(each.diagnosis)}", style="bold"))
     if len(each.checks) > 1:
         console.print(Text(f"  checks: {grouping.fold_ids(each.ids, every)}"))

@@ -157,9 +157,13 @@ def text(report: ConformReport, *, signatures_checked: bool | None = None, how: 
     if signatures_checked is False:
         lines.append("signatures were not checked: no hub secret was given" + (f" ({how})" if how else ""))
     every = [c.id for c in report.checks]
+    said: set[str] = set()
     for each in group(report.checks, (Status.FAIL, Status.WARN)):
         lines.append(f"{each.status.upper()} {each.headline()}")
-        if each.diagnosis:
+        if each.diagnosis in said:
+            lines.append("    diagnosis: the same as above")
+        elif each.diagnosis:
+            said.add(each.diagnosis)
             lines.append(f"    diagnosis: {each.diagnosis}")
         if len(each.checks) > 1:
             lines.append(f"    checks: {fold_ids(each.ids, every)}")
