@@ -180,6 +180,8 @@ def test_send_and_conform_in_a_running_loop_point_to_asend_and_aconform_which_wo
             connect.send({"a": 1}, app=app)
         with pytest.raises(BadInput, match=r"await webex_connect\.aconform"):
             connect.conform(app=app)
+        with pytest.raises(BadInput, match=r"await webex_connect\.afuzz"):
+            connect.fuzz(app=app)
         delivery = await connect.asend({"a": 1}, app=app)
         assert delivery.outcome == "delivered"
         result = await connect.aconform(app=app, only="raw-bytes")

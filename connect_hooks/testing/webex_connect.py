@@ -264,12 +264,7 @@ class WebexConnect:
         (at its offset, in the story's order or ``out_of_order=True`` last first) and returns their
         records in the story's order. Call it from a synchronous test; in an async test ``await asend(...)``.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise BadInput("send() runs its own event loop: in an async test, use 'await webex_connect.asend(...)'")
+        _no_running_loop("send")
         return asyncio.run(
             self.asend(
                 target,
@@ -461,14 +456,7 @@ class WebexConnect:
         answered 500, as a server would, so the checks judge it. In an async test,
         ``await aconform(...)``.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise BadInput(
-                "conform() runs its own event loop: in an async test, use 'await webex_connect.aconform(...)'"
-            )
+        _no_running_loop("conform")
         return asyncio.run(
             self.aconform(
                 app=app,
@@ -559,12 +547,7 @@ class WebexConnect:
         ``str()``. ``out=`` also writes each finding's body to that directory. An exception in the
         app is logged and answered 500, as a server would. Needs the ``fuzz`` extra. In an async
         test, ``await afuzz(...)``."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise BadInput("fuzz() runs its own event loop: in an async test, use 'await webex_connect.afuzz(...)'")
+        _no_running_loop("fuzz")
         return asyncio.run(
             self.afuzz(
                 app=app,
@@ -659,6 +642,15 @@ def _in_test(line: str | None, url: str, path: str, explicit_secret: bool) -> st
     arguments += [f"set={json.dumps(sets)}"] if sets else []
     arguments += [f"secret={secret}"] if secret else []
     return f"webex_connect.send({', '.join(arguments)})"
+
+
+def _no_running_loop(method: str) -> None:
+    """Bad input when a synchronous method is called inside a running event loop (an async test)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise BadInput(f"{method}() runs its own event loop: in an async test, use 'await webex_connect.a{method}(...)'")
 
 
 def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
