@@ -121,7 +121,7 @@ def bodies(settings: SendSettings, stdin: Callable[[], bytes]) -> list[tuple[str
     """(target name, body bytes) for every notification the targets stand for, in order."""
     out: list[tuple[str, bytes]] = []
     for target in settings.targets:
-        if stories.is_story(target) and not _is_file(target):
+        if _is_story(target):
             continue  # a story's steps are rendered afresh for each copy (``SendPlan.stories``)
         if _is_file(target):
             if settings.sets:
@@ -308,7 +308,7 @@ def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
     check_send(settings)
     target = parse_send_url(settings.url, allow_http=settings.allow_http)
     sources = tuple((name, body, not _is_file(name)) for name, body in bodies(settings, stdin))
-    told = tuple(name for t in settings.targets if stories.is_story(t) and not _is_file(t) for name in stories.match(t))
+    told = tuple(name for t in settings.targets if _is_story(t) for name in stories.match(t))
     if told and settings.sets:
         raise BadInput("--set changes samples only: a story's steps carry their own values (send a step's sample)")
     if settings.out_of_order and not told:
@@ -322,6 +322,11 @@ def plan(settings: SendSettings, stdin: Callable[[], bytes]) -> SendPlan:
         )
     started = None if settings.seed is not None else dt.datetime.now(dt.UTC).astimezone()
     return SendPlan(settings, target, sources, told, started, random.getrandbits(48))
+
+
+def _is_story(target: str) -> bool:
+    """A story name or glob (``story/...``), unless a file of that name exists."""
+    return stories.is_story(target) and not _is_file(target)
 
 
 def _is_file(target: str) -> bool:
